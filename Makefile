@@ -1,0 +1,44 @@
+# slurm-search: `make run` sets everything up and runs the main job;
+# `make test` sets everything up and runs the tests. Both create .venv on
+# first use and reuse it afterwards.
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+PARTS  := locking state session dsl rl
+
+# compat mode puts each package's src/ on sys.path, so the slurm_search
+# namespace spans the five packages exactly as it does when installed.
+EDITABLE := --config-settings editable_mode=compat $(foreach p,$(PARTS),-e packages/$(p)) -e .
+
+.PHONY: all install run test lint bench clean
+
+all: test
+
+$(STAMP): pyproject.toml $(foreach p,$(PARTS),packages/$(p)/pyproject.toml) requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip setuptools wheel
+	@# The CPU build of torch, pinned so that pip takes the wheel that lies on
+	@# this machine's disk instead of downloading a CUDA build of several GB.
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet $(EDITABLE) -r requirements-dev.txt
+	@touch $@
+
+install: $(STAMP)
+
+lint: install
+	$(PY) tools/check_layers.py
+
+test: lint
+	$(PY) -m pytest
+
+run: install
+	$(PY) -m slurm_search.state demo
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,138 @@
+"""``lock(name)``: mutual exclusion for a string name between the threads of
+one process, between processes, and between hosts sharing the filesystem.
+
+Two levels: a per-name ``threading.Lock`` excludes the threads of this process
+(file locks alone cannot, flock being per open file and soft locks per file),
+then the backend's file lock excludes other processes and hosts. A thread
+that already holds a name and asks for it again gets LockReentry at once
+instead of a deadlock."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from ._config import ensure_dir, lock_mode, locks_dir, soft_grace
+from ._errors import LockReentry, LockTimeout, NotLocked
+from ._flock import FlockBackend
+from ._names import validate_name
+from ._soft import SoftBackend
+
+__all__ = ["lock", "have_lock", "needs_lock", "held_locks"]
+
+logger = logging.getLogger("slurm_search.locking")
+
+SLOW_WAIT = 0.1  # waits longer than this are logged
+
+_registry_guard = threading.Lock()
+_thread_locks: dict[str, threading.Lock] = {}
+_held = threading.local()
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def _held_names() -> set[str]:
+    names = getattr(_held, "names", None)
+    if names is None:
+        names = _held.names = set()
+    return names
+
+
+def _thread_lock(name: str) -> threading.Lock:
+    with _registry_guard:
+        found = _thread_locks.get(name)
+        if found is None:
+            found = _thread_locks[name] = threading.Lock()
+        return found
+
+
+_ensured: set[Path] = set()
+
+
+def _lock_path(name: str) -> Path:
+    folder = locks_dir()
+    if folder not in _ensured or not folder.is_dir():
+        ensure_dir(folder)
+        _ensured.add(folder)
+    return folder / f"{name}.lock"
+
+
+def have_lock(name: str) -> bool:
+    """Whether the calling thread holds lock ``name``."""
+    return name in _held_names()
+
+
+def held_locks() -> frozenset[str]:
+    """The names of the locks the calling thread holds."""
+    return frozenset(_held_names())
+
+
+@contextmanager
+def lock(name: str, timeout: float | None = None) -> Iterator[None]:
+    """Hold lock ``name`` for the body of a ``with`` statement.
+
+    Args:
+        name: the lock's name (``search:lumpy_roomy_vague_army``); no path
+            separators, no ``..``, not empty.
+        timeout: seconds to wait at most; ``None`` waits forever.
+
+    Raises:
+        InvalidLockName: the name could escape the lock folder.
+        LockReentry: this thread already holds ``name``.
+        LockTimeout: ``timeout`` passed before the lock was free.
+    """
+    validate_name(name)
+    held = _held_names()
+    if name in held:
+        raise LockReentry(name)
+    start = time.monotonic()
+    deadline = None if timeout is None else start + max(0.0, timeout)
+    mutex = _thread_lock(name)
+    if not mutex.acquire(timeout=-1 if deadline is None else max(0.0, deadline - start)):
+        raise LockTimeout(name, time.monotonic() - start)
+    try:
+        path = _lock_path(name)
+        backend: FlockBackend | SoftBackend
+        if lock_mode() == "soft":
+            backend = SoftBackend(path, soft_grace())
+        else:
+            backend = FlockBackend(path)
+        if not backend.acquire(deadline):
+            raise LockTimeout(name, time.monotonic() - start)
+    except BaseException:
+        mutex.release()
+        raise
+    waited = time.monotonic() - start
+    if waited > SLOW_WAIT:
+        logger.info("waited %.3f s for lock %r", waited, name)
+    held.add(name)
+    try:
+        yield
+    finally:
+        held.discard(name)
+        try:
+            backend.release()
+        finally:
+            mutex.release()
+
+
+def needs_lock(func: F) -> F:
+    """Decorate a function whose first argument names a lock the caller must hold.
+
+    Calling it without holding that lock raises NotLocked, whose message says
+    how to take the lock.
+    """
+
+    @functools.wraps(func)
+    def checked(name: str, *args: object, **kwargs: object) -> object:
+        if not have_lock(name):
+            raise NotLocked(name, func.__qualname__)
+        return func(name, *args, **kwargs)
+
+    return checked  # type: ignore[return-value]

@@ -1,0 +1,216 @@
+"""The errors of slurm_search.session.
+
+Every error a user can cause reads, as a string, as one line that names the
+problem and the way out. Each carries the values a caller needs as
+attributes (catch the type, read the attributes, never parse the message),
+and survives pickling, so it can cross a process boundary intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class SessionError(Exception):
+    """Base class of every error raised by slurm_search.session."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Rebuild from the message and the attributes, whatever arguments the
+        # subclass's __init__ takes.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type, args: tuple, state: dict):  # type: ignore[no-untyped-def]
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
+
+class InvalidSessionName(SessionError, ValueError):
+    """A session name is not `name` or `type:name` with valid parts.
+
+    Attributes:
+        name: the name as given.
+    """
+
+    def __init__(self, name: object) -> None:
+        super().__init__(
+            f"invalid session name {name!r}: use NAME or TYPE:NAME, each part "
+            "letters, digits, '_', '.' or '-', starting with a letter or digit"
+        )
+        self.name = name
+
+
+class UnknownSession(SessionError, KeyError):
+    """No session is stored under a name.
+
+    Attributes:
+        name: the `type:name` asked for.
+        close: stored session names that look like it (maybe empty).
+    """
+
+    def __init__(self, name: str, close: Sequence[str] = ()) -> None:
+        hint = (
+            f"did you mean {', '.join(close)}?"
+            if close
+            else "see the existing ones with `ssearch list --all`"
+        )
+        super().__init__(f"no session named {name!r}: {hint}")
+        self.name = name
+        self.close = list(close)
+
+
+class SessionExists(SessionError):
+    """`create_session` was given the name of an existing session.
+
+    Attributes:
+        name: the `type:name`.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"a session named {name!r} already exists: choose another name, "
+            "or leave the name out to get a fresh one"
+        )
+        self.name = name
+
+
+class CorruptSession(SessionError):
+    """A session's stored log does not describe a session.
+
+    Attributes:
+        name: the `type:name`.
+        reason: what is wrong.
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(
+            f"session {name!r} is damaged ({reason}): inspect it with "
+            f"`python -m slurm_search.state show {name}`, or delete it"
+        )
+        self.name = name
+        self.reason = reason
+
+
+class InvalidObjective(SessionError, ValueError):
+    """The objective path does not name an importable callable.
+
+    Attributes:
+        objective: the path as given (`package.module:function`).
+        reason: why it was refused.
+    """
+
+    def __init__(self, objective: object, reason: str) -> None:
+        super().__init__(
+            f"invalid objective {objective!r}: {reason}; give an importable "
+            "'package.module:function'"
+        )
+        self.objective = objective
+        self.reason = reason
+
+
+class InvalidSpace(SessionError, ValueError):
+    """The search space is not one hyperopt (or the chosen algo) can use.
+
+    Attributes:
+        reason: why it was refused.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid search space: {reason}")
+        self.reason = reason
+
+
+class InvalidSetting(SessionError, ValueError):
+    """A session setting (algo, max_evals, lease, ...) has a wrong value.
+
+    Attributes:
+        setting: the setting's name.
+        value: the value given.
+    """
+
+    def __init__(self, setting: str, value: object, expected: str) -> None:
+        super().__init__(f"invalid {setting} {value!r}: expected {expected}")
+        self.setting = setting
+        self.value = value
+
+
+class InvalidResult(SessionError, ValueError):
+    """An objective's return value is not a loss.
+
+    Attributes:
+        value: what was returned (its repr, cut short).
+    """
+
+    def __init__(self, value: object) -> None:
+        text = repr(value)
+        if len(text) > 200:
+            text = text[:200] + "..."
+        super().__init__(
+            f"the objective returned {text}: return a finite float (the loss) "
+            "or a dict with a finite 'loss'"
+        )
+        self.value = text
+
+
+class NoMoreTrials(SessionError):
+    """There is no trial to claim now.
+
+    Attributes:
+        name: the session.
+        reason: `"done"` (every trial finished), `"stopped"` (`stop` was
+            called), `"failed"` (too many failed trials), or `"busy"` (every
+            trial is claimed by live workers; one may come free at
+            `retry_at`).
+        retry_at: for `"busy"`, the time (`time.time()`) at which the first
+            lease runs out; else None.
+    """
+
+    def __init__(self, name: str, reason: str, retry_at: float | None = None) -> None:
+        why = {
+            "done": "every trial has finished",
+            "stopped": "the session is stopped (resume it with `ssearch enable`)",
+            "failed": "the session failed: too many failed trials "
+            "(see `ssearch progress`, fix the objective, then `ssearch restart`)",
+            "busy": "every trial is claimed by a running worker",
+        }.get(reason, reason)
+        super().__init__(f"no more trials in {name!r}: {why}")
+        self.name = name
+        self.reason = reason
+        self.retry_at = retry_at
+
+
+class LeaseLost(SessionError):
+    """A worker no longer owns the trial it reports on.
+
+    Its lease ran out and another worker took the trial over, or the trial
+    was deleted or finished. The report is refused; nothing is recorded.
+
+    Attributes:
+        name: the session.
+        tid: the trial.
+        worker: the worker that reported.
+        attempt: the attempt it reported for (None: any).
+        owner: who owns the trial now (None: nobody).
+    """
+
+    def __init__(
+        self, name: str, tid: int, worker: str, attempt: int | None, owner: str | None, why: str
+    ) -> None:
+        super().__init__(
+            f"worker {worker!r} lost trial {tid} of {name!r} ({why}): its report "
+            "is dropped; renew leases more often than lease_seconds"
+        )
+        self.name = name
+        self.tid = tid
+        self.worker = worker
+        self.attempt = attempt
+        self.owner = owner

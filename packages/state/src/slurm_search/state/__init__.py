@@ -1,0 +1,62 @@
+"""slurm_search.state: a transactional store of named pickled objects.
+
+Objects named `type:name` live in `$SLURM_SEARCH_HOME/<type>/<name>/`
+(default `~/hyperparameters`). Writes are atomic and durable (temporary file,
+fsync, rename, fsync of the folder), each name has an append-only log for
+state that grows, and nothing is unpickled from a file someone else could
+have written. See the package README for the contract.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    AlreadyExists,
+    CorruptState,
+    InvalidName,
+    LogCompacted,
+    NotFound,
+    StateError,
+    UnsafeState,
+)
+from ._files import SHARED_GROUP_ENV
+from ._log import START, Position, append, compact, records
+from ._names import paths, root, split
+from ._objects import (
+    Box,
+    create,
+    delete,
+    exists,
+    names,
+    read,
+    restore_previous,
+    transaction,
+    update,
+)
+
+__all__ = [
+    "SHARED_GROUP_ENV",
+    "START",
+    "AlreadyExists",
+    "Box",
+    "CorruptState",
+    "InvalidName",
+    "LogCompacted",
+    "NotFound",
+    "Position",
+    "StateError",
+    "UnsafeState",
+    "append",
+    "compact",
+    "create",
+    "delete",
+    "exists",
+    "names",
+    "paths",
+    "read",
+    "records",
+    "restore_previous",
+    "root",
+    "split",
+    "transaction",
+    "update",
+]

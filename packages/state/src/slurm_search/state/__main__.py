@@ -1,0 +1,100 @@
+"""`python -m slurm_search.state`: look at and repair the store by hand.
+
+    python -m slurm_search.state list [TYPE]
+    python -m slurm_search.state show TYPE:NAME
+    python -m slurm_search.state restore TYPE:NAME
+
+Errors a user can cause print one line on stderr and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pprint
+import sys
+import time
+from collections.abc import Sequence
+
+from slurm_search import locking
+
+from . import _log, _names, _objects
+from ._errors import NotFound, StateError
+
+_SHOW_WIDTH = 2000  # characters of an object's repr that `show` prints
+
+
+def _list(args: argparse.Namespace) -> None:
+    for name in _objects.names(args.type):
+        print(name)
+
+
+def _describe(path: os.PathLike[str] | str) -> str:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "absent"
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.st_mtime))
+    return f"{st.st_size} bytes, mode {st.st_mode & 0o777:04o}, written {when}"
+
+
+def _show(args: argparse.Namespace) -> None:
+    p = _names.paths(args.name)
+    print(f"{p.name}  ({p.dir})")
+    print(f"  object:   {_describe(p.object)}")
+    print(f"  previous: {_describe(p.previous)}")
+    print(f"  log:      {_describe(p.log)}")
+    try:
+        text = pprint.pformat(_objects.read(p.name), width=100)
+    except NotFound:
+        text = None
+    if text is not None:
+        if len(text) > _SHOW_WIDTH:
+            text = text[:_SHOW_WIDTH] + f"... ({len(text)} characters)"
+        print("  value:    " + text.replace("\n", "\n            "))
+    if p.log.exists():
+        recs, pos = _log.records(p.name)
+        print(f"  records:  {len(recs)} (epoch {pos.epoch}, {pos.offset} bytes)")
+
+
+def _restore(args: argparse.Namespace) -> None:
+    _objects.restore_previous(args.name, timeout=args.timeout)
+    print(f"restored the previous version of {args.name}; run the same command again to undo")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m slurm_search.state",
+        description="Look at and repair the slurm-search store "
+        f"(root: $SLURM_SEARCH_HOME, now {_names.root()}).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmd = sub.add_parser("list", help="list the stored objects")
+    cmd.add_argument("type", nargs="?", help="only this type (e.g. exp, search)")
+    cmd.set_defaults(run=_list)
+    cmd = sub.add_parser("show", help="describe one object: files, value, log")
+    cmd.add_argument("name", help="TYPE:NAME")
+    cmd.set_defaults(run=_show)
+    cmd = sub.add_parser(
+        "restore",
+        help="make the previous version current (swaps the two: run again to undo)",
+    )
+    cmd.add_argument("name", help="TYPE:NAME")
+    cmd.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the lock")
+    cmd.set_defaults(run=_restore)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (StateError, locking.LockError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The errors of slurm_search.state.
+
+Every error a user can cause reads, as a string, as one line that names the
+problem and the way out. Each carries the values a caller needs as attributes
+(never parse the message), and survives pickling, so it can cross a process
+boundary (multiprocessing, concurrent.futures) intact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESTORE_COMMAND = "python -m slurm_search.state restore {name}"
+
+
+class StateError(Exception):
+    """Base class of every error raised by slurm_search.state."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Rebuild from the message and the attributes, whatever arguments the
+        # subclass's __init__ takes.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type, args: tuple, state: dict):  # type: ignore[no-untyped-def]
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
+
+class InvalidName(StateError, ValueError):
+    """A name is not `type:name` with both parts `[A-Za-z0-9][A-Za-z0-9_.-]*`.
+
+    Attributes:
+        name: the name as given (any object).
+    """
+
+    def __init__(self, name: object, why: str = "") -> None:
+        detail = f" ({why})" if why else ""
+        super().__init__(
+            f"invalid state name {name!r}{detail}: use TYPE:NAME, each part "
+            "letters, digits, '_', '.' or '-', starting with a letter or digit"
+        )
+        self.name = name
+
+
+class NotFound(StateError, KeyError):
+    """No object (or no previous version) is stored under a name.
+
+    Attributes:
+        name: the `type:name` asked for.
+        path: the file that does not exist.
+    """
+
+    def __init__(self, name: str, path: Path, what: str = "object") -> None:
+        if what == "object":
+            message = f"no object named {name!r} (no file {path}): create it first"
+        else:
+            message = f"{name!r} has no {what} (no file {path}): nothing to restore"
+        super().__init__(message)
+        self.name = name
+        self.path = path
+
+
+class AlreadyExists(StateError):
+    """`create` was called for a name that is already stored.
+
+    Attributes:
+        name: the `type:name`.
+        path: the existing file.
+    """
+
+    def __init__(self, name: str, path: Path) -> None:
+        super().__init__(
+            f"an object named {name!r} already exists ({path}): "
+            "use update() or transaction() to change it, or delete() it first"
+        )
+        self.name = name
+        self.path = path
+
+
+class CorruptState(StateError):
+    """A stored file cannot be read back.
+
+    Attributes:
+        name: the `type:name`.
+        path: the damaged file.
+        offset: for a log, the byte offset of the damaged frame; else None.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        reason: str,
+        offset: int | None = None,
+        way_out: str | None = None,
+    ) -> None:
+        where = f" at byte {offset}" if offset is not None else ""
+        if way_out is not None:
+            pass
+        elif offset is None:
+            way_out = "restore the previous version with: " + RESTORE_COMMAND.format(name=name)
+        else:
+            way_out = (
+                "nothing was skipped; inspect the file, or move it aside to "
+                "start the log anew"
+            )
+        super().__init__(f"{path} is corrupt{where} ({reason}): {way_out}")
+        self.name = name
+        self.path = path
+        self.offset = offset
+        self.reason = reason
+
+
+class UnsafeState(StateError):
+    """A stored file or one of its folders could be changed by someone else.
+
+    Unpickling runs code, so the store refuses to load it.
+
+    Attributes:
+        path: the file or folder at fault.
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, path: Path, reason: str, fix: str) -> None:
+        super().__init__(
+            f"refusing to load from {path}: it is {reason}, and unpickling "
+            f"runs code; {fix}"
+        )
+        self.path = path
+        self.reason = reason
+        self.fix = fix
+
+
+class LogCompacted(StateError):
+    """The log was compacted (or replaced) since a reader's position.
+
+    Read again from 0.
+
+    Attributes:
+        name: the `type:name`.
+        position: the stale position.
+    """
+
+    def __init__(self, name: str, position: object) -> None:
+        super().__init__(
+            f"the log of {name!r} was compacted since position {position}: "
+            "read it again from 0"
+        )
+        self.name = name
+        self.position = position

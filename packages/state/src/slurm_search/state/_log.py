@@ -1,0 +1,288 @@
+"""Append-only logs of pickled records, one per name (`records.log`).
+
+Concurrency contract:
+  * Writers (`append`, `compact`) hold the name's lock. An append is one
+    frame written in one go at the end of the verified log and fsynced before
+    the lock is let go, so the records of one call are all visible or none.
+  * Readers (`records`) take no lock. They read from a position to the end
+    of the file and stop before a torn or still-being-written last frame;
+    the position they return is always the end of a complete frame.
+  * `compact` replaces the file atomically (temporary file, rename) with a
+    new epoch; a reader's position names its epoch, so a stale position is
+    noticed (`LogCompacted`) instead of pointing into different bytes.
+
+The writer keeps, per process, the end offset it last verified for each
+(file, epoch): an append costs O(new bytes), re-verifying only frames that
+others wrote since, and cutting a torn tail (under the lock) before writing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import secrets
+from pathlib import Path
+from typing import Any, NamedTuple, Union
+
+from . import _names
+from ._errors import CorruptState, LogCompacted
+from ._files import atomic_write, check_dirs, check_safe, ensure_dirs, write_all
+from ._frames import FILE_HEADER_SIZE, Damage, file_header, frame, parse_file_header, scan
+from ._locks import held
+from ._names import Paths
+from ._objects import dumps
+
+logger = logging.getLogger(__name__)
+
+
+class Position(NamedTuple):
+    """Where a reader of a log stopped: opaque, pass it back to `records`.
+
+    Attributes:
+        epoch: the log's epoch (changes when it is compacted or recreated).
+        offset: the byte offset just after the last record read; 0 means the
+            start of whatever the log is now.
+    """
+
+    epoch: int
+    offset: int
+
+
+START = Position(0, 0)
+
+PositionLike = Union[Position, int]
+
+
+# (path) -> (st_dev, st_ino, epoch, end): the end of the frames this process
+# last verified (or wrote) in that file. Used only under the name's lock.
+_verified: dict[str, tuple[int, int, int, int]] = {}
+
+
+def _start(start: PositionLike) -> Position:
+    if isinstance(start, Position):
+        return start
+    if isinstance(start, tuple) and len(start) == 2:
+        return Position(*start)
+    if start == 0:
+        return START
+    raise TypeError(f"a log position is 0 or a Position from records(), not {start!r}")
+
+
+def _pread_all(fd: int, size: int, offset: int) -> bytes:
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, size, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _epoch(p: Paths, fd: int) -> int:
+    try:
+        return parse_file_header(_pread_all(fd, FILE_HEADER_SIZE, 0))
+    except Damage as err:
+        raise CorruptState(p.name, p.log, err.reason, offset=err.offset) from None
+
+
+def _new_epoch() -> int:
+    return secrets.randbits(63) + 1
+
+
+def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
+    """The records appended to `name`'s log from `start` on, and where to go on from.
+
+    Takes no lock. Costs O(records since `start`).
+
+    Args:
+        name: `type:name`.
+        start: 0 for the whole log, or a Position returned by an earlier call.
+
+    Returns:
+        (records, position): pass `position` to the next call to get only
+        what is new. A log that does not exist yet has no records.
+
+    Raises:
+        InvalidName: the name is not `type:name`.
+        LogCompacted: the log was compacted or recreated since `start`:
+            read again from 0.
+        CorruptState: a damaged frame (not a torn last one); `.offset` says where.
+        UnsafeState: the file or a folder could have been written by someone else.
+    """
+    p = _names.paths(name)
+    pos = _start(start)
+    try:
+        check_dirs(p.chain())
+        fd = os.open(p.log, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if pos.offset:
+            raise LogCompacted(p.name, pos) from None
+        return [], START
+    try:
+        st = os.fstat(fd)
+        check_safe(p.log, st)
+        epoch = _epoch(p, fd)
+        if pos.offset and pos.epoch != epoch:
+            raise LogCompacted(p.name, pos)
+        offset = pos.offset or FILE_HEADER_SIZE
+        if offset > st.st_size:
+            raise CorruptState(
+                p.name, p.log, f"position {offset} is past the end ({st.st_size} bytes)", offset=offset
+            )
+        # Read to the end of the file as it is now, not as fstat saw it: a
+        # frame appended in between is then read whole or cut as torn.
+        data = _read_to_end(fd, offset)
+    finally:
+        os.close(fd)
+    try:
+        found = scan(data)
+    except Damage as err:
+        raise CorruptState(p.name, p.log, err.reason, offset=offset + err.offset) from None
+    out: list[Any] = []
+    for a, b in found.payloads:
+        out.extend(pickle.loads(data[a:b]))
+    return out, Position(epoch, offset + found.end)
+
+
+def _read_to_end(fd: int, offset: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        offset += len(chunk)
+
+
+def _open_verified(p: Paths) -> tuple[int, int, int]:
+    """Open `name`'s log for writing (creating it), verified to its end.
+
+    Cuts a torn tail. The caller holds the lock.
+
+    Returns:
+        (fd, epoch, end): end is where the next frame goes.
+    """
+    try:
+        fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        ensure_dirs((p.root, p.type_dir, p.dir))
+        # Created through a rename, so a log file never lacks its header.
+        atomic_write(p.log, file_header(_new_epoch()))
+        fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        epoch = _epoch(p, fd)
+        key = str(p.log)
+        cached = _verified.get(key)
+        if cached is not None and cached[:3] == (st.st_dev, st.st_ino, epoch) and cached[3] <= st.st_size:
+            start = cached[3]
+        else:
+            start = FILE_HEADER_SIZE
+        end = start
+        if st.st_size > start:
+            data = _pread_all(fd, st.st_size - start, start)
+            try:
+                found = scan(data)
+            except Damage as err:
+                raise CorruptState(p.name, p.log, err.reason, offset=start + err.offset) from None
+            end = start + found.end
+            if found.torn is not None:
+                logger.warning(
+                    "cutting a torn last frame off %s at byte %d: %s", p.log, end, found.torn
+                )
+                os.ftruncate(fd, end)
+                os.fsync(fd)
+        _verified[key] = (st.st_dev, st.st_ino, epoch, end)
+        return fd, epoch, end
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def append(name: str, *records: Any, timeout: float | None = None) -> Position:
+    """Append records to `name`'s log, in one frame: all visible or none.
+
+    Written under the lock in one write at the end of the log, then fsynced.
+
+    Args:
+        name: `type:name`.
+        *records: picklable objects.
+        timeout: seconds to wait for the lock (None: forever).
+
+    Returns:
+        The position just after these records.
+
+    Raises:
+        InvalidName, LockTimeout.
+        CorruptState: the log is damaged before its end (nothing is written).
+    """
+    p = _names.paths(name)
+    data = frame(dumps(records)) if records else b""
+    with held(p.name, timeout):
+        fd, epoch, end = _open_verified(p)
+        key = str(p.log)
+        try:
+            if data:
+                # Forget the verified end first: if this write fails half-way,
+                # the next append must look at (and cut) what it left.
+                cached = _verified.pop(key)
+                write_all(fd, data, end)
+                os.fsync(fd)
+                end += len(data)
+                _verified[key] = (*cached[:3], end)
+        finally:
+            os.close(fd)
+    return Position(epoch, end)
+
+
+def compact(
+    name: str, snapshot: Any, upto: PositionLike | None = None, *, timeout: float | None = None
+) -> Position:
+    """Replace the records before `upto` with one record, `snapshot`, atomically.
+
+    The records appended after `upto` are kept after the snapshot. The log
+    gets a new epoch, so readers holding an older position get LogCompacted.
+
+    Args:
+        name: `type:name`.
+        snapshot: the record that stands for the records before `upto`.
+        upto: a Position from `records` (None: the whole log; 0: nothing,
+            the snapshot goes first).
+        timeout: seconds to wait for the lock (None: forever).
+
+    Returns:
+        The position just after the snapshot: reading on from it gives the
+        records that were kept.
+
+    Raises:
+        InvalidName, LockTimeout, CorruptState.
+        LogCompacted: `upto` is from an older epoch of the log.
+    """
+    p = _names.paths(name)
+    head = frame(dumps((snapshot,)))
+    with held(p.name, timeout):
+        fd, epoch, end = _open_verified(p)
+        try:
+            if upto is None:
+                keep_from = end
+            else:
+                pos = _start(upto)
+                if pos.offset == 0:
+                    keep_from = FILE_HEADER_SIZE
+                elif pos.epoch != epoch:
+                    raise LogCompacted(p.name, pos)
+                elif pos.offset > end:
+                    raise ValueError(f"position {pos} is past the end of the log of {p.name!r}")
+                else:
+                    keep_from = pos.offset
+            kept = _pread_all(fd, end - keep_from, keep_from)
+        finally:
+            os.close(fd)
+        new_epoch = _new_epoch()
+        atomic_write(p.log, file_header(new_epoch) + head + kept)
+        st = os.stat(p.log)
+        _verified[str(p.log)] = (st.st_dev, st.st_ino, new_epoch, st.st_size)
+    return Position(new_epoch, FILE_HEADER_SIZE + len(head))

@@ -1,0 +1,15 @@
+"""Every locking test runs once per lock mode: both modes promise the same
+behaviour, so they share one suite."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True, params=["flock", "soft"])
+def lock_mode(request, monkeypatch):
+    monkeypatch.setenv("SLURM_SEARCH_LOCK", request.param)
+    # A short grace period keeps the soft mode's stale-lock test quick; the
+    # renewer touches the file every grace/4, well inside it.
+    monkeypatch.setenv("SLURM_SEARCH_LOCK_GRACE", "2")
+    return request.param
