@@ -198,7 +198,7 @@ start_munge() {
     mkdir -p /run/munge /var/lib/munge /var/log/munge
     chown munge:munge /run/munge /var/lib/munge /var/log/munge
     chmod 0755 /run/munge
-    runuser -u munge -- /usr/sbin/munged --pid-file="$MUNGE_PID" ||
+    runuser -u munge -- /usr/sbin/munged --pid-file="$MUNGE_PID" 9>&- ||
         die "munged did not start (see /var/log/munge/munged.log)"
     munge -n | unmunge >/dev/null || die "munge does not work (see /var/log/munge/munged.log)"
     say "started munged (pid $(pid_of munged "$MUNGE_PID"))"
@@ -212,7 +212,8 @@ start_daemon() {
         say "$name already running (pid $(pid_of "$name" "$pidfile"))"
         return
     fi
-    if ! "/usr/sbin/$name" >>"$log" 2>&1; then
+    # 9>&-: the daemon must not inherit (and so hold forever) the script's lock.
+    if ! "/usr/sbin/$name" 9>&- >>"$log" 2>&1; then
         die "$name did not start: $(tail -n1 "$log") (log: $log)"
     fi
     say "started $name (log: $log)"
@@ -237,8 +238,9 @@ wait_usable() {
 # --- commands --------------------------------------------------------------
 
 cmd_status() {
-    local state
-    state=$(node_state)
+    local state=""
+    # sinfo spends ~10 s retrying a controller that is not there.
+    running slurmctld "$CTLD_PID" && state=$(node_state)
     if usable "$state"; then
         say "up: node $(host) is $state; partitions: $(sinfo -h -o '%P' | tr '\n' ' ')"
         return 0

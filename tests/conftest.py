@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+# The real one-node Slurm cluster (session-scoped fixture `slurm_cluster`).
+pytest_plugins = ["slurm_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def slurm_search_home(tmp_path, monkeypatch):

@@ -10,6 +10,8 @@ have been committed. Also importable: the tests share `run`, `blob` and
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -103,6 +105,69 @@ def incr_threads(name: str, threads: str, count: str) -> None:
         t.join()
 
 
+def forkserver() -> None:
+    """Import the store once, then fork one worker per command line on stdin.
+
+    Starting a Python process costs far more than most of the moments at
+    which the crash tests kill a writer; a worker forked from this clean,
+    single-threaded process is a real process, killed by a real SIGKILL, and
+    costs a fork. Line: COMMAND OUTFILE ARGS...; answers "pid P", then
+    "status S" (the wait status as an exit code: -9 for SIGKILL).
+    """
+    import slurm_search.state  # noqa: F401 - paid once, here
+
+    for line in sys.stdin:
+        command, out, *args = line.split()
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(fd, 1)
+                sys.stdout = open(1, "w", buffering=1)
+                COMMANDS[command](*args)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            finally:
+                os._exit(code)
+        _say(f"pid {pid}")
+        _, status = os.waitpid(pid, 0)
+        _say(f"status {os.waitstatus_to_exitcode(status)}")
+
+
+class ForkServer:
+    """The test's end of `forkserver`: one worker at a time."""
+
+    def __init__(self) -> None:
+        self.proc = run("forkserver", stdin=subprocess.PIPE)
+        self.pid: int | None = None
+
+    def start(self, out: Path, command: str, *args: str) -> int:
+        out.write_bytes(b"")
+        self.proc.stdin.write(" ".join([command, str(out), *args]) + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().split()
+        assert answer[0] == "pid", answer
+        self.pid = int(answer[1])
+        return self.pid
+
+    def wait(self) -> int:
+        answer = self.proc.stdout.readline().split()
+        assert answer[0] == "status", answer
+        self.pid = None
+        return int(answer[1])
+
+    def close(self) -> None:
+        if self.pid is not None:  # a test failed with its worker running
+            os.kill(self.pid, signal.SIGKILL)
+            self.wait()
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=60) == 0
+
+
 COMMANDS = {
     "incr": incr,
     "append": append_n,
@@ -110,6 +175,7 @@ COMMANDS = {
     "writer": writer,
     "appender": appender,
     "incr_threads": incr_threads,
+    "forkserver": forkserver,
 }
 
 if __name__ == "__main__":

@@ -1,1 +1,86 @@
-"""placeholder"""
+"""slurm_search.dsl: the experiment language and ``run_exp``.
+
+An experiment is a small expression of nodes: ``@accepts_param_names``
+functions, ``use(param, value)[expr]``, and sampling nodes
+(``random_sampling``, ``enumeration_sampling``, ``minimizing_sampling``,
+``maximizing_sampling``) that evaluate their inner expression through search
+sessions of ``slurm_search.session``, inline or on local or Slurm workers.
+Measures (``node["argmax:mean"]``) select from sampling results. A run is
+stored as ``exp:NAME``: every sampling node's session is keyed by its AST
+path, so a killed run resumes where it stopped and gives the same results.
+
+Importing this package imports neither hyperopt nor torch.
+"""
+
+from __future__ import annotations
+
+from ._display import ast_abstract, ast_dot, ast_text, render_graph
+from ._errors import (
+    BadValue,
+    DslError,
+    ExperimentStopped,
+    MeasureError,
+    NoSuchRun,
+    ResumeMismatch,
+    SamplingError,
+    SpecError,
+    UnknownExperiment,
+    UnknownParameter,
+)
+from ._experiment import resume_command, run_dir
+from ._measures import MEASURES, SamplingResults, measurements, select
+from ._nodes import (
+    Node,
+    accepts_param_names,
+    enumeration_sampling,
+    maximizing_sampling,
+    minimizing_sampling,
+    random_sampling,
+    use,
+)
+from ._params import parse_value
+from ._run import RunResult, prepare, run_experiment, show_experiment, stop_experiment
+from ._runtime import param, params
+from ._spec import ENTRY_POINT_GROUP, Spec, load_spec, registered
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "MEASURES",
+    "BadValue",
+    "DslError",
+    "ExperimentStopped",
+    "MeasureError",
+    "Node",
+    "NoSuchRun",
+    "ResumeMismatch",
+    "RunResult",
+    "SamplingError",
+    "SamplingResults",
+    "Spec",
+    "SpecError",
+    "UnknownExperiment",
+    "UnknownParameter",
+    "accepts_param_names",
+    "ast_abstract",
+    "ast_dot",
+    "ast_text",
+    "enumeration_sampling",
+    "load_spec",
+    "maximizing_sampling",
+    "measurements",
+    "minimizing_sampling",
+    "param",
+    "params",
+    "parse_value",
+    "prepare",
+    "random_sampling",
+    "registered",
+    "render_graph",
+    "resume_command",
+    "run_dir",
+    "run_experiment",
+    "select",
+    "show_experiment",
+    "stop_experiment",
+    "use",
+]

@@ -77,7 +77,7 @@ class UnknownHyperparameter(RLError, KeyError):
 
 
 class BadRunParams(RLError, ValueError):
-    """``run_params`` holds a key or a value that cannot run.
+    """``run_params`` (or the seed) holds a key or a value that cannot run.
 
     Attributes:
         key: the offending key.
@@ -91,4 +91,4 @@ class BadRunParams(RLError, ValueError):
         super().__init__(key, value, message)
 
     def __str__(self) -> str:
-        return f"run_params[{self.key!r}]={self.value!r}: {self.message}"
+        return f"{self.key}={self.value!r}: {self.message}"

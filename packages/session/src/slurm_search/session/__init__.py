@@ -1,1 +1,121 @@
-"""placeholder"""
+"""slurm_search.session: hyperopt search sessions on the slurm-search store.
+
+A session (`search:NAME`) is an append-only log of events in the store:
+workers claim trials (with a lease they renew), evaluate an objective and
+record results; a killed worker's trial is claimed again when its lease runs
+out. Every trial is a hyperopt trial document. See the package README.
+
+Importing this package is cheap: hyperopt is imported only to build a space
+or suggest a trial.
+"""
+
+from __future__ import annotations
+
+from ._claims import (
+    Trial,
+    annotate,
+    compact_session,
+    default_worker_id,
+    delete_trial,
+    enable,
+    next_trial,
+    record_failure,
+    record_result,
+    renew_lease,
+    restart,
+    stop,
+)
+from ._create import ALGOS, create_session, delete_session
+from ._errors import (
+    CorruptSession,
+    InvalidObjective,
+    InvalidResult,
+    InvalidSessionName,
+    InvalidSetting,
+    InvalidSpace,
+    LeaseLost,
+    NoMoreTrials,
+    SessionError,
+    SessionExists,
+    UnknownSession,
+    UnknownTrial,
+)
+from ._model import keep_claiming
+from ._names import session_name
+from ._queries import (
+    Progress,
+    SessionInfo,
+    SessionSummary,
+    TrialResult,
+    annotations,
+    best,
+    context,
+    info,
+    list_sessions,
+    progress,
+    results,
+    space,
+    trial_docs,
+    worst,
+)
+from ._worker import WorkReport, work_on
+
+__all__ = [
+    "ALGOS",
+    "CorruptSession",
+    "InvalidObjective",
+    "InvalidResult",
+    "InvalidSessionName",
+    "InvalidSetting",
+    "InvalidSpace",
+    "LeaseLost",
+    "NoMoreTrials",
+    "Progress",
+    "SessionError",
+    "SessionExists",
+    "SessionInfo",
+    "SessionSummary",
+    "Trial",
+    "TrialResult",
+    "UnknownSession",
+    "UnknownTrial",
+    "WorkReport",
+    "annotate",
+    "annotations",
+    "best",
+    "compact_session",
+    "context",
+    "create_session",
+    "default_worker_id",
+    "delete_session",
+    "delete_trial",
+    "enable",
+    "info",
+    "keep_claiming",
+    "launch",
+    "list_sessions",
+    "next_trial",
+    "progress",
+    "record_failure",
+    "record_result",
+    "renew_lease",
+    "restart",
+    "results",
+    "session_name",
+    "space",
+    "stop",
+    "trial_docs",
+    "work_on",
+    "worst",
+]
+
+
+def __getattr__(attr: str):  # type: ignore[no-untyped-def]
+    # The launchers (_local, _slurm) are another part of this package; they
+    # are imported on first use, so `import slurm_search.session` stays cheap
+    # and works while they are absent.
+    if attr == "launch":
+        from ._launch import launch
+
+        return launch
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

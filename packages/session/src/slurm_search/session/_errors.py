@@ -214,3 +214,19 @@ class LeaseLost(SessionError):
         self.worker = worker
         self.attempt = attempt
         self.owner = owner
+
+
+class UnknownTrial(SessionError, KeyError):
+    """A session has no trial with the given tid.
+
+    Attributes:
+        name: the session.
+        tid: the trial id asked for.
+    """
+
+    def __init__(self, name: str, tid: object) -> None:
+        super().__init__(
+            f"session {name!r} has no trial {tid!r}: see its trials with `ssearch show {name}`"
+        )
+        self.name = name
+        self.tid = tid

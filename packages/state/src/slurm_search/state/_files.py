@@ -204,11 +204,12 @@ def keep_previous(path: Path, previous: Path) -> None:
     """
     tmp = previous.with_name(f".{previous.name}.tmp")
     try:
-        os.unlink(tmp)
-    except FileNotFoundError:
-        pass
-    try:
-        os.link(path, tmp)
+        try:
+            os.link(path, tmp)
+        except FileExistsError:
+            # Left by a writer killed between link and rename.
+            os.unlink(tmp)
+            os.link(path, tmp)
     except FileNotFoundError:
         return
     except OSError as err:

@@ -7,6 +7,7 @@ files, empty parts and a second `:`.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ _PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 OBJECT_FILE = "session_state.pickle"
 PREVIOUS_FILE = OBJECT_FILE + ".prev"
 LOG_FILE = "records.log"
+
+# The variable slurm_search.locking.home() reads.
+locking_home_variable = "SLURM_SEARCH_HOME"
 
 
 def check_part(part: object, name: object = None) -> str:
@@ -51,18 +55,9 @@ class Paths:
     root: Path
     type_dir: Path
     dir: Path
-
-    @property
-    def object(self) -> Path:
-        return self.dir / OBJECT_FILE
-
-    @property
-    def previous(self) -> Path:
-        return self.dir / PREVIOUS_FILE
-
-    @property
-    def log(self) -> Path:
-        return self.dir / LOG_FILE
+    object: Path
+    previous: Path
+    log: Path
 
     def chain(self) -> tuple[Path, Path, Path]:
         """The folders whose permissions guard this name's files, root first."""
@@ -74,8 +69,32 @@ def root() -> Path:
     return locking.home()
 
 
+# Building the paths costs more than some of the file operations they serve
+# (pathlib joins): keep them per name and per environment that decides the root.
+_cache: dict[tuple[str, str | None, str | None], Paths] = {}
+_CACHE_SIZE = 4096
+
+
 def paths(name: object) -> Paths:
     """The paths of a name (validated first)."""
+    if isinstance(name, str):
+        key = (name, os.environ.get(locking_home_variable), os.environ.get("HOME"))
+        found = _cache.get(key)
+        if found is not None:
+            return found
     type_, obj = split(name)
     base = root()
-    return Paths(f"{type_}:{obj}", base, base / type_, base / type_ / obj)
+    folder = base / type_ / obj
+    found = Paths(
+        f"{type_}:{obj}",
+        base,
+        base / type_,
+        folder,
+        folder / OBJECT_FILE,
+        folder / PREVIOUS_FILE,
+        folder / LOG_FILE,
+    )
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.clear()
+    _cache[key] = found
+    return found

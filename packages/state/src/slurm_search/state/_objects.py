@@ -203,6 +203,9 @@ def delete(name: str, *, timeout: float | None = None) -> None:
         os.rename(p.dir, trash)
         fsync_dir(p.type_dir)
         shutil.rmtree(trash)
+        # What a delete killed half-way through left behind.
+        for left in p.type_dir.glob(f".deleted.{p.dir.name}.*"):
+            shutil.rmtree(left, ignore_errors=True)
 
 
 def restore_previous(name: str, *, timeout: float | None = None) -> None:

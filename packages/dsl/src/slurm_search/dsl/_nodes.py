@@ -1,0 +1,421 @@
+"""The AST of the experiment language.
+
+Building an experiment calls functions that return nodes instead of running;
+evaluating the tree walks it with an AST path (a list of segments naming each
+child on the way down). A sampling node keys its search session by that path,
+which is what lets a resumed run, or a worker process that rebuilt the tree,
+find the same session and the same node again. ``navigate`` follows a path
+back to its node; the segment names are the children's names below.
+
+Segments: a result key; a call argument's name; ``use_arg`` / ``use_val``;
+a measure path (``argmax:mean``) for the node it measures; ``@<key>`` for a
+sampling node's inner expression at the sampled point ``<key>``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from . import _runtime
+from ._errors import BadValue, SpecError
+from ._measures import select, split_path
+from ._params import MISSING, get_param, has_param, with_param
+
+__all__ = [
+    "Node",
+    "CallNode",
+    "UseNode",
+    "MeasureNode",
+    "SamplingNode",
+    "accepts_param_names",
+    "use",
+    "random_sampling",
+    "enumeration_sampling",
+    "minimizing_sampling",
+    "maximizing_sampling",
+    "evaluate_tree",
+    "navigate",
+    "children",
+    "METHODS",
+]
+
+METHODS = ("inline", "cpu", "slurm")
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n    ")
+
+
+class Node:
+    """A node of the experiment's AST. ``node[measure_path]`` measures its result."""
+
+    def evaluate(self, path: Sequence[str]) -> Any:
+        """The node's value under the parameters in effect (memoised per scope)."""
+        table = _runtime.memo()
+        hit = table.get(id(self))
+        if hit is not None:
+            return hit[1]
+        value = self._evaluate(list(path))
+        table[id(self)] = (self, value)
+        return value
+
+    def _evaluate(self, path: list[str]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def child(self, segment: str) -> Any:
+        """The child that ``segment`` names (``KeyError`` if none)."""
+        for name, value in self.children():
+            if name == segment:
+                return value
+        raise KeyError(segment)
+
+    def children(self) -> list[tuple[str, Any]]:
+        """``(segment, child)`` pairs, nodes and plain values alike."""
+        return []
+
+    def __getitem__(self, measure: str | tuple[str]) -> MeasureNode:
+        if isinstance(measure, tuple):
+            (measure,) = measure
+        return MeasureNode(self, measure)
+
+    def abstract(self, measure: list[str] | None = None) -> str:
+        """The node as an equation; ``measure`` is the measure path applied to it."""
+        return str(self)
+
+
+def _value_str(value: Any) -> str:
+    return str(value) if isinstance(value, Node) else repr(value)
+
+
+class CallNode(Node):
+    """A call of an ``@accepts_param_names`` function, made at evaluation."""
+
+    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.func = func
+        try:
+            self.arguments = dict(inspect.signature(func).bind(*args, **kwargs).arguments)
+        except TypeError as err:
+            raise SpecError(getattr(func, "__qualname__", repr(func)), f"bad arguments: {err}") from None
+        self.args = args
+        self.kwargs = kwargs
+
+    def children(self) -> list[tuple[str, Any]]:
+        return list(self.arguments.items())
+
+    def _evaluate(self, path: list[str]) -> Any:
+        bound = {}
+        current = _runtime.current_params()
+        for name, value in self.arguments.items():
+            if isinstance(value, Node):
+                value = value.evaluate(path + [name])
+            elif isinstance(value, str):
+                value = _param_or_self(current, value)
+            bound[name] = value
+        return self.func(**bound)
+
+    @property
+    def name(self) -> str:
+        return getattr(self.func, "__name__", "call")
+
+    def __str__(self) -> str:
+        parts = [_value_str(a) if isinstance(a, Node) else str(a) for a in self.args]
+        parts += [f"{k}={_value_str(v) if isinstance(v, Node) else v}" for k, v in self.kwargs.items()]
+        return f"{self.name}({', '.join(parts)})"
+
+
+def _param_or_self(current: Mapping[str, Any], text: str) -> Any:
+    """A string argument: the parameter it names, else ``<stem>`` for ``<stem>_params``, else itself."""
+    value = get_param(current, text)
+    if value is MISSING and text.endswith("_params"):
+        value = get_param(current, text[: -len("_params")])
+    return text if value is MISSING else value
+
+
+def accepts_param_names(func: Callable[..., Any]) -> Callable[..., CallNode]:
+    """Make ``func`` build a node: at evaluation, string arguments naming a
+    parameter are replaced by its value and node arguments are evaluated first."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> CallNode:
+        return CallNode(func, args, kwargs)
+
+    return wrapper
+
+
+class UseNode(Node):
+    """``use(param, value)[expr]``: ``expr`` with one parameter overridden."""
+
+    def __init__(self, param: str, value: Any, expr: Any = None) -> None:
+        self.param = param
+        self.value = value
+        self.expr = expr
+
+    def __getitem__(self, arg: Any) -> Node:
+        if self.expr is None:
+            self.expr = arg
+            return self
+        # A measure of the whole use(...)[...] rather than a new use node
+        # around a measure of its body: the body is evaluated (and its
+        # sessions created) once, however many measures are taken of it.
+        return MeasureNode(self, arg)
+
+    def children(self) -> list[tuple[str, Any]]:
+        return [("use_arg", self.value), ("use_val", self.expr)]
+
+    def _evaluate(self, path: list[str]) -> Any:
+        if self.expr is None:
+            raise SpecError(f"use({self.param!r}, ...)", "no expression: write use(param, value)[expression]")
+        value = self.value.evaluate(path + ["use_arg"]) if isinstance(self.value, Node) else self.value
+        new_params = with_param(_runtime.current_params(), self.param, value)
+        with _runtime.evaluation(new_params):
+            return evaluate_tree(self.expr, path + ["use_val"])
+
+    def __str__(self) -> str:
+        return f"use({self.param} = {_indent(_value_str(self.value))})[\n    {_indent(_value_str(self.expr))}\n]"
+
+    def abstract(self, measure: list[str] | None = None) -> str:
+        value = self.value.abstract() if isinstance(self.value, Node) else repr(self.value)
+        expr = self.expr.abstract(measure) if isinstance(self.expr, Node) else repr(self.expr)
+        return f"use({self.param} = {_indent(value)})[\n    {_indent(expr)}\n]"
+
+
+def use(param: str, value: Any) -> UseNode:
+    """``use(param, value)[expr]`` evaluates ``expr`` with ``param`` set to ``value`` (maybe a node)."""
+    return UseNode(param, value)
+
+
+class MeasureNode(Node):
+    """``node["argmax:mean"]``: a measure path applied to a node's sampling results."""
+
+    def __init__(self, expr: Node, measure: str) -> None:
+        self.expr = expr
+        self.measure = split_path(measure)
+
+    @property
+    def text(self) -> str:
+        return ":".join(self.measure)
+
+    def children(self) -> list[tuple[str, Any]]:
+        return [(self.text, self.expr)]
+
+    def _evaluate(self, path: list[str]) -> Any:
+        return select(self.expr.evaluate(path + [self.text]), self.measure)
+
+    def __str__(self) -> str:
+        return f"{self.text}({self.expr})"
+
+    def abstract(self, measure: list[str] | None = None) -> str:
+        return self.expr.abstract(self.measure + list(measure or []))
+
+
+# strategy -> (function name, hyperopt algo, sign of the loss)
+STRATEGIES = {
+    "random": ("random_sampling", "rand", 0),
+    "enumeration": ("enumeration_sampling", "enumeration", 0),
+    "minimize": ("minimizing_sampling", "tpe", 1),
+    "maximize": ("maximizing_sampling", "tpe", -1),
+}
+
+
+class SamplingNode(Node):
+    """Sample a variable from its space, evaluate ``expr`` at each sample
+    through a search session, and give the ``SamplingResults``."""
+
+    def __init__(
+        self,
+        var_space: str | tuple[str, Any],
+        expr: Any,
+        strategy: str,
+        sample_count: int | str | None = None,
+        method: str = "inline",
+        threads: int | str = 1,
+        measure: str | None = None,
+        slurm: str | Mapping[str, Any] = "slurm",
+    ) -> None:
+        if isinstance(var_space, tuple):
+            self.var, self.space = var_space
+        else:
+            self.var, self.space = var_space, f"{var_space}_space"
+        if not isinstance(self.var, str):
+            raise SpecError(repr(var_space), "the sampled variable must be a parameter name")
+        self.expr = expr
+        self.strategy = strategy
+        self.sample_count = sample_count
+        self.method = method
+        self.threads = threads
+        self.measure = split_path(measure) if measure else None
+        self.slurm = slurm
+
+    @property
+    def function(self) -> str:
+        return STRATEGIES[self.strategy][0]
+
+    def children(self) -> list[tuple[str, Any]]:
+        return [("@", self.expr)]
+
+    def child(self, segment: str) -> Any:
+        if segment.startswith("@"):
+            return self.expr
+        raise KeyError(segment)
+
+    def bind(self) -> dict[str, Any]:
+        """The node's settings with parameter names replaced by their values.
+
+        Raises:
+            BadValue: a setting names no parameter or has the wrong kind.
+        """
+        current = _runtime.current_params()
+        where = f"{self.function}({self.var!r})"
+
+        def lookup(value: Any, what: str) -> Any:
+            if isinstance(value, str) and not (what == "method" and value in METHODS):
+                found = get_param(current, value)
+                if found is MISSING:
+                    raise BadValue(f"{where} {what}", value, "a value or the name of a parameter")
+                return found
+            return value
+
+        space = lookup(self.space, "space")
+        if self.strategy == "enumeration":
+            if not isinstance(space, (list, tuple)) or not space:
+                raise BadValue(f"{where} space", space, "a non-empty list to enumerate")
+            count: Any = len(space)
+        else:
+            count = lookup(self.sample_count, "sample_count")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise BadValue(f"{where} sample_count", count, "a positive integer")
+        method = lookup(self.method, "method")
+        if method not in METHODS:
+            raise BadValue(f"{where} method", method, " or ".join(METHODS))
+        threads = lookup(self.threads, "threads")
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise BadValue(f"{where} threads", threads, "a positive integer")
+        slurm = self.slurm
+        if isinstance(slurm, str):
+            slurm = get_param(current, slurm) if has_param(current, slurm) else {}
+        return {
+            "space": space,
+            "sample_count": count,
+            "method": method,
+            "threads": threads,
+            "slurm": dict(slurm or {}),
+        }
+
+    def _evaluate(self, path: list[str]) -> Any:
+        from ._sampling import run_sampling
+
+        return run_sampling(self, self.bind(), path)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.function}[{self.var} ~ {_space_str(self.space)}](\n"
+            f"    {_indent(_value_str(self.expr))},\n"
+            f"    sample_count={self.sample_count},\n"
+            f"    method={self.method},\n"
+            f"    threads={self.threads},\n"
+            + (f"    measure={':'.join(self.measure)},\n" if self.measure else "")
+            + ")"
+        )
+
+    def abstract(self, measure: list[str] | None = None) -> str:
+        head, rest = (measure[0], measure[1:]) if measure else (None, None)
+        inner = self.expr.abstract(rest or None) if isinstance(self.expr, Node) else repr(self.expr)
+        space = _space_str(self.space)
+        symbol = "in" if self.strategy == "enumeration" else "~"
+        if head == "point_values":
+            return f"λ {self.var} {symbol} {space} -> (\n    {_indent(inner)}\n)"
+        name = f"{head}_{self.function}" if head else self.function
+        if head == "mean" and self.strategy == "enumeration":
+            name = "1/n ∑"
+        elif head == "mean" and self.strategy == "random":
+            name = "E"
+        elif head == "std" and self.strategy in ("random", "enumeration"):
+            name = "√Var"
+        elif head in ("min", "max", "cdf", "argmin", "argmax", "model_argmin", "model_argmax"):
+            name = head
+        return f"{name}({self.var} {symbol} {space}) [\n    {_indent(inner)}\n]"
+
+
+def _space_str(space: Any) -> str:
+    return space if isinstance(space, str) else " ".join(repr(space).split())
+
+
+def _sampling(strategy: str) -> Callable[..., SamplingNode]:
+    def build(
+        var_space: str | tuple[str, Any],
+        expr: Any,
+        sample_count: int | str | None = None,
+        method: str = "inline",
+        threads: int | str = 1,
+        slurm: str | Mapping[str, Any] = "slurm",
+        **measure: str,
+    ) -> SamplingNode:
+        keyword = {"minimize": "minimize_measure", "maximize": "maximize_measure"}.get(strategy)
+        unknown = set(measure) - ({keyword} if keyword else set())
+        if unknown:
+            raise SpecError(STRATEGIES[strategy][0], f"unexpected argument(s) {', '.join(sorted(unknown))}")
+        return SamplingNode(
+            var_space,
+            expr,
+            strategy,
+            sample_count=sample_count,
+            method=method,
+            threads=threads,
+            measure=measure.get(keyword) if keyword else None,
+            slurm=slurm,
+        )
+
+    build.__name__ = STRATEGIES[strategy][0]
+    build.__doc__ = (
+        f"``{STRATEGIES[strategy][0]}(var_or_(var, space_param), expr, sample_count=, method=, threads=)``: "
+        f"sample ``var`` ({strategy}) from its space (default: parameter ``<var>_space``) and "
+        "evaluate ``expr`` at each sample through a search session."
+    )
+    return build
+
+
+random_sampling = _sampling("random")
+enumeration_sampling = _sampling("enumeration")
+minimizing_sampling = _sampling("minimize")
+maximizing_sampling = _sampling("maximize")
+
+
+def evaluate_tree(tree: Any, path: Sequence[str]) -> Any:
+    """Evaluate nodes inside ``tree`` (a node, or dicts/lists of nodes and values)."""
+    path = list(path)
+    if isinstance(tree, Node):
+        return tree.evaluate(path)
+    if isinstance(tree, Mapping):
+        return {key: evaluate_tree(value, path + [str(key)]) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(evaluate_tree(value, path + [str(i)]) for i, value in enumerate(tree))
+    return tree
+
+
+def children(tree: Any) -> list[tuple[str, Any]]:
+    """``(segment, child)`` pairs of a node or of a dict/list of the result tree."""
+    if isinstance(tree, Node):
+        return tree.children()
+    if isinstance(tree, Mapping):
+        return [(str(k), v) for k, v in tree.items()]
+    if isinstance(tree, (list, tuple)):
+        return [(str(i), v) for i, v in enumerate(tree)]
+    return []
+
+
+def navigate(tree: Any, path: Sequence[str]) -> Any:
+    """The node that ``path`` reaches from the root ``tree``.
+
+    Raises:
+        KeyError: the path leads nowhere in this tree (the experiment changed).
+    """
+    node = tree
+    for segment in path:
+        if isinstance(node, Node):
+            node = node.child(segment)
+        else:
+            node = dict(children(node))[segment]
+    return node

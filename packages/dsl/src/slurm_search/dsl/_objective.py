@@ -1,0 +1,86 @@
+"""The objective of every sampling node's search session.
+
+A worker (this process, a local ``ssearch work_on`` process or a Slurm task)
+calls ``evaluate(params, context)``. The context holds everything needed to
+rebuild the experiment there: the spec's reference, the run and its seed and
+parameters, the sampling node's AST path and the parameters in effect at the
+node. The worker rebuilds the tree, walks the path to the node and evaluates
+its inner expression at the sampled value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+from . import _runtime
+from ._errors import MeasureError
+from ._measures import select
+from ._nodes import SamplingNode, evaluate_tree, navigate
+from ._params import point_key, with_param
+from ._spec import load_spec
+
+__all__ = ["OBJECTIVE", "ObjectiveContext", "evaluate", "loss_of"]
+
+logger = logging.getLogger(__name__)
+
+OBJECTIVE = "slurm_search.dsl._objective:evaluate"
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectiveContext:
+    """What a worker needs to evaluate one sampling node's inner expression.
+
+    Attributes:
+        run: the ``exp:NAME``, spec reference, seed and top parameters.
+        node_path: the sampling node's AST path.
+        node_params: the parameters in effect where the node was evaluated.
+        var: the parameter the sampled value is bound to.
+        sign: 0 (random, enumeration), 1 (minimise), -1 (maximise).
+        measure: the measure path of the inner result that is optimised.
+    """
+
+    run: _runtime.Run
+    node_path: tuple[str, ...]
+    node_params: Mapping[str, Any]
+    var: str
+    sign: int = 0
+    measure: tuple[str, ...] | None = None
+
+
+def loss_of(value: Any, sign: int, measure: tuple[str, ...] | None) -> float:
+    """The session loss of an inner result: ``sign * measure(value)``; 0 when not optimising.
+
+    Raises:
+        MeasureError: the measured value is not a number.
+    """
+    if not sign:
+        return 0.0
+    measured = select(value, list(measure)) if measure else value
+    if not isinstance(measured, numbers.Real) or isinstance(measured, bool):
+        text = ":".join(measure) if measure else "(none)"
+        raise MeasureError(text, f"optimising needs a number, got {type(measured).__name__}; set minimize_measure/maximize_measure")
+    return sign * float(measured)
+
+
+def evaluate(params: Mapping[str, Any], context: ObjectiveContext) -> dict[str, Any]:
+    """Evaluate the sampling node's inner expression at ``params["value"]``.
+
+    Returns:
+        ``{"loss": ..., "value": inner result}``.
+    """
+    run = context.run
+    spec = load_spec(run.spec_ref)
+    with _runtime.evaluation(run.top_params, run):
+        root = spec.experiment_func()
+    node = navigate(root, context.node_path)
+    if not isinstance(node, SamplingNode):
+        raise TypeError(f"{'.'.join(context.node_path)} leads to {type(node).__name__}, not a sampling node")
+    value = params["value"]
+    path = list(context.node_path) + [f"@{point_key(value)}"]
+    with _runtime.evaluation(with_param(context.node_params, context.var, value), run):
+        result = evaluate_tree(node.expr, path)
+    return {"loss": loss_of(result, context.sign, context.measure), "value": result}

@@ -1,0 +1,222 @@
+"""Running an experiment: parameters from config, debug overrides and
+command-line overrides; a new run or the resumption of a stored one; the
+evaluation of the result tree; the stored results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from . import _experiment, _runtime
+from ._errors import ExperimentStopped, ResumeMismatch
+from ._nodes import evaluate_tree
+from ._params import canonical, check_overrides, differences, flatten, merged
+from ._spec import Spec, as_spec, load_spec, register_local
+
+__all__ = ["Prepared", "prepare", "build_tree", "run_experiment", "RunResult", "stop_experiment", "show_experiment"]
+
+logger = logging.getLogger(__name__)
+progress_logger = logging.getLogger("slurm_search.dsl.progress")
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """An experiment ready to run: its spec and its checked parameters.
+
+    Attributes:
+        spec: the spec (``spec.ref`` finds it again in workers).
+        overrides: the checked overrides, flat (``a:b`` keys).
+        params: config, then debug overrides, then overrides.
+        debug: whether the debug overrides apply.
+        allow_new_params: whether overrides may add parameters.
+    """
+
+    spec: Spec
+    overrides: dict[str, Any]
+    params: dict[str, Any]
+    debug: bool
+    allow_new_params: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """A finished run: ``name`` (``exp:NAME``), ``params``, ``seed`` and ``results``."""
+
+    name: str
+    params: dict[str, Any]
+    seed: int
+    results: Any
+
+
+def prepare(
+    spec: Any,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    debug: bool = False,
+    allow_new_params: bool = False,
+) -> Prepared:
+    """Load a spec (a name, ``module:attr``, or a spec object) and check the overrides.
+
+    Raises:
+        UnknownExperiment, SpecError: the spec.
+        UnknownParameter, BadValue: an override.
+    """
+    if isinstance(spec, str):
+        loaded = load_spec(spec)
+    elif getattr(spec, "ref", ""):
+        loaded = as_spec(spec, spec.ref)
+    else:
+        loaded = register_local(spec)
+    base = merged(loaded.config, loaded.debug_overrides) if debug else merged(loaded.config, {})
+    checked = check_overrides(base, flatten(dict(overrides or {})), allow_new=allow_new_params)
+    return Prepared(loaded, checked, merged(base, checked), bool(debug), bool(allow_new_params))
+
+
+def build_tree(prepared: Prepared) -> Any:
+    """Call the experiment function under the parameters: the result tree of nodes."""
+    with _runtime.evaluation(prepared.params, None):
+        return prepared.spec.experiment_func()
+
+
+def _check_resume(prepared: Prepared, stored: Mapping[str, Any], name: str, seed: int | None) -> None:
+    diffs = []
+    if stored["spec"] != prepared.spec.ref:
+        diffs.append(("experiment", stored["spec"], prepared.spec.ref))
+    if seed is not None and int(seed) != stored["seed"]:
+        diffs.append(("--seed", str(stored["seed"]), str(seed)))
+    diffs += differences(stored["params"], prepared.params)
+    if diffs:
+        raise ResumeMismatch(_experiment.full_name(name), diffs, _experiment.resume_command(stored, name))
+
+
+def open_run(prepared: Prepared, *, seed: int | None = None, resume: str | None = None) -> tuple[str, int]:
+    """Create the run, or check a stored one for resumption; nothing is evaluated.
+
+    Returns:
+        ``(exp:NAME, seed)``.
+
+    Raises:
+        NoSuchRun: ``resume`` names no stored run.
+        ResumeMismatch: the stored run has other parameters, seed or spec.
+    """
+    if resume:
+        stored = _experiment.read_run(resume)
+        name = _experiment.full_name(resume)
+        _check_resume(prepared, stored, name, seed)
+        return name, stored["seed"]
+    seed = _experiment.new_seed() if seed is None else int(seed)
+    overrides = dict(prepared.overrides)
+    name = _experiment.create_run(prepared.spec.ref, overrides, prepared.params, seed, prepared.debug)
+    if prepared.allow_new_params:
+        _experiment.update_run(name, allow_new_params=True)
+    return name, seed
+
+
+def run_experiment(
+    spec: Any,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    seed: int | None = None,
+    resume: str | None = None,
+    debug: bool = False,
+    allow_new_params: bool = False,
+) -> RunResult:
+    """Run an experiment (or resume a stored run) and store its results.
+
+    Args:
+        spec: a registered name, ``package.module:attribute``, or a spec
+            object (a dict with ``config``, ``experiment_func``, ...; such a
+            spec runs inline only, since workers cannot import it).
+        overrides: parameters, nested or flat (``{"tune:seeds": 8}``).
+        seed: the run's seed; drawn (and stored) when None.
+        resume: ``exp:NAME`` of a stored run to resume.
+        debug: apply the spec's debug overrides.
+        allow_new_params: let overrides add parameters.
+
+    Raises:
+        DslError: a user error (unknown experiment or parameter, bad value,
+            no such run, resume mismatch, a failed or stopped session).
+    """
+    prepared = prepare(spec, overrides, debug=debug, allow_new_params=allow_new_params)
+    name, seed = open_run(prepared, seed=seed, resume=resume)
+    return evaluate_run(prepared, name, seed)
+
+
+def evaluate_run(prepared: Prepared, name: str, seed: int) -> RunResult:
+    """Evaluate an opened run's result tree and store the results."""
+    _experiment.update_run(name, status="running")
+    run = _runtime.Run(name=name, spec_ref=prepared.spec.ref, seed=seed, top_params=prepared.params)
+    progress_logger.info("running %s (%s, seed %s)", name, prepared.spec.ref, seed)
+    try:
+        with _runtime.evaluation(prepared.params, run):
+            tree = prepared.spec.experiment_func()
+            results = evaluate_tree(tree, [])
+    except ExperimentStopped:
+        raise ExperimentStopped(name, _experiment.resume_command(_experiment.read_run(name), name)) from None
+    _experiment.update_run(name, status="complete", results=results)
+    return RunResult(name=name, params=prepared.params, seed=seed, results=results)
+
+
+def stop_experiment(name: str) -> list[str]:
+    """Stop a run and every sub-session (their workers claim no more; Slurm jobs cancelled).
+
+    Returns:
+        The sub-sessions stopped.
+
+    Raises:
+        NoSuchRun: no such run.
+    """
+    from slurm_search import session
+
+    name = _experiment.full_name(name)
+    stored = _experiment.read_run(name, option="--stop")
+    _experiment.update_run(name, status="stopped")
+    stopped = []
+    for sub in stored["sessions"].values():
+        session.stop(sub)
+        _cancel_slurm_jobs(sub)
+        stopped.append(sub)
+    return stopped
+
+
+def _cancel_slurm_jobs(name: str) -> None:
+    """scancel the Slurm jobs a session's launcher recorded (none for other methods)."""
+    import shutil
+    import subprocess
+
+    from slurm_search import session
+
+    jobs = [str(j) for j in session.annotations(name).get("slurm_jobs", [])]
+    if not jobs or not shutil.which("scancel"):
+        return
+    proc = subprocess.run(["scancel", *jobs], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        logger.warning("scancel %s: %s", " ".join(jobs), proc.stderr.strip())
+
+
+def show_experiment(name: str) -> dict[str, Any]:
+    """The stored run with each sub-session's progress: ``{"run": ..., "sessions": [(path, name, progress)]}``.
+
+    Raises:
+        NoSuchRun: no such run.
+    """
+    from slurm_search import session
+
+    name = _experiment.full_name(name)
+    stored = _experiment.read_run(name, option="--show")
+    rows = []
+    for path, sub in stored["sessions"].items():
+        try:
+            progress = session.progress(sub)
+        except session.SessionError as err:
+            progress = err
+        rows.append((_experiment.dotted(path), sub, progress))
+    return {"name": name, "run": stored, "sessions": rows}
+
+
+def same_results(a: Any, b: Any) -> bool:
+    """True if two result trees are equal (canonical text, floats exact)."""
+    return canonical(a) == canonical(b)

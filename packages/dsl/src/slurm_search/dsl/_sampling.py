@@ -1,0 +1,155 @@
+"""Evaluating a sampling node: find or create its search session under its
+AST path in the run, run the session's workers by the node's method, and turn
+the session's results into ``SamplingResults``.
+
+A session's seed derives from the run's seed and the AST path, so a resumed
+run (which finds the session again by path) and an uninterrupted one draw the
+same samples; completed trials are never run again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from . import _experiment, _runtime
+from ._errors import DslError, ExperimentStopped, SamplingError
+from ._measures import SamplingResults
+from ._nodes import STRATEGIES, SamplingNode
+from ._objective import OBJECTIVE, ObjectiveContext
+from ._params import derive_seed
+
+__all__ = ["run_sampling", "LEASE_SECONDS", "PROGRESS_EVERY"]
+
+logger = logging.getLogger(__name__)
+progress_logger = logging.getLogger("slurm_search.dsl.progress")
+
+# Short leases: after a kill -9, a resumed run waits this long at most for a
+# trial the dead worker had claimed. Workers renew well before it runs out.
+LEASE_SECONDS = 10.0
+PROGRESS_EVERY = 5.0
+
+
+def _session_space(node: SamplingNode, space: Any) -> Any:
+    if node.strategy == "enumeration":
+        from hyperopt import hp
+
+        return {"value": hp.choice(node.var, list(space))}
+    return {"value": space}
+
+
+def _create(node: SamplingNode, bound: dict[str, Any], path: list[str], run: _runtime.Run) -> str:
+    from slurm_search import session
+
+    _, algo, sign = STRATEGIES[node.strategy]
+    context = ObjectiveContext(
+        run=run,
+        node_path=tuple(path),
+        node_params=dict(_runtime.current_params()),
+        var=node.var,
+        sign=sign,
+        measure=tuple(node.measure) if node.measure else None,
+    )
+    kwargs: dict[str, Any] = {
+        "algo": algo,
+        "max_evals": bound["sample_count"],
+        "seed": derive_seed(run.seed, *path),
+        "context": context,
+        "metadata": {"experiment": run.name, "ast_path": _experiment.dotted(path), "var": node.var},
+    }
+    accepted = inspect.signature(session.create_session).parameters
+    if "lease_seconds" in accepted:
+        kwargs["lease_seconds"] = LEASE_SECONDS
+    return session.create_session(OBJECTIVE, _session_space(node, bound["space"]), **kwargs)
+
+
+@contextlib.contextmanager
+def _reporting(name: str, where: str) -> Iterator[None]:
+    """Log the session's progress every few seconds while the block runs."""
+    from slurm_search import session
+
+    done = threading.Event()
+
+    def report() -> None:
+        while not done.wait(PROGRESS_EVERY):
+            try:
+                p = session.progress(name)
+            except Exception as err:  # a progress line is not worth failing the run for
+                logger.debug("progress of %s: %s", name, err)
+                continue
+            progress_logger.info("[%s] %s: %s/%s trials done", where, name, p.completed, p.max_evals)
+
+    thread = threading.Thread(target=report, name=f"progress {name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=1.0)
+
+
+def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> SamplingResults:
+    """Evaluate ``node`` (its settings ``bound``) at ``path`` through its session.
+
+    Raises:
+        SamplingError: outside a run, or the session failed.
+        ExperimentStopped: the run or the session was stopped.
+    """
+    from slurm_search import session
+
+    run = _runtime.current_run()
+    where = _experiment.dotted(path)
+    if run is None:
+        raise SamplingError("-", where, "sampling nodes are evaluated by run_experiment (or run_exp)")
+    try:
+        name, created = _experiment.session_for_path(run.name, path, lambda: _create(node, bound, path, run))
+    except session.SessionError as err:
+        raise SamplingError("-", where, str(err)) from None
+    progress = session.progress(name)
+    if progress.status == "stopped":
+        if _experiment.read_run(run.name)["status"] == "stopped":
+            raise ExperimentStopped(run.name)
+        session.enable(name)
+        progress = session.progress(name)
+    if progress.status != "done":
+        progress_logger.info(
+            "[%s] %s %s: %s/%s trials done, running %s %s",
+            where,
+            "created" if created else "resuming",
+            name,
+            progress.completed,
+            progress.max_evals,
+            bound["method"],
+            f"x{bound['threads']}" if bound["method"] != "inline" else "",
+        )
+        try:
+            with _reporting(name, where) if bound["method"] == "inline" else contextlib.nullcontext():
+                session.launch(
+                    name,
+                    method=bound["method"],
+                    workers=bound["threads"] if bound["method"] != "inline" else 1,
+                    slurm=bound["slurm"] if bound["method"] == "slurm" else None,
+                    show_progress=True,
+                )
+        except DslError:
+            raise
+        except session.SessionError as err:
+            raise SamplingError(name, where, str(err)) from None
+        progress = session.progress(name)
+    if progress.status == "stopped":
+        raise ExperimentStopped(name)
+    if progress.status != "done":
+        raise SamplingError(
+            name,
+            where,
+            f"session ended {progress.status} with {progress.failed} failed trials; "
+            f"see `ssearch show {name}`",
+        )
+    points = [(r.tid, r.params["value"], r.result["value"]) for r in session.results(name)]
+    progress_logger.info("[%s] %s: %s/%s trials done", where, name, len(points), progress.max_evals)
+    return SamplingResults(points, session_name=name, space=_session_space(node, bound["space"]),
+                           model_seed=derive_seed(run.seed, "model", *path))

@@ -1,0 +1,125 @@
+"""Experiment specs and where they come from.
+
+A spec has ``config`` (default parameters), ``debug_overrides``,
+``display_func(session_name, params, results)`` and ``experiment_func()``
+(returns a dict of nodes and values). A plain dict with these keys is a spec.
+
+Specs are found by reference, so a worker process can find the same one: an
+entry-point name in the ``slurm_search.experiments`` group (any installed
+package can add its own), or ``package.module:attribute``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from typing import Any
+
+from ._errors import SpecError, UnknownExperiment
+
+__all__ = ["Spec", "ENTRY_POINT_GROUP", "registered", "load_spec", "as_spec", "register_local"]
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "slurm_search.experiments"
+
+# Specs handed to run_experiment as objects, for inline runs in this process.
+_LOCAL: dict[str, Spec] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """An experiment.
+
+    Attributes:
+        config: default parameters (nested dicts; hyperopt spaces allowed).
+        experiment_func: builds the result tree of nodes, called under the
+            parameters (so it may call ``param()``).
+        debug_overrides: parameters that ``--debug=true`` applies.
+        display_func: ``display_func(session_name, params, results)``, or None.
+        ref: the reference that finds this spec again in another process.
+    """
+
+    config: Mapping[str, Any]
+    experiment_func: Callable[[], Any]
+    debug_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    display_func: Callable[[str, Any, Any], Any] | None = None
+    ref: str = ""
+
+
+def registered() -> dict[str, str]:
+    """Registered experiment names -> their ``module:attribute`` (nothing is imported)."""
+    found = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    return {ep.name: ep.value for ep in sorted(found, key=lambda ep: ep.name)}
+
+
+def as_spec(obj: Any, ref: str) -> Spec:
+    """A ``Spec`` from a ``Spec``, a dict with the spec keys, or an object with those attributes.
+
+    Raises:
+        SpecError: ``experiment_func`` or ``config`` is missing or of the wrong kind.
+    """
+    if isinstance(obj, Spec):
+        return dataclasses.replace(obj, ref=ref or obj.ref)
+    if isinstance(obj, Mapping):
+        get = obj.get
+    else:
+        def get(key: str, default: Any = None) -> Any:
+            return getattr(obj, key, default)
+    func = get("experiment_func")
+    config = get("config", {})
+    if not callable(func):
+        raise SpecError(ref, "it needs an experiment_func (a function returning a dict of nodes)")
+    if not isinstance(config, Mapping):
+        raise SpecError(ref, "its config must be a dict of parameters")
+    debug = get("debug_overrides", None) or {}
+    if not isinstance(debug, Mapping):
+        raise SpecError(ref, "its debug_overrides must be a dict of parameters")
+    display = get("display_func", None)
+    if display is not None and not callable(display):
+        raise SpecError(ref, "its display_func must be callable")
+    return Spec(config=config, experiment_func=func, debug_overrides=debug, display_func=display, ref=ref)
+
+
+def register_local(spec: Any, ref: str | None = None) -> Spec:
+    """Make a spec object findable in this process by a reference (its own if it has one)."""
+    ref = ref or getattr(spec, "ref", "") or f"local:spec{len(_LOCAL)}"
+    result = as_spec(spec, ref)
+    _LOCAL[ref] = result
+    return result
+
+
+def load_spec(ref: str) -> Spec:
+    """The spec that ``ref`` names: a registered name, or ``package.module:attribute``.
+
+    Raises:
+        UnknownExperiment: no such registered name, or the module or attribute
+            is not importable (the message lists the registered names).
+        SpecError: the object found is not a spec.
+    """
+    if ref in _LOCAL:
+        return _LOCAL[ref]
+    names = registered()
+    if ref in names:
+        target = names[ref]
+    elif ":" in ref:
+        target = ref
+    else:
+        raise UnknownExperiment(ref, list(names), difflib.get_close_matches(ref, list(names), n=2, cutoff=0.5))
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as err:
+        raise UnknownExperiment(ref, list(names), [], reason=f"no module named {err.name!r}") from None
+    except ImportError as err:
+        raise UnknownExperiment(ref, list(names), [], reason=f"importing {module_name} failed: {err}") from None
+    obj: Any = module
+    for part in attribute.split(".") if attribute else []:
+        if not hasattr(obj, part):
+            raise UnknownExperiment(ref, list(names), [], reason=f"{module_name} has no attribute {attribute!r}")
+        obj = getattr(obj, part)
+    return as_spec(obj, ref)

@@ -1,0 +1,138 @@
+"""The ``ale`` session type: tune an ALL agent's hyperparameters with a plain
+search session, ``ssearch start ale agent=classic:a2c env=classic:CartPole-v1``.
+
+Registered in the entry-point group ``slurm_search.session_types``; the
+session package calls ``ale(params)`` for the ``create_session`` arguments,
+and the workers call ``ale_objective(params, context)`` per trial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ._errors import UnknownHyperparameter
+from ._names import parse_agent, parse_env, parse_run_params, preset_hyperparameter_names
+from ._run import run_results
+
+__all__ = ["DEFAULT_RANGES", "ale", "ale_objective", "ale_space"]
+
+OBJECTIVE = "slurm_search.rl:ale_objective"
+# Search ranges used when the user gives no space: those the preset takes.
+DEFAULT_RANGES: dict[str, tuple[float, float]] = {
+    "lr": (1e-4, 1e-2),
+    "lr_v": (1e-4, 1e-2),
+    "lr_pi": (1e-5, 1e-3),
+    "lr_q": (1e-4, 1e-2),
+    "entropy_loss_scaling": (0.0, 0.1),
+}
+RUN_KEYS = ("train_frames", "train_episodes", "test_episodes", "device", "delay", "threads")
+KEYS = ("agent", "env", "hp", "space", "run_seed") + RUN_KEYS
+DEFAULT_RUN = {"train_frames": 5000, "test_episodes": 10}
+
+
+def ale_space(ranges: Mapping[str, Any]) -> dict[str, Any]:
+    """A hyperopt space from ``name -> [low, high]``: log-uniform when
+    ``0 < low`` and ``high / low >= 100`` (learning rates), integer when both
+    bounds are integers, else uniform.
+
+    Raises:
+        ValueError: a range that is not two increasing numbers.
+    """
+    from hyperopt import hp
+
+    space = {}
+    for name, bounds in ranges.items():
+        try:
+            low, high = bounds
+            ok = float(low) < float(high)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"space:{name}={bounds!r} must be [low, high] with low < high")
+        if isinstance(low, int) and isinstance(high, int) and not isinstance(low, bool):
+            space[name] = hp.quniform(name, low, high, 1)
+        elif low > 0 and high / low >= 100:
+            space[name] = hp.loguniform(name, math.log(low), math.log(high))
+        else:
+            space[name] = hp.uniform(name, float(low), float(high))
+    return space
+
+
+def ale(params: dict) -> dict[str, Any]:
+    """Session arguments to tune ``agent`` on ``env``, maximising the mean test return.
+
+    Parameters (``ssearch start ale KEY=VALUE…``):
+        agent: ``classic:a2c``, ``atari:dqn``, ``debug``, … (required).
+        env: default ``classic:CartPole-v1``.
+        space: ``name -> [low, high]`` (``space:lr=[1e-4,1e-2]``); default:
+            those of ``DEFAULT_RANGES`` that the preset takes.
+        hp: fixed hyperparameters (``hp:n_envs=8``).
+        train_frames (default 5000), train_episodes, test_episodes (default
+            10), device, delay, threads: the run parameters of each trial.
+        run_seed: base of the trials' seeds (default 0); a trial's seed is
+            derived from it and its hyperparameters.
+
+    Raises:
+        ValueError, KeyError: one line naming the bad parameter and the valid ones.
+    """
+    params = dict(params)
+    unknown = sorted(set(params) - set(KEYS))
+    if unknown:
+        raise ValueError(f"ale takes no parameter {', '.join(unknown)}: use some of {', '.join(KEYS)}")
+    if "agent" not in params:
+        raise ValueError("ale needs agent=… (e.g. agent=classic:a2c, or agent=debug)")
+    agent = parse_agent(params["agent"])
+    env = parse_env(params.get("env", "classic:CartPole-v1"), check=not agent.is_debug)
+    run = {**DEFAULT_RUN, **{key: params[key] for key in RUN_KEYS if key in params}}
+    parse_run_params(run)  # refuse a bad value now, not on a worker an hour later
+    fixed = dict(params.get("hp") or {})
+    ranges = params.get("space")
+    if agent.is_debug:
+        # A debug agent takes anything; by default it is tuned like A2C.
+        takes = tuple(sorted({"lr", "entropy_loss_scaling"} | set(fixed) | set(ranges or {})))
+    else:
+        takes = preset_hyperparameter_names(agent)
+    if ranges is None:
+        ranges = {name: bounds for name, bounds in DEFAULT_RANGES.items() if name in takes}
+    if not isinstance(ranges, Mapping) or not ranges:
+        raise ValueError("space must name at least one hyperparameter: space:NAME=[low,high]")
+    bad = sorted((set(ranges) | set(fixed)) - set(takes))
+    if bad:
+        raise UnknownHyperparameter(str(agent), bad, list(takes))
+    return {
+        "objective": OBJECTIVE,
+        "space": ale_space(ranges),
+        "context": {
+            "agent": str(agent),
+            "env": str(env),
+            "hp": fixed,
+            "run_params": run,
+            "run_seed": int(params.get("run_seed", 0)),
+        },
+        "algo": "tpe",
+        "max_evals": 20,
+        "metadata": {"agent": str(agent), "env": str(env), "run_params": run},
+    }
+
+
+def trial_seed(base: int, params: Mapping[str, Any]) -> int:
+    """A trial's seed: fixed by the base seed and the trial's
+    hyperparameters, so a retried trial reruns identically and TPE cannot
+    learn seeds."""
+    text = repr((base, sorted((str(k), repr(v)) for k, v in params.items())))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def ale_objective(params: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """Train and test one setting; the loss is minus the mean test return."""
+    results = run_results(
+        context["env"],
+        context["agent"],
+        {**context.get("hp", {}), **params},
+        context["run_params"],
+        trial_seed(context.get("run_seed", 0), params),
+    )
+    return {"loss": -results["return_mean"], **results}

@@ -1,0 +1,133 @@
+"""Shared pieces of the experiments' display functions: where plots go,
+how settings print, and the standard set of plots of one tuning sample."""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from slurm_search.dsl import run_dir
+
+from ._bootstrap import noise_ratio, search_curve
+from ._plots import (
+    plot_return_cdfs,
+    plot_search_curves,
+    plot_setting_percentile_surface,
+    plot_setting_samples,
+)
+
+__all__ = ["format_setting", "plots_dir", "report_paths", "setting_plots"]
+
+logger = logging.getLogger(__name__)
+
+
+def plots_dir(session_name: str) -> Path:
+    """``<home>/exp/<name>/plots``: the experiment's plots."""
+    return run_dir(session_name) / "plots"
+
+
+def short_name(session_name: str) -> str:
+    return session_name.split(":", 1)[-1]
+
+
+def format_setting(setting: Any) -> str:
+    """``lr=0.00123 entropy_loss_scaling=0.0456`` for a dict, repr otherwise."""
+    if isinstance(setting, Mapping):
+        return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in sorted(setting.items()))
+    return str(setting)
+
+
+def mean_std(values: Sequence[float]) -> str:
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / n)
+    return f"{mean:.4g} ± {std:.3g} (n={n})"
+
+
+def report_paths(paths: Sequence[Path]) -> list[Path]:
+    """Print each plot's path (what the user looks for after a run)."""
+    for path in paths:
+        print(f"plot: {path}")
+    return list(paths)
+
+
+def numeric_dims(settings: Sequence[Any]) -> list[str]:
+    """The keys whose values are numbers in every (dict) setting."""
+    dicts = [s for s in settings if isinstance(s, Mapping)]
+    if not dicts or len(dicts) != len(settings):
+        return []
+    keys = set.intersection(*(set(d) for d in dicts))
+    return sorted(
+        key for key in keys
+        if all(isinstance(d[key], numbers.Real) and not isinstance(d[key], bool) for d in dicts)
+    )
+
+
+def setting_plots(
+    folder: Path,
+    setting_cdfs: Sequence[tuple[Any, Sequence[float]]],
+    *,
+    label: str,
+    best: Any = None,
+    extra_cdfs: Mapping[str, Sequence[float]] | None = None,
+) -> list[Path]:
+    """The standard plots of one tuning sample ``[(setting, returns over seeds), …]``:
+    return CDFs, setting-percentile surface and contour, (setting value, mean
+    return) samples with the best marked, bootstrapped random-search curves.
+    """
+    settings = [setting for setting, _ in setting_cdfs]
+    runs = [list(map(float, values)) for _, values in setting_cdfs]
+    means = [sum(values) / len(values) for values in runs]
+    paths: list[Path] = []
+
+    groups = dict(extra_cdfs or {})
+    groups[f"{label}: mean return of each setting"] = means
+    paths.append(plot_return_cdfs(groups, folder / "return_cdfs.png", title=f"Return distributions ({label})"))
+
+    paths += plot_setting_percentile_surface(
+        runs, folder / "setting_percentile_return.png", title=f"Return by setting and seed percentile ({label})", zlabel="Mean test return"
+    )
+
+    if best is None:
+        best = settings[max(range(len(means)), key=means.__getitem__)]
+    best_mean = next((m for s, m in zip(settings, means) if s == best), max(means))
+    for dim in numeric_dims(settings):
+        points = [(setting[dim], mean) for setting, mean in zip(settings, means)]
+        mark = {dim: (best[dim], best_mean)} if isinstance(best, Mapping) and dim in best else None
+        paths.append(
+            plot_setting_samples(
+                {dim: points},
+                folder / f"setting_samples_{dim}.png",
+                best=mark,
+                title=f"Mean return over seeds by {dim} ({label})",
+                xlabel=dim,
+                ylabel="Mean test return over seeds",
+            )
+        )
+
+    per_setting = max(len(values) for values in runs)
+    curves = {
+        f"{r} run{'s' if r > 1 else ''} per setting": search_curve(runs, max_settings=len(runs), runs=r, trials=200, seed=r)
+        for r in sorted({1, per_setting})
+    }
+    paths.append(
+        plot_search_curves(
+            curves,
+            folder / "random_search_curves.png",
+            title=f"Simulated random search, bootstrapped ({label})",
+            reference={"best setting found": best_mean, "mean over settings": sum(means) / len(means)},
+        )
+    )
+    return paths
+
+
+def print_noise(setting_cdfs: Sequence[tuple[Any, Sequence[float]]]) -> dict[str, float]:
+    ratio = noise_ratio([list(values) for _, values in setting_cdfs])
+    print(
+        f"trial std / hyperparameter std: {ratio['trial_std']:.4g} / {ratio['hp_std']:.4g} = {ratio['ratio']:.3g}"
+    )
+    return ratio

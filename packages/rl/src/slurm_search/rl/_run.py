@@ -1,0 +1,113 @@
+"""``run_results``: the objective of every RL experiment. One call trains an
+agent on an environment with a set of hyperparameters and a seed, tests it,
+and returns the statistics of its test returns."""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from slurm_search import state
+
+from ._debug import debug_returns
+from ._errors import UnknownHyperparameter
+from ._names import RunParams, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names, run_seed
+
+__all__ = ["LOGDIR_VARIABLE", "run_results", "summarize", "tensorboard_dir"]
+
+logger = logging.getLogger(__name__)
+
+# Set by whoever knows the experiment's folder (an experiment's worker);
+# run_params["logdir"] wins over it.
+LOGDIR_VARIABLE = "SLURM_SEARCH_RL_LOGDIR"
+
+
+def tensorboard_dir(params: RunParams) -> Path:
+    """Where ALL's TensorBoard logs go: ``run_params["logdir"]``, else
+    ``$SLURM_SEARCH_RL_LOGDIR``, else ``<home>/tmp/tensorboard``; never the
+    working directory. Created on demand (mode 0700, like the store)."""
+    if params.logdir:
+        folder = Path(params.logdir).expanduser()
+    elif os.environ.get(LOGDIR_VARIABLE):
+        folder = Path(os.environ[LOGDIR_VARIABLE]).expanduser()
+    else:
+        folder = state.root() / "tmp" / "tensorboard"
+    return make_private_dir(folder)
+
+
+def make_private_dir(folder: Path) -> Path:
+    """Create ``folder`` and its missing parents with mode 0700, as the store
+    creates its own (mkdir's mode is filtered by the umask, so set it)."""
+    missing = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)
+    return folder
+
+
+def summarize(returns: list[float]) -> dict[str, Any]:
+    """``return_mean``, ``return_var`` (population variance) and
+    ``returns_cdf`` (the returns sorted) of a list of test returns."""
+    values = [float(value) for value in returns]
+    return {
+        "return_mean": statistics.fmean(values),
+        "return_var": statistics.pvariance(values),
+        "returns_cdf": sorted(values),
+    }
+
+
+def run_results(
+    env: str,
+    agent: str,
+    hp: Mapping[str, Any] | None = None,
+    run_params: Mapping[str, Any] | None = None,
+    run_seed_value: object = 0,
+) -> dict[str, Any]:
+    """Train and test ``agent`` on ``env``; the statistics of its test returns.
+
+    Args:
+        env: ``classic:CartPole-v1``, ``atari:Breakout``, ``continuous:<id>``.
+        agent: ``classic:a2c``, ``atari:dqn``, ``continuous:sac``, … or a debug
+            agent ``debug``, ``debug1``, … (seeded random returns, no torch).
+        hp: hyperparameters for the preset builder; integer ones are coerced.
+        run_params: ``train_frames``, ``train_episodes`` (either bounds
+            training), ``test_episodes`` (default 100), ``device`` (default
+            cuda when available, else cpu), ``threads`` (torch threads,
+            default 1), ``delay`` (seconds a debug agent sleeps), ``logdir``.
+        run_seed_value: the seed; the same seed gives the same returns on the CPU.
+
+    Returns:
+        ``{"return_mean": float, "return_var": float, "returns_cdf": [float, …]}``.
+
+    Raises:
+        UnknownAgent, UnknownEnvironment, UnknownHyperparameter, BadRunParams:
+            each reads as one line naming the valid choices.
+    """
+    agent_name = parse_agent(agent)
+    params = parse_run_params(run_params)
+    seed = run_seed(run_seed_value)
+    if agent_name.is_debug:
+        env_name = parse_env(env, check=False)
+        return summarize(debug_returns(agent_name, env_name, hp, params, seed))
+    env_name = parse_env(env)
+    # Checked before torch loads (seconds), from the preset's source.
+    takes = preset_hyperparameter_names(agent_name)
+    unknown = sorted(set(hp or {}) - set(takes))
+    if unknown:
+        raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
+    from ._training import train_and_test  # torch and ALL load here, not on import
+
+    returns = train_and_test(agent_name, env_name, hp, params, seed, tensorboard_dir(params))
+    logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
+    return summarize(returns)

@@ -1,0 +1,95 @@
+"""Training and testing one agent with the autonomous-learning-library.
+
+This is the one module that imports torch and ALL; ``run_results`` imports it
+only when a real agent runs, so importing ``slurm_search.rl`` stays cheap.
+
+Reproducibility on the CPU: torch, numpy and Python's ``random`` are seeded,
+each copy of the environment is reset once with ``seed + i`` (later resets
+draw from the environment's seeded generator), and torch uses one thread
+(parallel reductions may sum in a different order; one thread per run is also
+what makes the workers of a machine share it fairly).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from all import presets
+from all.environments import AtariEnvironment, DuplicateEnvironment, GymEnvironment
+from all.experiments import ParallelEnvExperiment, SingleEnvExperiment
+
+from ._hparams import coerce_hyperparameters
+from ._names import AGENT_FAMILIES, AgentName, EnvName, RunParams
+
+__all__ = ["train_and_test", "preset_defaults"]
+
+logger = logging.getLogger(__name__)
+
+
+def preset_builder(agent: AgentName):
+    """ALL's preset builder of a (checked) agent name."""
+    return getattr(getattr(presets, AGENT_FAMILIES[agent.family]), agent.preset)
+
+
+def preset_defaults(agent: AgentName) -> dict[str, Any]:
+    """The preset's default hyperparameters."""
+    return dict(preset_builder(agent).default_hyperparameters)
+
+
+def _make_env(env: EnvName, device: str):
+    if env.family == "atari":
+        import ale_py  # noqa: F401  (registers the NoFrameskip-v4 ids)
+
+        return AtariEnvironment(env.name, device=device)
+    return GymEnvironment(env.name, device=device)
+
+
+def _seed_env(env, seed: int) -> None:
+    # ALL's Atari wrappers take no seed; the unwrapped environment seeds its
+    # generator (and ALE's) and the wrappers draw from it.
+    env.env.unwrapped.reset(seed=seed)
+    env.env.action_space.seed(seed)
+
+
+def train_and_test(
+    agent: AgentName, env: EnvName, hp: Mapping[str, Any] | None, params: RunParams, seed: int, logdir: Path
+) -> list[float]:
+    """Train the agent and return its test episodes' returns.
+
+    Raises:
+        UnknownHyperparameter: ``hp`` names a hyperparameter the preset does not take.
+    """
+    builder = preset_builder(agent)
+    hyperparameters = coerce_hyperparameters(str(agent), hp, builder.default_hyperparameters)
+    device = params.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.set_num_threads(params.threads)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+    base_env = _make_env(env, device)
+    preset = builder.env(base_env).device(device).hyperparameters(**hyperparameters).build()
+    options = dict(logdir=str(logdir), quiet=True, verbose=False, save_freq=math.inf)
+    n_envs = getattr(preset, "n_envs", None)
+    if n_envs is not None:
+        copies = [_make_env(env, device) for _ in range(int(n_envs))]
+        for index, copy in enumerate(copies):
+            _seed_env(copy, seed + index)
+        experiment = ParallelEnvExperiment(preset, DuplicateEnvironment(copies, device=device), **options)
+    else:
+        _seed_env(base_env, seed)
+        experiment = SingleEnvExperiment(preset, base_env, **options)
+    try:
+        experiment.train(frames=params.train_frames, episodes=params.train_episodes)
+        returns = experiment.test(episodes=params.test_episodes)
+    finally:
+        experiment.close()
+    # Older ALL releases could return more test episodes than asked for.
+    return [float(value) for value in returns[: params.test_episodes]]

@@ -1,0 +1,105 @@
+"""Parsing ``ssearch`` arguments: ``key=value`` settings and ``--slurm:`` options.
+
+Pure functions: tokens in, dicts out, `BadArgument` (one line, exit status
+2) for a malformed token. ``a:b=v`` sets a nested key (``{"a": {"b": v}}``). Values are read as
+what they look like: ``true``/``false``, ``none``, integers, floats, Python
+or JSON lists and dicts; anything else stays a string.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+SLURM_PREFIX = "--slurm:"
+
+
+class BadArgument(click.ClickException):
+    """A malformed command-line argument: one line on stderr, exit status 2.
+
+    (click's UsageError would print the usage lines too; the message names
+    the argument and how to write it, which is what a user needs.)
+    """
+
+    exit_code = 2
+
+
+def parse_value(text: str) -> Any:
+    """The value a ``key=value`` token means (see the module doc)."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text[:1] in "[{(":
+        try:
+            return ast.literal_eval(text)
+        except (ValueError, SyntaxError) as err:
+            raise BadArgument(f"cannot read the value {text!r}: {err}") from None
+    return text
+
+
+def _split(token: str, what: str) -> tuple[list[str], str]:
+    key, sep, value = token.partition("=")
+    if not sep or not key:
+        raise BadArgument(f"malformed {what} {token!r}: write KEY=VALUE (nested: A:B=VALUE)")
+    path = key.split(":")
+    if any(not part for part in path):
+        raise BadArgument(f"malformed {what} {token!r}: empty part in the key {key!r}")
+    return path, value
+
+
+def _put(target: dict, path: list[str], value: Any, token: str) -> None:
+    node = target
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise BadArgument(f"{token!r} sets a key inside {part!r}, which is already set to a value")
+        node = child
+    if isinstance(node.get(path[-1]), dict):
+        raise BadArgument(f"{token!r} replaces the nested settings under {path[-1]!r}")
+    node[path[-1]] = value
+
+
+def parse_assignments(tokens: Iterable[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split tokens into (settings, Slurm options).
+
+    ``key=value`` and ``a:b=value`` go to settings; ``--slurm:key=value`` to
+    the Slurm options (``--slurm:extra=…`` may repeat and collects a list).
+
+    Raises:
+        BadArgument: a token that is neither, or malformed.
+    """
+    settings: dict[str, Any] = {}
+    slurm: dict[str, Any] = {}
+    for token in tokens:
+        if token.startswith(SLURM_PREFIX):
+            path, value = _split(token[len(SLURM_PREFIX):], "Slurm option")
+            if len(path) != 1:
+                raise BadArgument(f"malformed Slurm option {token!r}: write --slurm:NAME=VALUE")
+            key = path[0].replace("-", "_")
+            if key == "extra":
+                slurm.setdefault("extra", []).append(value)
+            else:
+                # Slurm options stay strings ("1:00:00", "4G"), but counts
+                # read as numbers for the options that are numbers.
+                slurm[key] = parse_value(value) if key in ("generations", "margin") else value
+        elif token.startswith("-"):
+            raise BadArgument(f"unknown option {token!r}: see --help (Slurm options are --slurm:NAME=VALUE)")
+        else:
+            path, value = _split(token, "setting")
+            _put(settings, path, parse_value(value), token)
+    return settings, slurm
+
+
+def session_name(text: str) -> str:
+    """``type:name`` for a session given with or without its type (``search:`` by default)."""
+    return text if ":" in text else f"search:{text}"

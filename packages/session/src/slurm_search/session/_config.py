@@ -1,0 +1,64 @@
+"""Where workers run and with what, resolved in one place.
+
+The worker command, the session's log folder, the launch method and the
+number of workers are decided here from the arguments and the environment,
+then passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from slurm_search import state
+
+from ._errors import InvalidSetting
+
+METHODS = ("inline", "cpu", "slurm")
+# Array tasks when none are asked for; a count, not a property of a cluster.
+DEFAULT_SLURM_WORKERS = 4
+
+
+def ssearch_command() -> list[str]:
+    """This interpreter's ``ssearch``: the script beside it, else ``python -m``."""
+    script = Path(sys.executable).parent / "ssearch"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "slurm_search.session._cli"]
+
+
+def logs_dir(name: str) -> Path:
+    """``<root>/<type>/<name>/logs``, created on demand (mode 0700)."""
+    path = state.paths(name).dir / "logs"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def resolve_method(method: str | None) -> str:
+    """``inline``, ``cpu`` or ``slurm``; ``None``/``auto``: Slurm if sbatch is found, else cpu.
+
+    Raises:
+        InvalidSetting: another method name.
+    """
+    if method in (None, "", "auto"):
+        return "slurm" if shutil.which("sbatch") else "cpu"
+    if method not in METHODS:
+        raise InvalidSetting("method", method, " or ".join(METHODS))
+    return method
+
+
+def resolve_workers(method: str, workers: int | None) -> int:
+    """The number of workers: as given, else 1 inline, the CPU count locally, 4 on Slurm.
+
+    Raises:
+        InvalidSetting: not a positive integer.
+    """
+    if workers is None:
+        return {"inline": 1, "cpu": os.cpu_count() or 1}.get(method, DEFAULT_SLURM_WORKERS)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidSetting("workers", workers, "a positive integer")
+    if method == "inline" and workers != 1:
+        raise InvalidSetting("workers", workers, "1 with method inline (use cpu or slurm for more)")
+    return workers

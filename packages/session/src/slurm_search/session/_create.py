@@ -1,0 +1,160 @@
+"""Creating and deleting sessions.
+
+Everything a worker will need is checked here, at creation, not discovered
+broken on a worker an hour later: the objective imports, the space compiles
+(and, for `enumeration`, is a grid), the context pickles.
+
+A session is stored under its name as two things: the object (the `Spec`;
+it makes the session show up in `state.names()`) and the log, whose first
+record is `Created(spec)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import secrets
+import time
+from typing import Any
+
+from slurm_search import state as store
+from slurm_search.locking import lock
+
+from ._errors import InvalidSetting, InvalidSpace, SessionExists
+from ._events import Created, Spec
+from ._names import fresh_name, objective_path, resolve_objective, session_name
+from ._view import forget
+
+logger = logging.getLogger(__name__)
+
+ALGOS = ("rand", "tpe", "anneal", "enumeration")
+
+
+def _positive_int(setting: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidSetting(setting, value, f"an integer >= {minimum}")
+    return value
+
+
+def _taken(name: str) -> bool:
+    return store.exists(name) or bool(store.records(name)[0])
+
+
+def create_session(
+    objective: Any,
+    space: Any,
+    *,
+    algo: str = "rand",
+    max_evals: int | None = None,
+    seed: int | None = None,
+    context: Any = None,
+    metadata: dict | None = None,
+    name: str | None = None,
+    max_attempts: int = 3,
+    max_failures: int | None = None,
+    lease_seconds: float = 60.0,
+    interruptible: bool = False,
+) -> str:
+    """Create a search session.
+
+    Args:
+        objective: `package.module:function` (or such a function), called as
+            `fn(params, context)`; it must import now.
+        space: a hyperopt space; in a dict, a list value is a `hp.choice`.
+        algo: `rand`, `tpe`, `anneal` or `enumeration` (every setting of a
+            grid of choices once, in order).
+        max_evals: how many trials; for `enumeration` it defaults to, and is
+            capped at, the number of settings.
+        seed: the seed of the suggestions (default: a random one, stored).
+        context: any picklable object, passed to the objective.
+        metadata: free-form dict, for display.
+        name: `name` or `type:name` (default: a fresh `search:adj_adj_adj_noun`).
+        max_attempts: attempts (failures or lost leases) before a trial fails.
+        max_failures: failed trials tolerated before the session fails
+            (default: max(5, max_evals // 10)).
+        lease_seconds: how long a claim lasts unless its worker renews it.
+        interruptible: workers with a deadline claim until the deadline
+            instead of stopping when a trial no longer fits.
+
+    Returns:
+        The session's `type:name`.
+
+    Raises:
+        InvalidObjective, InvalidSpace, InvalidSetting, InvalidSessionName,
+        SessionExists.
+    """
+    from . import _space
+
+    if algo not in ALGOS:
+        raise InvalidSetting("algo", algo, " or ".join(ALGOS))
+    path = objective_path(objective)
+    resolve_objective(path)
+    space = _space.normalize_space(space)
+    domain = _space.build_domain(space)
+    if algo == "enumeration":
+        size = _space.enumeration_size(domain)
+        max_evals = size if max_evals is None else min(_positive_int("max_evals", max_evals), size)
+    elif max_evals is None:
+        raise InvalidSetting("max_evals", None, "the number of trials to run (an integer >= 1)")
+    max_evals = _positive_int("max_evals", max_evals)
+    if seed is None:
+        seed = secrets.randbits(31)
+    seed = _positive_int("seed", seed, minimum=0)
+    max_attempts = _positive_int("max_attempts", max_attempts)
+    if max_failures is None:
+        max_failures = max(5, max_evals // 10)
+    max_failures = _positive_int("max_failures", max_failures, minimum=0)
+    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or not lease_seconds > 0:
+        raise InvalidSetting("lease_seconds", lease_seconds, "a number of seconds > 0")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InvalidSetting("metadata", metadata, "a dict")
+    try:
+        space_pickle = pickle.dumps(space)
+    except Exception as err:  # pickling user objects raises many types
+        raise InvalidSpace(f"it does not pickle ({type(err).__name__}: {err})") from err
+    try:
+        context_pickle = pickle.dumps(context)
+    except Exception as err:  # pickling user objects raises many types
+        raise InvalidSetting("context", type(context).__name__, f"a picklable object ({err})") from err
+
+    full = fresh_name(_taken) if name is None else session_name(name)
+    spec = Spec(
+        objective=path,
+        space=space_pickle,
+        algo=algo,
+        max_evals=max_evals,
+        seed=seed,
+        context=context_pickle,
+        metadata=dict(metadata or {}),
+        max_attempts=max_attempts,
+        max_failures=max_failures,
+        lease_seconds=float(lease_seconds),
+        interruptible=bool(interruptible),
+        uid=secrets.token_hex(8),
+        created=time.time(),
+    )
+    with lock(full):
+        if _taken(full):
+            raise SessionExists(full)
+        store.create(full, spec)
+        store.append(full, Created(spec))
+    forget(full)
+    logger.info("created session %s (%s, %d trials, objective %s)", full, algo, max_evals, path)
+    return full
+
+
+def delete_session(name: str) -> None:
+    """Delete a session, its trials and its logs.
+
+    Raises:
+        UnknownSession: there is no such session.
+    """
+    from ._errors import UnknownSession
+    from ._view import close_names
+
+    full = session_name(name)
+    try:
+        store.delete(full)
+    except store.NotFound:
+        raise UnknownSession(full, close_names(full)) from None
+    forget(full)

@@ -1,0 +1,150 @@
+"""The records of a session's log: one spec, then small events.
+
+A session `type:name` is the store's append-only log for that name. Its first
+record is `Created(spec)`; every later record is one of the events below,
+appended under the session's lock by whoever caused it (a worker claiming,
+renewing, reporting; a user stopping or deleting a trial). Replaying the log
+through `_model.apply` gives the session's state, so the log, never a
+rewritten snapshot, is what a claim writes: appending costs the same with 10
+trials or 10,000.
+
+Records are NamedTuples: they pickle small and fast. Their module path and
+field order are part of the stored format: add fields at the end with
+defaults, never rename or reorder.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Spec(NamedTuple):
+    """What a session searches and how; fixed when the session is created.
+
+    Attributes:
+        objective: `package.module:function`, called as `fn(params, context)`.
+        space: the hyperopt search space (top-level lists already made
+            `hp.choice`), pickled: reading a log (`ssearch list`) must not
+            import hyperopt or whatever the space refers to.
+        algo: `rand`, `tpe`, `anneal` or `enumeration`.
+        max_evals: how many trials the session runs.
+        seed: the session's seed; each trial's suggestion is seeded from
+            (seed, tid).
+        context: any picklable object, passed to the objective; pickled,
+            for the same reason as `space`.
+        metadata: free-form, for display.
+        max_attempts: attempts (failures or lost leases) before a trial is failed.
+        max_failures: failed trials tolerated; one more fails the session.
+        lease_seconds: how long a claim lasts unless renewed.
+        interruptible: whether workers with a deadline keep claiming until
+            the deadline (their last trial may be cut off and re-run).
+        uid: random, tells apart two sessions created under one name.
+        created: `time.time()` at creation.
+    """
+
+    objective: str
+    space: bytes
+    algo: str
+    max_evals: int
+    seed: int
+    context: bytes = b"N."
+    metadata: dict | None = None
+    max_attempts: int = 3
+    max_failures: int = 5
+    lease_seconds: float = 60.0
+    interruptible: bool = False
+    uid: str = ""
+    created: float = 0.0
+
+
+class Created(NamedTuple):
+    """The first record of a session's log."""
+
+    spec: Spec
+
+
+class Claim(NamedTuple):
+    """A worker takes a trial until `lease_until`.
+
+    `vals` (hyperopt's `misc["vals"]`) is given for a new trial only; a
+    re-claim of a trial (attempt > 1) keeps the trial's parameters.
+    """
+
+    tid: int
+    worker: str
+    attempt: int
+    lease_until: float
+    time: float
+    vals: dict | None = None
+
+
+class Renew(NamedTuple):
+    """The owner of a trial extends its lease."""
+
+    tid: int
+    worker: str
+    attempt: int
+    lease_until: float
+    time: float
+
+
+class Result(NamedTuple):
+    """The owner of a trial reports its result (a dict with a float `loss`)."""
+
+    tid: int
+    worker: str
+    attempt: int
+    result: dict
+    time: float
+    duration: float
+
+
+class Failure(NamedTuple):
+    """The owner of a trial reports that the objective raised."""
+
+    tid: int
+    worker: str
+    attempt: int
+    traceback: str
+    time: float
+    duration: float
+
+
+class Expire(NamedTuple):
+    """A trial's last allowed attempt lost its lease: the trial is failed.
+
+    Appended by the worker that found the lease run out; an expired trial
+    with attempts left is simply claimed again (`Claim` with attempt + 1).
+    """
+
+    tid: int
+    attempt: int
+    time: float
+
+
+class Status(NamedTuple):
+    """A user's command: `"stop"`, `"enable"` or `"restart"`."""
+
+    action: str
+    time: float
+
+
+class Delete(NamedTuple):
+    """A user deletes a trial; its tid is never used again."""
+
+    tid: int
+    time: float
+
+
+class Annotate(NamedTuple):
+    """A free-form key/value about the session (Slurm job ids, generations...)."""
+
+    key: str
+    value: Any
+    time: float
+
+
+class Snapshot(NamedTuple):
+    """Stands for every record before it (written by `compact_session`)."""
+
+    state: Any

@@ -1,0 +1,367 @@
+"""The session model: the state that a session's log of events stands for.
+
+`apply(state, event)` is the one transition function: it takes the state
+after some prefix of the log and the next record, and gives the state after
+it. It reads no clock and touches no file, so the same log always gives the
+same state on every host. It updates `state` in place and returns it (a
+process keeps one state per session and feeds it only the new records; a
+copy per event would make every claim cost O(trials)). Events that do not fit
+the state (a result from a worker that no longer owns the trial, a claim of a
+finished trial) change nothing: writers check before appending, and the
+reducer stays safe if two raced.
+
+`status` and `pick` are the pure decisions built on the state: what the
+session is doing, and which trial a worker should get at time `now`.
+
+Trial statuses: `new` (waiting for an attempt: a failed attempt with tries
+left, or a restarted trial), `running` (claimed; its lease may have run out),
+`ok`, `failed` (out of attempts).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from ._events import (
+    Annotate,
+    Claim,
+    Created,
+    Delete,
+    Expire,
+    Failure,
+    Renew,
+    Result,
+    Snapshot,
+    Spec,
+    Status,
+)
+
+logger = logging.getLogger(__name__)
+
+TRIAL_STATUSES = ("new", "running", "ok", "failed")
+
+
+class TrialState(NamedTuple):
+    """One trial as the log tells it.
+
+    Attributes:
+        tid: the trial id (0, 1, 2, ... in claim order; never reused).
+        vals: hyperopt's `misc["vals"]`: label -> [value] or [] if inactive.
+        status: `new`, `running`, `ok` or `failed`.
+        owner: the worker of the current or last attempt.
+        attempt: how many times the trial was claimed (never goes down).
+        tries: attempts since the trial was created or restarted; the trial
+            fails when an attempt fails with `tries >= max_attempts`.
+        lease_until: when the current claim runs out (running trials).
+        book_time: when the trial was first claimed.
+        refresh_time: the time of its last event.
+        result: the objective's result dict (ok trials).
+        duration: seconds the objective took (ok and failed trials).
+        traceback: the last failure's traceback, if any.
+    """
+
+    tid: int
+    vals: dict
+    status: str
+    owner: str | None
+    attempt: int
+    tries: int
+    lease_until: float
+    book_time: float
+    refresh_time: float
+    result: dict | None = None
+    duration: float | None = None
+    traceback: str | None = None
+
+
+@dataclass
+class SessionState:
+    """Everything the log says about one session.
+
+    Besides the trials, it keeps the indexes that make the decisions O(1) or
+    O(workers): counts by status, the running trials' leases, the tids waiting
+    for an attempt.
+    """
+
+    spec: Spec
+    trials: dict[int, TrialState] = field(default_factory=dict)
+    next_tid: int = 0
+    stopped: bool = False
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TRIAL_STATUSES, 0))
+    running: dict[int, float] = field(default_factory=dict)
+    waiting: set[int] = field(default_factory=set)
+    deleted: set[int] = field(default_factory=set)
+    annotations: dict[str, Any] = field(default_factory=dict)
+    last_traceback: str | None = None
+    last_failed_tid: int | None = None
+    duration_sum: float = 0.0
+    duration_count: int = 0
+    events: int = 0
+
+    @property
+    def mean_duration(self) -> float | None:
+        """Mean seconds of the ok trials' objective calls (None before any)."""
+        if not self.duration_count:
+            return None
+        return self.duration_sum / self.duration_count
+
+
+def new_state(spec: Spec) -> SessionState:
+    """The state of a session whose log holds only `Created(spec)`."""
+    return SessionState(spec=spec, events=1)
+
+
+def _put(state: SessionState, old: TrialState | None, new: TrialState | None) -> None:
+    """Replace trial `old` by `new` (either may be None) and keep the indexes."""
+    if old is not None:
+        state.counts[old.status] -= 1
+        if old.status == "running":
+            del state.running[old.tid]
+        elif old.status == "new":
+            state.waiting.discard(old.tid)
+        elif old.status == "ok" and old.duration is not None:
+            state.duration_sum -= old.duration
+            state.duration_count -= 1
+    if new is None:
+        if old is not None:
+            del state.trials[old.tid]
+        return
+    state.trials[new.tid] = new
+    state.counts[new.status] += 1
+    if new.status == "running":
+        state.running[new.tid] = new.lease_until
+    elif new.status == "new":
+        state.waiting.add(new.tid)
+    elif new.status == "ok" and new.duration is not None:
+        state.duration_sum += new.duration
+        state.duration_count += 1
+
+
+def _owned(trial: TrialState | None, worker: str, attempt: int) -> bool:
+    return (
+        trial is not None
+        and trial.status == "running"
+        and trial.owner == worker
+        and trial.attempt == attempt
+    )
+
+
+def apply(state: SessionState | None, event: Any) -> SessionState:
+    """The state after `event`.
+
+    Args:
+        state: the state so far; None before the first record.
+        event: the next record of the log.
+
+    Returns:
+        The new state (`state` itself, updated, except for `Created` and
+        `Snapshot`, which start a new one).
+
+    Raises:
+        ValueError: the log does not start with `Created` or `Snapshot`, or
+            holds a record that is not an event.
+    """
+    if isinstance(event, Created):
+        return new_state(event.spec)
+    if isinstance(event, Snapshot):
+        return event.state
+    if state is None:
+        raise ValueError(f"a session log starts with Created, not {type(event).__name__}")
+    state.events += 1
+    kind = type(event)
+    if kind is Claim:
+        _claim(state, event)
+    elif kind is Renew:
+        trial = state.trials.get(event.tid)
+        if _owned(trial, event.worker, event.attempt):
+            _put(state, trial, trial._replace(lease_until=event.lease_until, refresh_time=event.time))
+    elif kind is Result:
+        trial = state.trials.get(event.tid)
+        if _owned(trial, event.worker, event.attempt):
+            _put(
+                state,
+                trial,
+                trial._replace(
+                    status="ok", result=event.result, duration=event.duration, refresh_time=event.time
+                ),
+            )
+    elif kind is Failure:
+        trial = state.trials.get(event.tid)
+        if _owned(trial, event.worker, event.attempt):
+            failed = trial.tries >= state.spec.max_attempts
+            _put(
+                state,
+                trial,
+                trial._replace(
+                    status="failed" if failed else "new",
+                    traceback=event.traceback,
+                    duration=event.duration,
+                    refresh_time=event.time,
+                ),
+            )
+            state.last_traceback = event.traceback
+            state.last_failed_tid = event.tid
+    elif kind is Expire:
+        trial = state.trials.get(event.tid)
+        if trial is not None and trial.status == "running" and trial.attempt == event.attempt:
+            text = (
+                f"trial {event.tid}: attempt {event.attempt} of {trial.owner} lost its lease "
+                "(the worker stopped renewing it: killed, out of memory, or hung), "
+                "and no attempt is left"
+            )
+            _put(state, trial, trial._replace(status="failed", traceback=text, refresh_time=event.time))
+            state.last_traceback = text
+            state.last_failed_tid = event.tid
+    elif kind is Status:
+        if event.action == "stop":
+            state.stopped = True
+        elif event.action == "enable":
+            state.stopped = False
+        elif event.action == "restart":
+            state.stopped = False
+            for tid in [t for t, tr in state.trials.items() if tr.status == "failed"]:
+                trial = state.trials[tid]
+                _put(state, trial, trial._replace(status="new", tries=0, refresh_time=event.time))
+    elif kind is Delete:
+        trial = state.trials.get(event.tid)
+        if trial is not None:
+            _put(state, trial, None)
+        state.deleted.add(event.tid)
+        state.next_tid = max(state.next_tid, event.tid + 1)
+    elif kind is Annotate:
+        state.annotations[event.key] = event.value
+    else:
+        raise ValueError(f"not a session event: {event!r}")
+    return state
+
+
+def _claim(state: SessionState, event: Claim) -> None:
+    trial = state.trials.get(event.tid)
+    if trial is None:
+        if event.tid in state.deleted or event.vals is None:
+            return
+        new = TrialState(
+            tid=event.tid,
+            vals=event.vals,
+            status="running",
+            owner=event.worker,
+            attempt=event.attempt,
+            tries=1,
+            lease_until=event.lease_until,
+            book_time=event.time,
+            refresh_time=event.time,
+        )
+        _put(state, None, new)
+        state.next_tid = max(state.next_tid, event.tid + 1)
+        return
+    # A retry (status new) or a take-over of a running trial whose lease ran
+    # out: always a higher attempt, so the old owner's reports are refused.
+    if trial.status in ("new", "running") and event.attempt > trial.attempt:
+        _put(
+            state,
+            trial,
+            trial._replace(
+                status="running",
+                owner=event.worker,
+                attempt=event.attempt,
+                tries=trial.tries + 1,
+                lease_until=event.lease_until,
+                refresh_time=event.time,
+            ),
+        )
+
+
+def replay(events: Any, state: SessionState | None = None) -> SessionState:
+    """Fold `apply` over `events`, starting from `state` (None: the log's start)."""
+    for event in events:
+        state = apply(state, event)
+    if state is None:
+        raise ValueError("an empty log holds no session")
+    return state
+
+
+def status(state: SessionState) -> str:
+    """`failed`, `done`, `stopped` or `running`, in that order of precedence.
+
+    A session is failed when more trials failed than `max_failures`, and done
+    when `max_evals` trials exist and every one is ok or failed.
+    """
+    counts = state.counts
+    if counts["failed"] > state.spec.max_failures:
+        return "failed"
+    if (
+        len(state.trials) >= state.spec.max_evals
+        and counts["new"] == 0
+        and counts["running"] == 0
+    ):
+        return "done"
+    if state.stopped:
+        return "stopped"
+    return "running"
+
+
+class Pick(NamedTuple):
+    """What a worker asking for a trial at some time should get.
+
+    Attributes:
+        action: `new` (suggest trial `tid`), `retry` (claim trial `tid`
+            again: it waits for an attempt or its lease ran out), `expire`
+            (trial `tid`'s lease ran out on its last attempt: fail it, then
+            pick again), or `none`.
+        tid: the trial, for every action but `none`.
+        reason: for `none`: `done`, `stopped`, `failed` or `busy`.
+        retry_at: for `busy`: when the first lease runs out.
+    """
+
+    action: str
+    tid: int | None = None
+    reason: str | None = None
+    retry_at: float | None = None
+
+
+def pick(state: SessionState, now: float) -> Pick:
+    """Which trial a worker should claim at `now`.
+
+    Order: a trial waiting for an attempt (lowest tid), a running trial whose
+    lease ran out (lowest tid), a new trial while fewer than `max_evals`
+    exist. Costs O(running + waiting), not O(trials).
+    """
+    current = status(state)
+    if current != "running":
+        return Pick("none", reason=current)
+    if state.waiting:
+        return Pick("retry", min(state.waiting))
+    expired = [tid for tid, until in state.running.items() if until <= now]
+    if expired:
+        tid = min(expired)
+        if state.trials[tid].tries >= state.spec.max_attempts:
+            return Pick("expire", tid)
+        return Pick("retry", tid)
+    if len(state.trials) < state.spec.max_evals:
+        return Pick("new", state.next_tid)
+    return Pick("none", reason="busy", retry_at=min(state.running.values(), default=now))
+
+
+def keep_claiming(
+    now: float,
+    deadline: float | None,
+    mean_duration: float | None,
+    interruptible: bool,
+) -> bool:
+    """Whether a worker with `deadline` should claim another trial at `now`.
+
+    Without a deadline, always. Past it, never. Before it, an interruptible
+    session claims on (a trial cut off by the deadline is re-run by another
+    worker); otherwise a worker claims only while a trial of mean duration
+    (over the session's ok trials; unknown before the first) still fits.
+    """
+    if deadline is None:
+        return True
+    left = deadline - now
+    if left <= 0:
+        return False
+    if interruptible or mean_duration is None:
+        return True
+    return mean_duration <= left

@@ -1,0 +1,251 @@
+"""Reading sessions: progress, results, hyperopt documents, listings.
+
+Readers take no store lock: they bring this process's view up to date and
+read it. `list_sessions` and `progress` never import hyperopt (it takes over
+a second to import); `results`, `best`, `worst` and `trial_docs` do, to turn
+vals into parameters and documents.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from slurm_search import state as store
+
+from ._errors import CorruptSession
+from ._events import Created, Snapshot
+from ._model import SessionState, replay, status
+from ._names import DEFAULT_TYPE, session_name
+from ._view import View, view
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a session stands.
+
+    Attributes:
+        name: the session.
+        status: `running`, `stopped`, `failed` or `done`.
+        running: trials claimed now (some leases may have run out).
+        completed: ok trials.
+        failed: failed trials (out of attempts).
+        waiting: trials waiting for another attempt.
+        max_evals: trials the session runs in all.
+        last_traceback: the last failure's traceback (None before any).
+        best_loss: the lowest loss so far (None before any result).
+        mean_duration: mean seconds of an ok trial's objective call.
+    """
+
+    name: str
+    status: str
+    running: int
+    completed: int
+    failed: int
+    waiting: int
+    max_evals: int
+    last_traceback: str | None
+    best_loss: float | None
+    mean_duration: float | None
+
+
+class TrialResult(NamedTuple):
+    """An ok trial: its id, parameters, loss and whole result dict."""
+
+    tid: int
+    params: Any
+    loss: float
+    result: dict
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session's settings (what `create_session` was given)."""
+
+    name: str
+    objective: str
+    algo: str
+    max_evals: int
+    seed: int
+    metadata: dict
+    max_attempts: int
+    max_failures: int
+    lease_seconds: float
+    interruptible: bool
+    created: float
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of `list_sessions`.
+
+    `status` is `corrupt` (and `error` says why) for a session whose stored
+    files cannot be read; its other fields are then None.
+    """
+
+    name: str
+    status: str
+    algo: str | None
+    running: int | None
+    completed: int | None
+    failed: int | None
+    max_evals: int | None
+    created: float | None
+    error: str | None = None
+
+
+def _fresh(name: str) -> tuple[View, SessionState]:
+    v = view(session_name(name))
+    return v, v.refresh()
+
+
+def progress(name: str) -> Progress:
+    """Status and counts of a session, and its last failure's traceback."""
+    v, st = _fresh(name)
+    with v.mutex:
+        losses = [t.result["loss"] for t in st.trials.values() if t.status == "ok"]
+        return Progress(
+            name=v.name,
+            status=status(st),
+            running=st.counts["running"],
+            completed=st.counts["ok"],
+            failed=st.counts["failed"],
+            waiting=st.counts["new"],
+            max_evals=st.spec.max_evals,
+            last_traceback=st.last_traceback,
+            best_loss=min(losses) if losses else None,
+            mean_duration=st.mean_duration,
+        )
+
+
+def info(name: str) -> SessionInfo:
+    """The settings a session was created with."""
+    v, st = _fresh(name)
+    spec = st.spec
+    return SessionInfo(
+        name=v.name,
+        objective=spec.objective,
+        algo=spec.algo,
+        max_evals=spec.max_evals,
+        seed=spec.seed,
+        metadata=dict(spec.metadata or {}),
+        max_attempts=spec.max_attempts,
+        max_failures=spec.max_failures,
+        lease_seconds=spec.lease_seconds,
+        interruptible=spec.interruptible,
+        created=spec.created,
+    )
+
+
+def context(name: str) -> Any:
+    """The context object the session passes to its objective."""
+    v, _ = _fresh(name)
+    return v.context()
+
+
+def annotations(name: str) -> dict[str, Any]:
+    """The key/values attached with `annotate` (a copy)."""
+    v, st = _fresh(name)
+    with v.mutex:
+        return dict(st.annotations)
+
+
+def results(name: str) -> list[TrialResult]:
+    """The ok trials, by tid."""
+    v, st = _fresh(name)
+    with v.mutex:
+        ok = sorted((t for t in st.trials.values() if t.status == "ok"), key=lambda t: t.tid)
+        return [TrialResult(t.tid, v.params(t.tid), t.result["loss"], dict(t.result)) for t in ok]
+
+
+def best(name: str) -> TrialResult | None:
+    """The ok trial with the lowest loss (the lowest tid among equals); None before any."""
+    found = results(name)
+    return min(found, key=lambda r: (r.loss, r.tid)) if found else None
+
+
+def worst(name: str) -> TrialResult | None:
+    """The ok trial with the highest loss (the lowest tid among equals); None before any."""
+    found = results(name)
+    return min(found, key=lambda r: (-r.loss, r.tid)) if found else None
+
+
+def trial_docs(name: str) -> list[dict]:
+    """hyperopt trial documents of every trial, by tid.
+
+    `hyperopt.trials_from_docs(trial_docs(name))` gives a `hyperopt.Trials`;
+    `hyperopt.space_eval(space, {k: v[0] for k, v in doc["misc"]["vals"].items() if v})`
+    gives a trial's parameters.
+    """
+    from ._space import trial_doc
+
+    v, st = _fresh(name)
+    with v.mutex:
+        return [trial_doc(st.trials[tid]) for tid in sorted(st.trials)]
+
+
+def space(name: str) -> Any:
+    """The session's hyperopt space (top-level lists made `hp.choice`)."""
+    v, _ = _fresh(name)
+    return v.space_and_domain()[0]
+
+
+def list_sessions(all: bool = False) -> list[SessionSummary]:  # noqa: A002 - the CLI's spelling
+    """Summaries of the sessions in the store, by name.
+
+    Lists every type's sessions (a name whose log starts with a session),
+    and every name of type `search`. A session whose files cannot be read is
+    listed with status `corrupt` and the error; it never breaks the listing.
+
+    Args:
+        all: include done sessions (by default only running, stopped,
+            failed and corrupt ones are listed).
+    """
+    out = []
+    for full in store.names():
+        summary = _summary(full)
+        if summary is None or (summary.status == "done" and not all):
+            continue
+        out.append(summary)
+    return out
+
+
+def _summary(full: str) -> SessionSummary | None:
+    is_search = full.split(":", 1)[0] == DEFAULT_TYPE
+    try:
+        recs, _ = store.records(full)
+        if not recs or not isinstance(recs[0], (Created, Snapshot)):
+            if is_search:
+                raise CorruptSession(full, "its log does not start with a session")
+            return None
+        st = replay(recs)
+    # Listing must survive any damage (torn pickles raise many types); the
+    # error is shown, not hidden.
+    except Exception as err:
+        if not is_search and not _object_is_session(full):
+            return None
+        logger.warning("session %s cannot be read: %s", full, err)
+        return SessionSummary(full, "corrupt", None, None, None, None, None, None, f"{type(err).__name__}: {err}")
+    return SessionSummary(
+        name=full,
+        status=status(st),
+        algo=st.spec.algo,
+        running=st.counts["running"],
+        completed=st.counts["ok"],
+        failed=st.counts["failed"],
+        max_evals=st.spec.max_evals,
+        created=st.spec.created,
+    )
+
+
+def _object_is_session(full: str) -> bool:
+    from ._events import Spec
+
+    try:
+        return isinstance(store.read(full), Spec)
+    except Exception:  # unreadable too: not known to be a session
+        return False
+

@@ -1,0 +1,74 @@
+"""What ``ssearch show`` and ``ssearch list`` print, as pure functions of data.
+
+`loss_stats` and `histogram` take plain lists of losses; `table` aligns rows.
+The I/O (reading the session) is in the CLI.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+
+def loss_stats(losses: Sequence[float]) -> dict[str, float] | None:
+    """min, quartiles (q1, median, q3), max, mean and count of the losses; None if none."""
+    values = sorted(float(loss) for loss in losses)
+    if not values:
+        return None
+
+    def quantile(q: float) -> float:
+        # Linear interpolation between closest ranks (numpy's default).
+        pos = q * (len(values) - 1)
+        low = math.floor(pos)
+        high = min(low + 1, len(values) - 1)
+        return values[low] + (values[high] - values[low]) * (pos - low)
+
+    return {
+        "count": len(values),
+        "min": values[0],
+        "q1": quantile(0.25),
+        "median": quantile(0.5),
+        "q3": quantile(0.75),
+        "max": values[-1],
+        "mean": sum(values) / len(values),
+    }
+
+
+def histogram(losses: Sequence[float], bins: int = 10, width: int = 40) -> list[str]:
+    """A text histogram of the losses: one line per bin, ``[low, high) count ####``."""
+    values = [float(loss) for loss in losses]
+    if not values:
+        return []
+    low, high = min(values), max(values)
+    if high == low:
+        return [f"{low:>11.4g}            {len(values):>5} {'#' * width}"]
+    step = (high - low) / bins
+    counts = [0] * bins
+    for value in values:
+        counts[min(int((value - low) / step), bins - 1)] += 1
+    peak = max(counts)
+    lines = []
+    for i, count in enumerate(counts):
+        start = low + i * step
+        bar = "#" * round(width * count / peak) if count else ""
+        lines.append(f"{start:>11.4g} {start + step:>11.4g} {count:>5} {bar}")
+    return lines
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Rows aligned under a header; numbers right-aligned, text left-aligned."""
+    cells = [[str(cell) for cell in header]] + [["" if cell is None else _cell(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) for i in range(len(header))]
+    lines = []
+    for row in cells:
+        parts = [cell.rjust(w) if num else cell.ljust(w) for cell, w, num in zip(row, widths, numeric)]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

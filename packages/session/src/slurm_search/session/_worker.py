@@ -1,0 +1,238 @@
+"""The inline worker: claim, evaluate, record, until the session has no more.
+
+`work_on` is what every worker runs, in this process or in the launchers'
+`ssearch work_on` processes and Slurm jobs. While the objective runs, a
+background thread renews the trial's lease every `lease_seconds / 3`; a
+worker that dies stops renewing, its lease runs out, and the next worker that
+asks gets the same trial again (attempt + 1). Each result is recorded in the
+same lock and append as the next claim.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from typing import Any, NamedTuple
+
+from ._claims import (
+    Trial,
+    _failure_report,
+    _result_report,
+    claim_and_report,
+    default_worker_id,
+    normalize_result,
+    renew_lease,
+)
+from ._errors import LeaseLost, NoMoreTrials
+from ._model import keep_claiming
+from ._names import resolve_objective, session_name
+from ._view import view
+
+logger = logging.getLogger(__name__)
+
+
+class WorkReport(NamedTuple):
+    """What one `work_on` call did.
+
+    Attributes:
+        completed: trials it recorded as ok.
+        failed: failed attempts it recorded.
+        lost: reports refused because the lease had been taken over.
+        reason: why it stopped: `done`, `stopped`, `failed` or `deadline`.
+    """
+
+    completed: int
+    failed: int
+    lost: int
+    reason: str
+
+
+class _LeaseKeeper:
+    """A thread that renews the lease of the trial being evaluated."""
+
+    def __init__(self, name: str, worker: str, lease_seconds: float) -> None:
+        self.name = name
+        self.worker = worker
+        self.interval = lease_seconds / 3
+        self._cond = threading.Condition()
+        self._current: tuple[int, int] | None = None
+        self._due = 0.0
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def hold(self, tid: int, attempt: int) -> None:
+        with self._cond:
+            self._current = (tid, attempt)
+            self._due = time.monotonic() + self.interval
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"lease-keeper {self.name}", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def release(self) -> None:
+        with self._cond:
+            self._current = None
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopped and (
+                    self._current is None or time.monotonic() < self._due
+                ):
+                    timeout = None if self._current is None else self._due - time.monotonic()
+                    self._cond.wait(timeout)
+                if self._stopped:
+                    return
+                held = self._current
+                self._due = time.monotonic() + self.interval
+            try:
+                renew_lease(self.name, self.worker, held[0], held[1])
+                logger.debug("%s renewed its lease on trial %s", self.worker, held[0])
+            except LeaseLost as err:
+                with self._cond:
+                    still = self._current == held
+                if still:
+                    logger.warning("%s", err)
+            # The renewal is retried at the next interval; a failing store
+            # must not kill the thread (the lease would then surely run out).
+            except Exception:
+                logger.exception("%s could not renew its lease on trial %s", self.worker, held[0])
+
+
+def _busy_wait(outcome: NoMoreTrials, lease_seconds: float, now: float) -> float:
+    """How long to sleep when every trial is claimed: until the first lease
+    may run out, polling at least every few seconds (a trial may finish)."""
+    poll = max(0.5, min(5.0, lease_seconds / 6))
+    until = outcome.retry_at if outcome.retry_at is not None else now + poll
+    return min(max(until - now, 0.1), poll)
+
+
+def _mean_duration(st: Any, pending_ok: bool, pending: float) -> float | None:
+    """The session's mean trial duration, counting the result not yet recorded."""
+    total, count = st.duration_sum, st.duration_count
+    if pending_ok:
+        total, count = total + pending, count + 1
+    return total / count if count else None
+
+
+def work_on(name: str, deadline: float | None = None, worker_id: str | None = None) -> WorkReport:
+    """Work on a session in this process until it has no trial left for us.
+
+    Loops: claim a trial, evaluate the objective (renewing the lease in a
+    background thread), record the result or the failure with its
+    traceback. When every trial is claimed by live workers, waits: a lease
+    may run out (its worker died) and the trial come back.
+
+    Args:
+        name: the session (`name` or `type:name`).
+        deadline: `time.time()` after which no trial is claimed; before it a
+            worker stops claiming when the session's mean trial duration no
+            longer fits (unless the session is interruptible).
+        worker_id: the worker's id (default `hostname:pid[:slurm job]`).
+
+    Returns:
+        A WorkReport (counts and why it stopped).
+
+    Raises:
+        UnknownSession: no such session.
+        InvalidObjective: the objective does not import here.
+    """
+    name = session_name(name)
+    worker = worker_id or default_worker_id()
+    v = view(name)
+    spec = v.refresh().spec
+    objective = resolve_objective(spec.objective)
+    context = v.context()
+    keeper = _LeaseKeeper(name, worker, spec.lease_seconds)
+    completed = failed = lost = 0
+    report: Any = None  # makes the event recording the last trial's outcome
+    ok = False  # whether that outcome is a result (else a failure)
+    duration = 0.0  # how long that trial took
+    trial: Trial | None = None
+    reason = "done"
+    logger.info("worker %s starts on %s", worker, name)
+    try:
+        while True:
+            claim = keep_claiming(
+                time.time(), deadline, _mean_duration(v.state or v.refresh(), ok, duration), spec.interruptible
+            )
+            try:
+                outcome = claim_and_report(
+                    name, worker, report,
+                    trial.tid if trial is not None else None,
+                    trial.attempt if trial is not None else None,
+                    claim=claim,
+                )
+            except LeaseLost as err:
+                logger.warning("%s", err)
+                lost += 1
+                report = trial = None
+                ok = False
+                continue
+            if report is not None:
+                if ok:
+                    completed += 1
+                else:
+                    failed += 1
+            report = trial = None
+            ok = False
+            if not claim:
+                reason = "deadline"
+                break
+            if isinstance(outcome, NoMoreTrials):
+                if outcome.reason != "busy":
+                    reason = outcome.reason
+                    break
+                now = time.time()
+                wait = _busy_wait(outcome, spec.lease_seconds, now)
+                if deadline is not None and now + wait >= deadline:
+                    reason = "deadline"
+                    break
+                time.sleep(wait)
+                continue
+            trial = outcome
+            ok, duration, report = _evaluate(name, worker, objective, context, trial, keeper, v)
+    finally:
+        keeper.stop()
+    logger.info(
+        "worker %s stops on %s (%s): %d ok, %d failed, %d lost",
+        worker, name, reason, completed, failed, lost,
+    )
+    return WorkReport(completed, failed, lost, reason)
+
+
+def _evaluate(
+    name: str, worker: str, objective: Any, context: Any, trial: Trial, keeper: _LeaseKeeper, v: Any
+) -> tuple[bool, float, Any]:
+    """Run the objective on a trial; return (ok, duration, the report to record)."""
+    logger.debug("%s evaluates trial %s of %s: %r", worker, trial.tid, name, trial.params)
+    keeper.hold(trial.tid, trial.attempt)
+    start = time.perf_counter()
+    try:
+        value = objective(trial.params, context)
+        result = normalize_result(value)
+    # The objective is user code: any exception is the trial's failure, kept
+    # with its traceback. KeyboardInterrupt and SystemExit go through (the
+    # lease then runs out and another worker re-runs the trial).
+    except Exception:
+        text = traceback.format_exc()
+        logger.warning("trial %s of %s failed on %s:\n%s", trial.tid, name, worker, text)
+        duration = time.perf_counter() - start
+        return False, duration, _failure_report(worker, trial.tid, text, duration, v)
+    finally:
+        keeper.release()
+    duration = time.perf_counter() - start
+    return True, duration, _result_report(worker, trial.tid, result, duration, v)
+

@@ -1,0 +1,46 @@
+"""Helpers of the session-core tests: real worker processes that find the test objectives.
+
+Not a conftest.py: tests/session is shared with the launcher tests; import it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+
+
+def worker_env() -> dict[str, str]:
+    """The environment of a worker process: this one's, plus the test objectives' folder."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def start_worker(name: str, worker_id: str | None = None) -> subprocess.Popen:
+    """A real `work_on(name)` in a new Python process."""
+    code = f"from slurm_search.session import work_on; work_on({name!r}, worker_id={worker_id!r})"
+    return subprocess.Popen([sys.executable, "-c", code], env=worker_env(), stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def workers():
+    """Start worker processes; any still alive at the end are killed."""
+    procs: list[subprocess.Popen] = []
+
+    def start(name: str, n: int = 1) -> list[subprocess.Popen]:
+        new = [start_worker(name) for _ in range(n)]
+        procs.extend(new)
+        return new
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=60)
+        if p.stderr:
+            p.stderr.close()

@@ -1,0 +1,108 @@
+"""The pure batch-script builder: pinned by a golden file, options checked."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from slurm_search.session._launch_errors import UnknownSlurmOption
+from slurm_search.session._slurm_script import (
+    RUN_OPTIONS,
+    batch_script,
+    check_options,
+    normalise_options,
+    script_options,
+    split_options,
+    valid_options,
+)
+
+GOLDEN = Path(__file__).parent / "data" / "batch_script.golden.sh"
+
+
+def _golden_script() -> str:
+    return batch_script(
+        ["/opt/venv/bin/ssearch", "-v", "generational_work_on", "search:lumpy_roomy_vague_army", "--generation", "2"],
+        logs="/home/me/hyperparameters/search/lumpy_roomy_vague_army/logs",
+        job_name="ssearch-lumpy_roomy_vague_army",
+        tasks=4,
+        environment={"SLURM_SEARCH_HOME": "/home/me/hyper parameters", "A": "it's"},
+        partition="gpu",
+        time="1:00:00",
+        gres="gpu:1",
+        mem="4G",
+        cpus_per_task=2,
+        exclude="node[01-02]",
+        account="proj",
+        qos="normal",
+        constraint="v100",
+        array_parallelism=2,
+        extra=["--mail-type=END", "--signal=USR1@60"],
+    )
+
+
+def test_script_matches_golden_file():
+    # To update after an intended change: write _golden_script() to GOLDEN and review the diff.
+    assert _golden_script() == GOLDEN.read_text()
+
+
+def test_script_is_pure():
+    assert _golden_script() == _golden_script()
+
+
+def test_minimal_script_has_only_the_job_facts():
+    text = batch_script(["ssearch", "work"], logs="/l", job_name="j", tasks=1, environment={})
+    assert text == (
+        "#!/bin/bash\n"
+        "# Written by slurm-search; submitted with sbatch --parsable.\n"
+        "#SBATCH --job-name=j\n"
+        "#SBATCH --array=0-0\n"
+        "#SBATCH --output=/l/%A_%a.out\n"
+        "#SBATCH --error=/l/%A_%a.err\n"
+        "exec ssearch work\n"
+    )
+
+
+def test_extra_may_be_one_string():
+    text = batch_script(["x"], logs="/l", job_name="j", tasks=2, environment={}, extra="--nice=10")
+    assert "#SBATCH --nice=10\n" in text
+
+
+@pytest.mark.parametrize("tasks", [0, -1, 1.5, True, "3"])
+def test_bad_task_counts_are_refused(tasks):
+    with pytest.raises(ValueError):
+        batch_script(["x"], logs="/l", job_name="j", tasks=tasks, environment={})
+
+
+def test_valid_options_are_the_keyword_defaults():
+    assert script_options() == (
+        "partition", "time", "gres", "mem", "mem_per_cpu", "cpus_per_task", "exclude",
+        "nodelist", "account", "qos", "constraint", "array_parallelism", "extra",
+    )
+    assert valid_options() == script_options() + tuple(RUN_OPTIONS)
+
+
+def test_unknown_option_lists_the_valid_ones():
+    with pytest.raises(UnknownSlurmOption) as info:
+        check_options({"partition": "a", "partitoin": "b"})
+    err = info.value
+    assert err.options == ["partitoin"]
+    assert err.valid == list(valid_options())
+    assert "partitoin" in str(err) and "partition, time, gres" in str(err)
+    assert "\n" not in str(err)
+    copy = pickle.loads(pickle.dumps(err))
+    assert (copy.options, copy.valid, str(copy)) == (err.options, err.valid, str(err))
+
+
+def test_dashes_are_accepted_and_run_options_split_off():
+    options = normalise_options({"cpus-per-task": 3, "generations": 2, "partition": "short"})
+    assert options == {"cpus_per_task": 3, "generations": 2, "partition": "short"}
+    script, run = split_options(options)
+    assert script == {"cpus_per_task": 3, "partition": "short"}
+    assert run == {"generations": 2, "margin": None}
+
+
+def test_line_breaks_in_options_are_refused():
+    with pytest.raises(ValueError, match="line break"):
+        batch_script(["x"], logs="/l", job_name="j", tasks=1, environment={}, partition="a\n#SBATCH --x")
