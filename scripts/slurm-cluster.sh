@@ -149,6 +149,8 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 MpiDefault=none
+# No mail on this machine; the default (/bin/mail) is missing and logs errors.
+MailProg=/bin/true
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
@@ -156,11 +158,11 @@ SelectTypeParameters=CR_Core
 # report the host's sockets and memory), instead of draining it.
 SlurmdParameters=config_overrides
 ReturnToService=2
-# Time limits are tested with --time=1: kill at the limit, SIGKILL 5 s after
-# SIGTERM, and forget finished jobs after 30 s.
 # Refuse a job over its partition's limits at sbatch time (instead of leaving
 # it pending forever with Reason=PartitionTimeLimit).
 EnforcePartLimits=ALL
+# Time limits are tested with --time=1: kill at the limit, SIGKILL 5 s after
+# SIGTERM, and forget finished jobs after 30 s.
 OverTimeLimit=0
 KillWait=5
 MinJobAge=30

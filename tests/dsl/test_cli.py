@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -123,16 +124,45 @@ def test_resume_with_other_parameters_as_a_subprocess(calls):
     assert snapshot() == before and calls.count() == 0
 
 
-def test_show_and_stop(calls):
+def test_show_lists_sub_sessions_with_progress(calls):
     done = run_experiment("slurm_search.dsl.demo:sweep", {"sweep:seeds": 1}, seed=1)
     shown = invoke(f"--show={done.name}")
     assert shown.exit_code == 0
-    assert "means.point_values:mean" in shown.stdout and "4/4 done" in shown.stdout
+    assert f"{done.name}: slurm_search.dsl.demo:sweep, status complete, seed 1" in shown.stdout
+    assert "means.point_values:mean  search:" in shown.stdout and "4/4 done" in shown.stdout
     assert shown.stdout.count("1/1 done") == 4
-    stopped = invoke(f"--stop={done.name}")
-    assert stopped.exit_code == 0 and "5 sub-sessions" in stopped.stdout
-    assert f"--resume={done.name}" in stopped.stdout
-    assert "(stopped)" in invoke(f"--show={done.name}").stdout
+
+
+def test_stop_a_running_experiment_then_resume_it(tmp_path, calls):
+    args = ["demo", "--tune:settings=3", "--tune:seeds=3", "--eval:seeds=2", "--delay=0.2", "--seed=8"]
+    log = tmp_path / "run.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([str(RUN_EXP), *args], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while calls.count() < 2:
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.05)
+        name = re.search(r"running (exp:\S+)", log.read_text()).group(1)
+        stopped = invoke(f"--stop={name}")
+        assert stopped.exit_code == 0, stopped.output
+        assert f"stopped {name}" in stopped.stdout and f"--resume={name}" in stopped.stdout
+        assert proc.wait(timeout=120) == 1
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+    text = log.read_text()
+    assert f"run_exp: error: {name} was stopped; resume it with: run_exp demo" in text
+    assert "Traceback" not in text
+    assert state.read(name)["status"] == "stopped"
+    assert "(stopped)" in invoke(f"--show={name}").stdout
+    n_before = calls.count()
+    assert n_before < 3 * 3 + 2 * 2
+    resumed = run(*args, f"--resume={name}")
+    assert resumed.returncode == 0, resumed.stderr
+    assert state.read(name)["status"] == "complete"
+    # A stopped worker finishes its trial and records it: nothing ran twice.
+    assert calls.count() == 3 * 3 + 2 * 2
 
 
 def test_display_ast_text_and_abstract():

@@ -110,7 +110,7 @@ def test_unknown_hyperparameter_names_the_valid_ones():
 def test_bad_run_params():
     with pytest.raises(rl.BadRunParams, match="training never ends"):
         rl.run_results(CARTPOLE, "debug", {}, {"test_episodes": 2}, 0)
-    with pytest.raises(rl.BadRunParams, match="unknown key.*train_frames"):
+    with pytest.raises(rl.BadRunParams, match="no such key.*train_frames"):
         rl.run_results(CARTPOLE, "debug", {}, {"train_frame": 2}, 0)
     with pytest.raises(rl.BadRunParams, match="test_episodes"):
         rl.run_results(CARTPOLE, "debug", {}, {"train_frames": 2, "test_episodes": 0}, 0)

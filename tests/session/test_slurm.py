@@ -6,7 +6,6 @@ minute). Each test is sized to its purpose; together they take a few minutes.
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -14,9 +13,7 @@ import pytest
 from slurm_search import session, state
 from slurm_search.session._events import Claim, Result
 from slurm_search.session._launch import launch
-from slurm_search.session._launch_errors import SubmissionError
 from slurm_search.session._registry import session_arguments
-from slurm_search.session._slurm import SlurmEnv, _parse_end_time, parse_parsable
 
 from _cli_helpers import assert_one_line_error, ssearch
 
@@ -138,14 +135,3 @@ def test_a_real_refusal_is_quoted(slurm_cluster):
     assert "invalid partition" in line.lower()
     name = proc.stdout.strip()
     assert session.annotations(name).get("slurm_jobs") in (None, [])
-
-
-def test_slurm_facts_are_read_in_one_place():
-    env = SlurmEnv.from_environ({"SLURM_JOB_ID": "12", "SLURM_ARRAY_JOB_ID": "10", "SLURM_ARRAY_TASK_ID": "2"})
-    assert env.worker_id == "10_2" and env.job_id == "12"
-    assert SlurmEnv.from_environ({}) is None
-    assert parse_parsable("1234\n") == "1234" and parse_parsable("77;cluster\n") == "77"
-    with pytest.raises(SubmissionError):
-        parse_parsable("sbatch: error\n")
-    assert _parse_end_time("2026-11-27T22:58:43") == time.mktime((2026, 11, 27, 22, 58, 43, 0, 0, -1))
-    assert _parse_end_time("Unknown") is None and _parse_end_time("N/A") is None

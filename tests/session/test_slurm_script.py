@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pickle
+import time
 from pathlib import Path
 
 import pytest
 
-from slurm_search.session._launch_errors import UnknownSlurmOption
+from slurm_search.session._launch_errors import SubmissionError, UnknownSlurmOption
+from slurm_search.session._slurm import SlurmEnv, _parse_end_time, parse_parsable
 from slurm_search.session._slurm_script import (
     RUN_OPTIONS,
     batch_script,
@@ -106,3 +108,14 @@ def test_dashes_are_accepted_and_run_options_split_off():
 def test_line_breaks_in_options_are_refused():
     with pytest.raises(ValueError, match="line break"):
         batch_script(["x"], logs="/l", job_name="j", tasks=1, environment={}, partition="a\n#SBATCH --x")
+
+
+def test_slurm_facts_are_read_in_one_place():
+    env = SlurmEnv.from_environ({"SLURM_JOB_ID": "12", "SLURM_ARRAY_JOB_ID": "10", "SLURM_ARRAY_TASK_ID": "2"})
+    assert env.worker_id == "10_2" and env.job_id == "12"
+    assert SlurmEnv.from_environ({}) is None
+    assert parse_parsable("1234\n") == "1234" and parse_parsable("77;cluster\n") == "77"
+    with pytest.raises(SubmissionError):
+        parse_parsable("sbatch: error\n")
+    assert _parse_end_time("2026-11-27T22:58:43") == time.mktime((2026, 11, 27, 22, 58, 43, 0, 0, -1))
+    assert _parse_end_time("Unknown") is None and _parse_end_time("N/A") is None

@@ -82,13 +82,14 @@ class BadRunParams(RLError, ValueError):
     Attributes:
         key: the offending key.
         value: its value.
+        expected: what would have been accepted.
     """
 
-    def __init__(self, key: str, value: object, message: str) -> None:
+    def __init__(self, key: str, value: object, expected: str) -> None:
         self.key = key
         self.value = value
-        self.message = message
-        super().__init__(key, value, message)
+        self.expected = expected
+        super().__init__(key, value, expected)
 
     def __str__(self) -> str:
-        return f"{self.key}={self.value!r}: {self.message}"
+        return f"{self.key}={self.value!r} is not valid: expected {self.expected}"

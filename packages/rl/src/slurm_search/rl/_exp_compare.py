@@ -19,6 +19,7 @@ from slurm_search.dsl import Spec, enumeration_sampling, param, random_sampling
 from ._bootstrap import search_curve
 from ._display import format_setting, mean_std, plots_dir, report_paths, short_name
 from ._exp_common import A2C_SPACE, RUN, RUN_DEBUG, RUN_SEED_SPACE, SLURM, seed_runs
+from ._checks import check_params
 from ._nodes import normalized_scores
 from ._plots import plot_return_cdfs, plot_search_curves, plot_setting_percentile_surface
 
@@ -49,6 +50,7 @@ def _curves(group_cdfs: dict[str, list[tuple[Any, list[float]]]], trials: int = 
 
 def compare_agents() -> dict[str, Any]:
     """For each agent, random settings × seeds."""
+    check_params()
     agents = enumeration_sampling("agent", _hp_sample())
     return {
         "best_agent": agents["argmax:mean:mean"],
@@ -108,6 +110,7 @@ compare_agents_exp = Spec(
 
 def compare_hp_spaces() -> dict[str, Any]:
     """The same agent sampled over each space of ``hp_spaces`` (a node per space)."""
+    check_params()
     results = {}
     for space_name in sorted(param("hp_spaces")):
         sample = _hp_sample(f"hp_spaces:{space_name}")
@@ -188,6 +191,7 @@ compare_hp_spaces_exp = Spec(
 
 def multienv_benchmark() -> dict[str, Any]:
     """Agents × environments, random settings × seeds on each; scores normalised per environment."""
+    check_params()
     grid = enumeration_sampling("agent", enumeration_sampling("env", _hp_sample()))
     setting_means = grid["point_values:point_values:cdf:mean"]
     return {

@@ -18,6 +18,7 @@ from slurm_search.dsl import Spec, maximizing_sampling, random_sampling, use
 from ._bootstrap import search_curve, simulate_search, spaced_values
 from ._display import format_setting, mean_std, plots_dir, print_noise, report_paths, setting_plots, short_name
 from ._exp_common import A2C_SPACE, RUN, RUN_DEBUG, RUN_SEED_SPACE, SLURM, seed_runs
+from ._checks import check_params
 from ._nodes import run_noise_ratio
 from ._plots import plot_return_cdfs, plot_search_curves, plot_value_grid
 
@@ -25,6 +26,7 @@ __all__ = ["hp_tuning_effects_exp", "hp_tuning_effects_rand_exp", "tuning_config
 
 
 def _tuning(strategy: str) -> dict[str, Any]:
+    check_params()
     seeds = seed_runs("search:runs_per_setting")
     common = {"sample_count": "search:settings", "method": "search:method", "threads": "search:threads"}
     if strategy == "tpe":
@@ -33,8 +35,8 @@ def _tuning(strategy: str) -> dict[str, Any]:
         tuning = random_sampling("hp", seeds, **common)
     best, worst = tuning["argmax:mean"], tuning["argmin:mean"]
     # Fresh seeds: these sessions sit at other AST paths, so their seeds differ.
-    best_eval = use("hp", best)[seed_runs("eval:runs", "search:method", "eval:threads")]
-    worst_eval = use("hp", worst)[seed_runs("eval:runs", "search:method", "eval:threads")]
+    best_eval = use("hp", best)[seed_runs("eval:runs", "search:method", "search:threads")]
+    worst_eval = use("hp", worst)[seed_runs("eval:runs", "search:method", "search:threads")]
     return {
         "best_hp": best,
         "worst_hp": worst,
@@ -92,7 +94,7 @@ def _tuning_config(search: dict, eval_runs: int) -> dict[str, Any]:
         "run_seed_space": RUN_SEED_SPACE,
         "run": dict(RUN),
         "search": search,
-        "eval": {"runs": eval_runs, "threads": 32},
+        "eval": {"runs": eval_runs},
         "slurm": dict(SLURM),
     }
 
@@ -123,6 +125,7 @@ hp_tuning_effects_rand_exp = Spec(
 
 def tuning_config_effects() -> dict[str, Any]:
     """One large random sample of settings × seeds, analysed by bootstrapping."""
+    check_params()
     sample = random_sampling(
         "hp",
         seed_runs("search:runs_per_setting"),

@@ -229,9 +229,9 @@ def _count(key: str, value: Any, allow_inf: bool) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise BadRunParams(key, value, "must be a number") from None
+        raise BadRunParams(key, value, "a number") from None
     if math.isnan(number) or number < 0 or (math.isinf(number) and not allow_inf):
-        raise BadRunParams(key, value, "must be a non-negative number" + (" or inf" if allow_inf else ""))
+        raise BadRunParams(key, value, "a non-negative number" + (" or inf" if allow_inf else ""))
     return number if math.isinf(number) else int(number)
 
 
@@ -244,25 +244,25 @@ def parse_run_params(run_params: object) -> RunParams:
     given = dict(run_params or {})  # type: ignore[call-overload]
     for key in given:
         if key not in RUN_PARAM_KEYS:
-            raise BadRunParams(key, given[key], f"unknown key: use some of {', '.join(RUN_PARAM_KEYS)}")
+            raise BadRunParams(key, given[key], f"no such key: use some of {', '.join(RUN_PARAM_KEYS)}")
     frames = _count("train_frames", given.get("train_frames", math.inf), True)
     episodes = _count("train_episodes", given.get("train_episodes", math.inf), True)
     if math.isinf(frames) and math.isinf(episodes):
-        raise BadRunParams("train_frames", frames, "give train_frames or train_episodes, or training never ends")
+        raise BadRunParams("train_frames", frames, "a finite train_frames or train_episodes (else training never ends)")
     tests = _count("test_episodes", given.get("test_episodes", 100), False)
     if tests < 1:
-        raise BadRunParams("test_episodes", tests, "must be at least 1")
+        raise BadRunParams("test_episodes", tests, "at least 1")
     threads = _count("threads", given.get("threads", 1), False)
     delay = given.get("delay", 0.0)
     try:
         delay = float(delay)
     except (TypeError, ValueError):
-        raise BadRunParams("delay", delay, "must be a number of seconds") from None
+        raise BadRunParams("delay", delay, "a number of seconds") from None
     device = given.get("device")
     if device in ("auto", ""):
         device = None
     if device is not None and not isinstance(device, str):
-        raise BadRunParams("device", device, "must be a device name such as cpu or cuda")
+        raise BadRunParams("device", device, "a device name: auto, cpu, cuda, cuda:1, …")
     logdir = given.get("logdir")
     return RunParams(
         train_frames=frames,
@@ -281,5 +281,5 @@ def run_seed(seed: object) -> int:
     try:
         value = int(float(seed))  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
-        raise BadRunParams("run_seed", seed, "must be an integer") from None
+        raise BadRunParams("run_seed", seed, "an integer") from None
     return value % (2**32)
