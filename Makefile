@@ -13,7 +13,7 @@ PARTS  := locking state session dsl rl
 # namespace spans the five packages exactly as it does when installed.
 EDITABLE := --config-settings editable_mode=compat $(foreach p,$(PARTS),-e packages/$(p)) -e .
 
-.PHONY: all install run test lint bench clean
+.PHONY: all install system-deps run test lint bench clean
 
 all: test
 
@@ -26,7 +26,19 @@ $(STAMP): pyproject.toml $(foreach p,$(PARTS),packages/$(p)/pyproject.toml) requ
 	$(PIP) install --quiet $(EDITABLE) -r requirements-dev.txt
 	@touch $@
 
-install: $(STAMP)
+install: $(STAMP) system-deps
+
+# graphviz's `dot` draws experiment ASTs (run_exp --display-ast=graph). It is a
+# system program: installed with apt-get where we can, else we say how.
+system-deps:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing graphviz (for run_exp --display-ast=graph)"; \
+	    (apt-get install -y -qq graphviz >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq graphviz >/dev/null)); \
+	  else \
+	    echo "note: graphviz's dot is missing; install it (apt-get install graphviz) for run_exp --display-ast=graph"; \
+	  fi; }
 
 lint: install
 	$(PY) tools/check_layers.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -188,6 +189,8 @@ def _labels(tree) -> set[str]:
 
 
 def test_display_ast_graph_is_a_graphviz_svg_with_every_node():
+    if shutil.which("dot") is None:
+        pytest.fail("this test needs graphviz's dot program: apt-get install graphviz", pytrace=False)
     out = run("demo", "--display-ast=graph", "--seed=2")
     assert out.returncode == 0, out.stderr
     svg_path = out.stdout.strip()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from slurm_search import session, state
+from slurm_search import state
 from slurm_search.dsl import (
     NoSuchRun,
     ResumeMismatch,
+    SamplingError,
     accepts_param_names,
     enumeration_sampling,
     random_sampling,
@@ -110,3 +111,16 @@ def test_nested_sampling_inside_a_dict_spec():
     out = run_experiment(spec, seed=1).results
     assert out["sums"] == [(1, pytest.approx(2.0)), (2, pytest.approx(2.0))]  # (1 + 2 + 3) / 3
     assert sorted(out["inner"]) == out["inner"]
+
+
+@accepts_param_names
+def broken(level):
+    raise ValueError(f"level {level} is broken")
+
+
+def test_an_objective_that_always_fails_gives_one_line_with_its_error():
+    spec = {"config": {"level_space": [0, 1]}, "experiment_func": lambda: {"r": enumeration_sampling("level", broken("level"))["mean"]}}
+    with pytest.raises(SamplingError) as err:
+        run_experiment(spec, seed=1)
+    assert "ValueError: level" in str(err.value) and "is broken" in str(err.value)
+    assert "ssearch show search:" in str(err.value) and "\n" not in str(err.value)

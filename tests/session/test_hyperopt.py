@@ -6,6 +6,7 @@ import itertools
 
 import hyperopt
 import pytest
+from _session_helpers import workers  # noqa: F401 - a fixture
 from hyperopt import hp
 
 from slurm_search import session
@@ -130,3 +131,26 @@ def test_top_level_lists_are_choices_for_every_algo():
     name = session.create_session(OBJ, {"x": [0.5, 1.5], "y": hp.uniform("y", 0, 1)}, max_evals=10, seed=1)
     session.work_on(name)
     assert {r.params["x"] for r in session.results(name)} <= {0.5, 1.5}
+
+
+@pytest.mark.parametrize("algo", ["tpe", "anneal"])
+def test_parallel_model_based_workers_suggest_distinct_points(workers, algo):  # noqa: F811
+    # tpe and anneal suggest before taking the lock; two workers that guessed
+    # the same tid from the same history must not both run the same point.
+    sp = {"x": hp.uniform("x", -2, 2), "y": hp.uniform("y", -2, 2)}
+    name = session.create_session(OBJ, sp, algo=algo, max_evals=40, seed=3)
+    for p in workers(name, 3):
+        assert p.wait(timeout=300) == 0, p.stderr.read().decode()
+    check_docs(name, sp, 40)
+    points = {(r.params["x"], r.params["y"]) for r in session.results(name)}
+    assert len(points) == 40
+
+
+def test_one_tpe_worker_is_reproducible():
+    sp = {"x": hp.uniform("x", -2, 2)}
+    runs = []
+    for name in ("one", "two"):
+        session.create_session(OBJ, sp, algo="tpe", max_evals=25, seed=9, name=name)
+        session.work_on(name)
+        runs.append([r.params for r in session.results(name)])
+    assert runs[0] == runs[1]

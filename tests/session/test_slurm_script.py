@@ -119,3 +119,14 @@ def test_slurm_facts_are_read_in_one_place():
         parse_parsable("sbatch: error\n")
     assert _parse_end_time("2026-11-27T22:58:43") == time.mktime((2026, 11, 27, 22, 58, 43, 0, 0, -1))
     assert _parse_end_time("Unknown") is None and _parse_end_time("N/A") is None
+
+
+def test_a_job_submitted_from_a_job_keeps_only_slurm_search_settings(monkeypatch):
+    from slurm_search.session._slurm import _submission_env
+
+    monkeypatch.setenv("SLURM_JOB_ID", "12")
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "3")
+    monkeypatch.setenv("SLURM_SEARCH_LOCK", "soft")
+    env = _submission_env()
+    assert "SLURM_JOB_ID" not in env and "SLURM_ARRAY_TASK_ID" not in env
+    assert env["SLURM_SEARCH_LOCK"] == "soft" and env["SLURM_SEARCH_HOME"]

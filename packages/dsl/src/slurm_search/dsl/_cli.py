@@ -128,7 +128,6 @@ def _list_experiments() -> None:
 
 
 def _show(name: str) -> None:
-    from ._experiment import dotted
     from ._run import show_experiment
 
     shown = show_experiment(name)
@@ -144,7 +143,6 @@ def _show(name: str) -> None:
                 f"  {path}  {session_name}  {progress.completed}/{progress.max_evals} done, "
                 f"{progress.running} running, {progress.failed} failed ({progress.status})"
             )
-    del dotted
 
 
 def _stop(name: str) -> None:

@@ -142,13 +142,19 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
         progress = session.progress(name)
     if progress.status == "stopped":
         raise ExperimentStopped(name)
-    if progress.status != "done":
+    if progress.status != "done" or not progress.completed:
+        tb = (getattr(progress, "last_traceback", None) or "").strip().splitlines()
+        cause = f" (last error: {tb[-1]})" if tb else ""
         raise SamplingError(
             name,
             where,
-            f"session ended {progress.status} with {progress.failed} failed trials; "
+            f"session ended {progress.status} with {progress.failed} failed trials{cause}; "
             f"see `ssearch show {name}`",
         )
+    if progress.failed:
+        # The measures are taken over the trials that succeeded; say so.
+        logger.warning("[%s] %s: %s of %s trials failed; measures use the other %s (see `ssearch show %s`)",
+                       where, name, progress.failed, progress.max_evals, progress.completed, name)
     points = [(r.tid, r.params["value"], r.result["value"]) for r in session.results(name)]
     progress_logger.info("[%s] %s: %s/%s trials done", where, name, len(points), progress.max_evals)
     return SamplingResults(points, session_name=name, space=_session_space(node, bound["space"]),

@@ -17,9 +17,9 @@ from hyperopt import hp
 from slurm_search.dsl import Spec, enumeration_sampling, param, random_sampling
 
 from ._bootstrap import search_curve
+from ._checks import check_params
 from ._display import format_setting, mean_std, plots_dir, report_paths, short_name
 from ._exp_common import A2C_SPACE, RUN, RUN_DEBUG, RUN_SEED_SPACE, SLURM, seed_runs
-from ._checks import check_params
 from ._nodes import normalized_scores
 from ._plots import plot_return_cdfs, plot_search_curves, plot_setting_percentile_surface
 

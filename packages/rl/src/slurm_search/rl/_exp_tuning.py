@@ -16,9 +16,9 @@ from typing import Any
 from slurm_search.dsl import Spec, maximizing_sampling, random_sampling, use
 
 from ._bootstrap import search_curve, simulate_search, spaced_values
+from ._checks import check_params
 from ._display import format_setting, mean_std, plots_dir, print_noise, report_paths, setting_plots, short_name
 from ._exp_common import A2C_SPACE, RUN, RUN_DEBUG, RUN_SEED_SPACE, SLURM, seed_runs
-from ._checks import check_params
 from ._nodes import run_noise_ratio
 from ._plots import plot_return_cdfs, plot_search_curves, plot_value_grid
 

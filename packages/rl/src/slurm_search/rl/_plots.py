@@ -173,7 +173,7 @@ def plot_setting_samples(
         best: label -> (value, return) to mark; default: each group's sample
             with the highest return.
         log_x: log-scale the x axis; default when all values are positive and
-            span more than a factor of 100 (learning rates).
+            span a factor of 20 or more (learning rates).
     """
     figure, axes = _figure()
     all_x = []
@@ -190,7 +190,7 @@ def plot_setting_samples(
             [mark[0]], [mark[1]], s=260, marker="*", color=colour, edgecolors="black", zorder=3, label=f"{label} best ({mark[0]:.4g})"
         )
     if log_x is None:
-        log_x = bool(all_x) and min(all_x) > 0 and max(all_x) / min(all_x) > 100
+        log_x = bool(all_x) and min(all_x) > 0 and max(all_x) / min(all_x) >= 20
     if log_x:
         axes.set_xscale("log")
     axes.set_title(title)

@@ -118,7 +118,31 @@ def _check_owner(v: View, worker: str, tid: int, attempt: int | None) -> int:
     return trial.attempt
 
 
-def _claim_events(v: View, worker: str, now: float) -> tuple[list[Any], Trial | NoMoreTrials]:
+def _prepare(v: View, claim: bool) -> tuple[int, dict] | None:
+    """For tpe and anneal, suggest before taking the lock: (guessed tid, vals) or None.
+
+    Their suggestions take milliseconds to tens of milliseconds (O(trials));
+    made under the lock they would serialise every worker. Made outside it
+    from the view as it is now, workers suggest in parallel, from a history
+    that may miss the trials claimed meanwhile (as Optuna's samplers and
+    hyperopt's asynchronous workers do). `rand` and `enumeration` are cheap
+    and tid-determined: they suggest under the lock.
+    """
+    if not claim:
+        return None
+    with v.mutex:
+        st = v.refresh()
+        if st.spec.algo not in ("tpe", "anneal"):
+            return None
+        choice = pick(st, time.time())
+        if choice.action != "new":
+            return None
+        return choice.tid, _suggest(v, choice.tid)
+
+
+def _claim_events(
+    v: View, worker: str, now: float, prepared: tuple[int, dict] | None = None
+) -> tuple[list[Any], Trial | NoMoreTrials]:
     """Decide the claim on the fresh view; apply its events to the view."""
     events: list[Any] = []
     st = v.state
@@ -141,11 +165,34 @@ def _claim_events(v: View, worker: str, now: float) -> tuple[list[Any], Trial | 
             worker, choice.tid, v.name, old.attempt + 1, old.owner, old.status,
         )
     else:
-        event = Claim(choice.tid, worker, 1, lease_until, now, _suggest(v, choice.tid))
+        vals = _prepared_vals(st, choice.tid, prepared)
+        if vals is None:
+            vals = _suggest(v, choice.tid)
+        event = Claim(choice.tid, worker, 1, lease_until, now, vals)
     v.apply_all([event])
     events.append(event)
     trial = v.state.trials[choice.tid]
     return events, Trial(trial.tid, None, trial.attempt, trial.vals, trial.lease_until)
+
+
+def _prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict | None:
+    """The vals suggested before the lock, unless another worker got the same ones.
+
+    A suggestion made for the tid we then get is used as it is (one worker
+    alone always gets its guess: its runs are reproducible). One made for a
+    tid that another worker took meanwhile is used for ours, unless that
+    worker claimed the very same vals (it guessed from the same history with
+    the same seed).
+    """
+    if prepared is None:
+        return None
+    guessed, vals = prepared
+    if guessed == tid:
+        return vals
+    other = st.trials.get(guessed)
+    if other is not None and other.vals == vals:
+        return None
+    return vals
 
 
 def _suggest(v: View, tid: int) -> dict:
@@ -207,6 +254,7 @@ def claim_and_report(
             is written, no trial claimed).
     """
     v = view(name)
+    prepared = _prepare(v, claim)
     with lock(name), v.mutex:
         v.refresh()
         events: list[Any] = []
@@ -218,7 +266,7 @@ def claim_and_report(
         outcome: Trial | NoMoreTrials | None = None
         if claim:
             try:
-                more, outcome = _claim_events(v, worker, time.time())
+                more, outcome = _claim_events(v, worker, time.time(), prepared)
             except BaseException:
                 v.invalidate()
                 raise

@@ -363,9 +363,16 @@ def stop(sessions: tuple[str, ...]) -> None:
 def _stop(name: str) -> None:
     from . import _slurm
 
+    from ._launch_errors import SlurmNotFound
+
     _api().stop(name)
     jobs = _api().annotations(name).get("slurm_jobs") or []
-    cancelled = _slurm.cancel(name) if jobs else []
+    try:
+        cancelled = _slurm.cancel(name) if jobs else []
+    except SlurmNotFound as err:
+        # The session is stopped: its tasks claim nothing more and end.
+        click.echo(f"{name}: stopped, but its Slurm jobs {', '.join(jobs)} were not cancelled: {err}", err=True)
+        return
     more = f"; cancelled Slurm job {', '.join(cancelled)}" if cancelled else ""
     click.echo(f"{name}: stopped{more}", err=True)
 

@@ -50,8 +50,8 @@ class SlurmNotFound(LaunchError):
 
 
 
-class SubmissionError(LaunchError):
-    """``sbatch`` refused a job or answered something that is not a job id.
+class SlurmCommandError(LaunchError):
+    """A Slurm command failed or answered something unexpected.
 
     Attributes:
         argv: the command line.
@@ -63,9 +63,13 @@ class SubmissionError(LaunchError):
         self.argv = list(argv)
         self.returncode = returncode
         self.output = output
+        command = self.argv[0].rsplit("/", 1)[-1] if self.argv else "Slurm"
         said = " / ".join(line.strip() for line in output.splitlines() if line.strip()) or "nothing"
-        super().__init__(f"sbatch failed (exit {returncode}): {said}")
+        super().__init__(f"{command} failed (exit {returncode}): {said}")
 
+
+class SubmissionError(SlurmCommandError):
+    """``sbatch`` refused a job or answered something that is not a job id."""
 
 
 class WorkersFailed(LaunchError):

@@ -34,7 +34,7 @@ from slurm_search import locking, state
 
 from . import _slurm_script
 from ._config import logs_dir, ssearch_command
-from ._launch_errors import SlurmNotFound, SubmissionError
+from ._launch_errors import SlurmCommandError, SlurmNotFound, SubmissionError
 from ._wait import finished
 
 logger = logging.getLogger(__name__)
@@ -100,8 +100,13 @@ def available() -> bool:
 def _submission_env() -> dict[str, str]:
     # A job submitted from inside a job would inherit the submitter's SLURM_*
     # variables (sbatch exports the environment); they describe the old job
-    # and confuse the new one, so they are dropped.
-    return {key: value for key, value in os.environ.items() if not key.startswith("SLURM_")}
+    # and confuse the new one, so they are dropped; slurm-search's own
+    # SLURM_SEARCH_* settings are kept.
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("SLURM_") or key.startswith("SLURM_SEARCH_")
+    }
 
 
 def parse_parsable(output: str) -> str:
@@ -156,17 +161,21 @@ def scancel(job_ids: Sequence[str]) -> None:
 
 
 def queued(job_ids: Sequence[str]) -> list[str]:
-    """The parts (``"12_0"``, ``"12_[1-3]"``) of these jobs that squeue still lists."""
-    if not job_ids:
-        return []
-    argv = [_command("squeue"), "-h", "-o", "%i", "-j", ",".join(map(str, job_ids))]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=_COMMAND_TIMEOUT, check=False)
-    if proc.returncode != 0:
-        if "Invalid job id" in proc.stderr:
-            # slurmctld forgot every one of them: they are all finished.
-            return []
-        raise SubmissionError(argv, proc.returncode, proc.stderr.strip())
-    return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+    """The parts (``"12_0"``, ``"12_[1-3]"``) of these jobs that squeue still lists.
+
+    One squeue per job: squeue refuses a whole list when slurmctld has
+    forgotten one of its ids.
+    """
+    found: list[str] = []
+    for job_id in job_ids:
+        argv = [_command("squeue"), "-h", "-o", "%i", "-j", str(job_id)]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=_COMMAND_TIMEOUT, check=False)
+        if proc.returncode != 0:
+            if "Invalid job id" in proc.stderr:
+                continue  # forgotten by slurmctld: finished long ago
+            raise SlurmCommandError(argv, proc.returncode, proc.stderr.strip())
+        found += [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+    return found
 
 
 def _parse_end_time(text: str) -> float | None:
@@ -299,11 +308,12 @@ def cancel(name: str) -> list[str]:
     """
     api = _api()
     with locking.lock(_lock_name(name)):
-        jobs = list(api.annotations(name).get("slurm_jobs", []))
-        live = queued(jobs) if jobs else []
-        if live:
-            scancel(jobs)
-        return jobs if live else []
+        jobs = [str(job) for job in api.annotations(name).get("slurm_jobs", [])]
+        live = {part.split("_")[0] for part in queued(jobs)}
+        # Every recorded job, not only those squeue listed a moment ago:
+        # cancelling a finished job is harmless, missing a live one is not.
+        scancel(jobs)
+        return [job for job in jobs if job in live]
 
 
 def hand_over(name: str, generation: int) -> str | None:

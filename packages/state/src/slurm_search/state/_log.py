@@ -22,7 +22,6 @@ import logging
 import os
 import pickle
 import secrets
-from pathlib import Path
 from typing import Any, NamedTuple, Union
 
 from . import _names
