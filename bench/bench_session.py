@@ -165,7 +165,9 @@ def run_ours(algo: str, n: int, workers: int, timeout: float) -> dict:
         )
         subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
         out = _run_workers(
-            lambda ready, go, o: [sys.executable, str(HERE), "worker-ours", "search:bench", str(ready), str(go), str(o)],
+            lambda ready, go, o: [
+                sys.executable, str(HERE), "worker-ours", "search:bench", str(ready), str(go), str(o)
+            ],
             workers, tmp, env, timeout,
         )
     return out

@@ -158,10 +158,10 @@ def pair(store, floor, repeat: int) -> tuple[float, float]:  # type: ignore[no-u
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=0.5, help="per run")
     parser.add_argument("--dir", default=None, help="where to make the temporary store")
     parser.add_argument(
-        "--repeat", type=int, default=2,
+        "--repeat", type=int, default=5,
         help="runs of each store/floor pair, alternated; the best of each is kept "
         "(the machine is shared: a neighbour's burst should not decide a ratio)",
     )

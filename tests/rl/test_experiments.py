@@ -120,3 +120,44 @@ def test_user_errors_give_one_line(args, expected, slurm_search_home):
     assert len(errors) == 1 and expected in errors[0], out.stderr
     # Nothing ran: no search session was created.
     assert not (slurm_search_home / "search").exists() or not any((slurm_search_home / "search").iterdir())
+
+
+def summary_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith(("best", "worst", "all settings", "trial std"))]
+
+
+@pytest.mark.slurm
+def test_slurm_workers_give_the_inline_results(slurm_cluster, slurm_search_home):
+    partition = slurm_cluster.partitions[0]
+    on_slurm = run_exp(
+        "hp_tuning_effects", "--debug=true", "--seed=6", "--search:method=slurm",
+        f"--slurm:partition={partition}", "--slurm:time=0:10:00", "--search:threads=2",
+    )
+    assert on_slurm.returncode == 0, on_slurm.stderr[-3000:]
+    check_plots(on_slurm.stdout, slurm_search_home)
+    inline = run_exp("hp_tuning_effects", "--debug=true", "--seed=6")
+    assert summary_lines(on_slurm.stdout) and summary_lines(on_slurm.stdout) == summary_lines(inline.stdout)
+
+
+def _node_experiment():
+    from slurm_search.rl import return_cdf, return_mean, return_var
+
+    args = ("env", "agent", "hp", "run_params", "run_seed")
+    return {"mean": return_mean(*args), "var": return_var(*args), "cdf": return_cdf(*args)}
+
+
+def test_nodes_resolve_parameters_and_match_run_results():
+    from slurm_search import rl
+
+    config = {
+        "env": "classic:CartPole-v1",
+        "agent": "debug4",
+        "hp": {"lr": 0.01},
+        "run": {"train_frames": 10, "test_episodes": 7},
+        "run_seed": 42,
+    }
+    spec = {"config": config, "experiment_func": _node_experiment, "debug_overrides": {}, "display_func": None}
+    results = dsl.run_experiment(spec, seed=0).results
+    # "run_params" fell back to the parameter "run".
+    expected = rl.run_results("classic:CartPole-v1", "debug4", {"lr": 0.01}, config["run"], 42)
+    assert results == {"mean": expected["return_mean"], "var": expected["return_var"], "cdf": expected["returns_cdf"]}

@@ -69,7 +69,7 @@ def test_incremental_hyperopt_trials_match_a_fresh_build():
     session.record_result(name, "w0", claimed[0].tid, 1.0)
     session.record_failure(name, "w1", claimed[1].tid, "Traceback: x")
     session.delete_trial(name, claimed[2].tid)
-    for step in range(2):
+    for _ in range(2):
         st = view.refresh()
         synced = view.hyperopt_trials()
         expected = [trial_doc(st.trials[t]) for t in sorted(st.trials)]

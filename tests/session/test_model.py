@@ -248,7 +248,11 @@ def test_pick_order_waiting_then_expired_then_new():
 
 def test_pick_expires_a_trial_out_of_attempts():
     st = replay(
-        [Created(spec(max_attempts=2, max_failures=1)), claim(0, until=10.0), claim(0, worker="w2", attempt=2, until=20.0)]
+        [
+            Created(spec(max_attempts=2, max_failures=1)),
+            claim(0, until=10.0),
+            claim(0, worker="w2", attempt=2, until=20.0),
+        ]
     )
     assert pick(st, 25.0) == ("expire", 0, None, None)
     st = apply(st, Expire(0, 2, 25.0))

@@ -113,3 +113,15 @@ def test_compaction_under_concurrent_appends_loses_nothing():
     assert len(final) == len(tags) * each
     _check_records(sorted(final), tags, each)
     assert compactions > 1
+
+
+def test_soft_lock_mode_too(monkeypatch):
+    # The store on a filesystem without a working flock (SLURM_SEARCH_LOCK=soft).
+    monkeypatch.setenv("SLURM_SEARCH_LOCK", "soft")
+    state.create("exp:counter", {"n": 0})
+    procs = [state_workers.run("incr", "exp:counter", "100") for _ in range(4)]
+    tags = [f"w{k}" for k in range(4)]
+    procs += [state_workers.run("append", "search:log", "100", tag) for tag in tags]
+    _wait_all(procs)
+    assert state.read("exp:counter") == {"n": 400}
+    _check_records(state.records("search:log")[0], tags, 100)

@@ -92,7 +92,6 @@ __all__ = [
     "enable",
     "info",
     "keep_claiming",
-    "launch",
     "list_sessions",
     "next_trial",
     "progress",
@@ -110,12 +109,32 @@ __all__ = [
 ]
 
 
-def __getattr__(attr: str):  # type: ignore[no-untyped-def]
-    # The launchers (_local, _slurm) are another part of this package; they
-    # are imported on first use, so `import slurm_search.session` stays cheap
-    # and works while they are absent.
-    if attr == "launch":
-        from ._launch import launch
+# The launchers (_launch, _local, _slurm, _registry) are the other half of
+# this package; they are imported on first use, so `import
+# slurm_search.session` stays cheap.
+_LAZY = {
+    "launch": "._launch",
+    "Launched": "._launch",
+    "session_types": "._registry",
+    "LaunchError": "._launch_errors",
+    "UnknownSlurmOption": "._launch_errors",
+    "SlurmNotFound": "._launch_errors",
+    "SlurmCommandError": "._launch_errors",
+    "SubmissionError": "._launch_errors",
+    "WorkersFailed": "._launch_errors",
+    "UnknownSessionType": "._launch_errors",
+    "BadSessionParameters": "._launch_errors",
+}
 
-        return launch
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+__all__ += sorted(_LAZY)
+
+
+def __getattr__(attr: str):  # type: ignore[no-untyped-def]
+    module = _LAZY.get(attr)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), attr)
+    globals()[attr] = value
+    return value

@@ -214,7 +214,7 @@ class _NoTrials:
 
     @staticmethod
     def new_trial_docs(tids: Any, specs: Any, results: Any, miscs: Any) -> list[dict]:
-        return [{"tid": t, "misc": m} for t, m in zip(tids, miscs)]
+        return [{"tid": t, "misc": m} for t, m in zip(tids, miscs, strict=True)]
 
 
 _NO_TRIALS = _NoTrials()

@@ -26,7 +26,7 @@ from ._claims import (
     renew_lease,
 )
 from ._errors import LeaseLost, NoMoreTrials
-from ._model import keep_claiming
+from ._model import keep_claiming, pick
 from ._names import resolve_objective, session_name
 from ._view import view
 
@@ -111,12 +111,27 @@ class _LeaseKeeper:
                 logger.exception("%s could not renew its lease on trial %s", self.worker, held[0])
 
 
-def _busy_wait(outcome: NoMoreTrials, lease_seconds: float, now: float) -> float:
-    """How long to sleep when every trial is claimed: until the first lease
-    may run out, polling at least every few seconds (a trial may finish)."""
-    poll = max(0.5, min(5.0, lease_seconds / 6))
-    until = outcome.retry_at if outcome.retry_at is not None else now + poll
-    return min(max(until - now, 0.1), poll)
+def _wait_while_busy(v: Any, deadline: float | None) -> bool:
+    """Sleep while every trial is held by another live worker.
+
+    Polls the log without the lock (a read of what is new), backing off from
+    10 ms to 1 s: a worker waiting for the last trials notices quickly that
+    they finished, or that a lease ran out.
+
+    Returns:
+        False if the deadline came first.
+    """
+    wait = 0.01
+    while True:
+        now = time.time()
+        if deadline is not None and now >= deadline:
+            return False
+        time.sleep(wait if deadline is None else min(wait, deadline - now))
+        wait = min(wait * 1.5, 1.0)
+        with v.mutex:
+            choice = pick(v.refresh(), time.time())
+        if choice.action != "none" or choice.reason != "busy":
+            return True
 
 
 def _mean_duration(st: Any, pending_ok: bool, pending: float) -> float | None:
@@ -195,12 +210,9 @@ def work_on(name: str, deadline: float | None = None, worker_id: str | None = No
                 if outcome.reason != "busy":
                     reason = outcome.reason
                     break
-                now = time.time()
-                wait = _busy_wait(outcome, spec.lease_seconds, now)
-                if deadline is not None and now + wait >= deadline:
+                if not _wait_while_busy(v, deadline):
                     reason = "deadline"
                     break
-                time.sleep(wait)
                 continue
             trial = outcome
             ok, duration, report = _evaluate(name, worker, objective, context, trial, keeper, v)
