@@ -10,7 +10,7 @@ hosts (see the package README)."""
 from __future__ import annotations
 
 from ._api import SLOW_WAIT, have_lock, held_locks, lock, needs_lock
-from ._config import home, lock_mode, locks_dir
+from ._config import ensure_dir, home, lock_mode, locks_dir
 from ._errors import InvalidLockName, LockError, LockReentry, LockTimeout, NotLocked
 from ._names import validate_name
 
@@ -21,6 +21,7 @@ __all__ = [
     "LockReentry",
     "LockTimeout",
     "NotLocked",
+    "ensure_dir",
     "have_lock",
     "held_locks",
     "home",

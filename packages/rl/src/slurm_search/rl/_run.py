@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from slurm_search import state
+from slurm_search.locking import ensure_dir
 
 from ._debug import debug_returns
 from ._errors import UnknownHyperparameter
@@ -40,20 +41,9 @@ def tensorboard_dir(params: RunParams) -> Path:
 
 
 def make_private_dir(folder: Path) -> Path:
-    """Create ``folder`` and its missing parents with mode 0700, as the store
-    creates its own (mkdir's mode is filtered by the umask, so set it)."""
-    missing = []
-    current = folder
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    for path in reversed(missing):
-        try:
-            path.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        os.chmod(path, 0o700)
-    return folder
+    """Create ``folder`` and its missing parents as the store creates its own
+    (0700, or 0770 for a group-shared store)."""
+    return ensure_dir(folder)
 
 
 def summarize(returns: list[float]) -> dict[str, Any]:
