@@ -38,6 +38,16 @@ def _figure(projection: str | None = None):
     return figure, axes
 
 
+def _finish(figure, axes, path: str | Path, title: str, xlabel: str, ylabel: str) -> Path:
+    """Every plot's title, axis labels, grid and legend, then save it."""
+    axes.set_title(title)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="best")
+    return _save(figure, path)
+
+
 def _save(figure, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,12 +203,7 @@ def plot_setting_samples(
         log_x = bool(all_x) and min(all_x) > 0 and max(all_x) / min(all_x) >= 20
     if log_x:
         axes.set_xscale("log")
-    axes.set_title(title)
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="best")
-    return _save(figure, path)
+    return _finish(figure, axes, path, title, xlabel, ylabel)
 
 
 def plot_search_curves(
@@ -224,12 +229,7 @@ def plot_search_curves(
         axes.fill_between(curve["x"], curve["low"], curve["high"], color=colour, alpha=0.2, label=f"{label}: 10-90th percentile")
     for index, (label, value) in enumerate((reference or {}).items()):
         axes.axhline(value, color="gray", linestyle=[":", "--", "-."][index % 3], label=label)
-    axes.set_title(title)
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="best")
-    return _save(figure, path)
+    return _finish(figure, axes, path, title, xlabel, ylabel)
 
 
 def plot_value_grid(
