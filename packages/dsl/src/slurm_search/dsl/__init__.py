@@ -9,10 +9,14 @@ Measures (``node["argmax:mean"]``) select from sampling results. A run is
 stored as ``exp:NAME``: every sampling node's session is keyed by its AST
 path, so a killed run resumes where it stopped and gives the same results.
 
-Importing this package imports neither hyperopt nor torch.
+Importing this package imports neither hyperopt nor torch; it imports
+``slurm_search.session`` first, so that the hyperopt an experiment's module
+imports comes without the optimisers no session runs yet (ATPE, TPE).
 """
 
 from __future__ import annotations
+
+import slurm_search.session  # noqa: F401  (before anything imports hyperopt)
 
 from ._display import ast_abstract, ast_dot, ast_text, render_graph
 from ._errors import (

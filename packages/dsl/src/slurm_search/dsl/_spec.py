@@ -51,6 +51,9 @@ class Spec:
     ref: str = ""
 
 
+_MISSING = object()
+
+
 def registered() -> dict[str, str]:
     """Registered experiment names -> their ``module:attribute`` (nothing is imported)."""
     found = metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -119,7 +122,8 @@ def load_spec(ref: str) -> Spec:
         raise UnknownExperiment(ref, list(names), [], reason=f"importing {module_name} failed: {err}") from None
     obj: Any = module
     for part in attribute.split(".") if attribute else []:
-        if not hasattr(obj, part):
+        # One getattr: a module's __getattr__ may build the spec when asked.
+        obj = getattr(obj, part, _MISSING)
+        if obj is _MISSING:
             raise UnknownExperiment(ref, list(names), [], reason=f"{module_name} has no attribute {attribute!r}")
-        obj = getattr(obj, part)
     return as_spec(obj, ref)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from typing import TypeVar
 
 from ._config import ensure_dir, lock_mode, locks_dir, soft_grace
 from ._errors import LockReentry, LockTimeout, NotLocked
-from ._flock import FlockBackend
+from ._flock import FlockBackend, forget_instances
 from ._names import validate_name
 from ._soft import SoftBackend
 
@@ -61,6 +62,23 @@ def _lock_path(name: str) -> Path:
         ensure_dir(folder)
         _ensured.add(folder)
     return folder / f"{name}.lock"
+
+
+def _forget_after_fork() -> None:
+    """A forked child starts holding no lock.
+
+    The child has one thread; the locks the parent's threads held (and the
+    mutexes guarding them) stay the parent's: their flock belongs to the
+    parent's open file, which the parent unlocks. The child builds its own.
+    """
+    global _registry_guard
+    _registry_guard = threading.Lock()
+    _thread_locks.clear()
+    _held.names = set()
+    forget_instances()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def have_lock(name: str) -> bool:

@@ -26,6 +26,11 @@ _POLL_INTERVAL = 0.002
 _instances: dict[Path, filelock.UnixFileLock] = {}
 
 
+def forget_instances() -> None:
+    """Drop the filelock objects (in a forked child: they belong to the parent)."""
+    _instances.clear()
+
+
 class FlockBackend:
     """One acquisition of one flock lock file."""
 

@@ -6,10 +6,15 @@ record results; a killed worker's trial is claimed again when its lease runs
 out. Every trial is a hyperopt trial document. See the package README.
 
 Importing this package is cheap: hyperopt is imported only to build a space
-or suggest a trial.
+or suggest a trial, and its ATPE and TPE modules only when they are used
+(see _hyperopt_import.py).
 """
 
 from __future__ import annotations
+
+from ._hyperopt_import import defer_optimisers
+
+defer_optimisers()
 
 from ._claims import (
     Trial,

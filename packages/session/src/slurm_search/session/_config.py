@@ -17,6 +17,9 @@ from slurm_search import state
 from ._errors import InvalidSetting
 
 METHODS = ("inline", "cpu", "slurm")
+# How local workers start (see _local.py); the environment variable that sets it.
+WORKER_STARTS = ("auto", "fork", "spawn")
+WORKER_START_VARIABLE = "SLURM_SEARCH_WORKER_START"
 # Array tasks when none are asked for; a count, not a property of a cluster.
 DEFAULT_SLURM_WORKERS = 4
 
@@ -62,3 +65,16 @@ def resolve_workers(method: str, workers: int | None) -> int:
     if method == "inline" and workers != 1:
         raise InvalidSetting("workers", workers, "1 with method inline (use cpu or slurm for more)")
     return workers
+
+
+def worker_start(start: str | None) -> str:
+    """How local workers start: ``start``, else ``$SLURM_SEARCH_WORKER_START``, else ``auto``.
+
+    Raises:
+        InvalidSetting: not one of auto, fork, spawn.
+    """
+    if start is None:
+        start = os.environ.get(WORKER_START_VARIABLE) or "auto"
+    if start not in WORKER_STARTS:
+        raise InvalidSetting(f"worker start (${WORKER_START_VARIABLE})", start, ", ".join(WORKER_STARTS))
+    return start

@@ -154,10 +154,12 @@ def suggest(algo: str, domain: Domain, trials: Trials, tid: int, seed: int) -> d
         tid: the new trial's id.
         seed: the session's seed.
     """
-    fn = {"rand": rand.suggest, "tpe": tpe.suggest, "anneal": anneal.suggest}.get(algo)
-    if fn is None:
+    # The module of the chosen algorithm only: tpe's import waits for a tpe
+    # session (see _hyperopt_import.py).
+    module = {"rand": rand, "tpe": tpe, "anneal": anneal}.get(algo)
+    if module is None:
         raise InvalidSetting("algo", algo, " or ".join(ALGOS))
-    docs = fn([tid], domain, trials, trial_seed(seed, tid))
+    docs = module.suggest([tid], domain, trials, trial_seed(seed, tid))
     return _plain_vals(docs[0]["misc"]["vals"])
 
 

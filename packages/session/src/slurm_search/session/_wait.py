@@ -78,6 +78,7 @@ def wait_for(
     show: bool = True,
     every: float = REPORT_EVERY,
     poll: float = POLL,
+    pause: Callable[[float], None] = time.sleep,
 ) -> Any:
     """Wait until the session is finished or ``workers_alive()`` says none is left.
 
@@ -87,6 +88,8 @@ def wait_for(
         show: show progress on stderr.
         every: seconds between progress lines (when stderr is not a terminal).
         poll: seconds between looks at the session.
+        pause: sleeps between looks (may return early, e.g. when a worker
+            exits).
 
     Returns:
         The session's last progress (the caller tells finished from abandoned
@@ -105,6 +108,6 @@ def wait_for(
                 # The workers may have recorded their last results since the
                 # look above.
                 return session.progress(name)
-            time.sleep(poll)
+            pause(poll)
     finally:
         reporter.close()

@@ -115,8 +115,8 @@ def _wait_while_busy(v: Any, deadline: float | None) -> bool:
     """Sleep while every trial is held by another live worker.
 
     Polls the log without the lock (a read of what is new), backing off from
-    10 ms to 1 s: a worker waiting for the last trials notices quickly that
-    they finished, or that a lease ran out.
+    10 ms to 0.25 s: a worker waiting for the last trials notices quickly
+    that they finished (its launcher waits for it), or that a lease ran out.
 
     Returns:
         False if the deadline came first.
@@ -127,7 +127,7 @@ def _wait_while_busy(v: Any, deadline: float | None) -> bool:
         if deadline is not None and now >= deadline:
             return False
         time.sleep(wait if deadline is None else min(wait, deadline - now))
-        wait = min(wait * 1.5, 1.0)
+        wait = min(wait * 1.5, 0.25)
         with v.mutex:
             choice = pick(v.refresh(), time.time())
         if choice.action != "none" or choice.reason != "busy":
