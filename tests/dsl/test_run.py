@@ -124,3 +124,38 @@ def test_an_objective_that_always_fails_gives_one_line_with_its_error():
         run_experiment(spec, seed=1)
     assert "ValueError: level" in str(err.value) and "is broken" in str(err.value)
     assert "ssearch show search:" in str(err.value) and "\n" not in str(err.value)
+
+
+SPEC_MODULE = '''
+from slurm_search.dsl import accepts_param_names, enumeration_sampling
+
+BUILT = []
+
+
+@accepts_param_names
+def plus_one(b):
+    return b + 1.0
+
+
+def __getattr__(name):
+    # A spec built when asked for, as a module may do: counted.
+    if name != "spec":
+        raise AttributeError(name)
+    BUILT.append(name)
+    return {
+        "config": {"b_space": [1, 2, 3, 4, 5, 6]},
+        "experiment_func": lambda: {"values": enumeration_sampling("b", plus_one("b"))["point_values"]},
+    }
+'''
+
+
+def test_a_spec_is_loaded_once_per_process_not_once_per_trial(tmp_path, monkeypatch):
+    (tmp_path / "counted_spec.py").write_text(SPEC_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import counted_spec
+
+    out = run_experiment("counted_spec:spec", seed=1).results
+    assert [v for _, v in out["values"]] == [pytest.approx(b + 1.0) for b in range(1, 7)]
+    # One build for run_exp's own use, one for this process's worker: not
+    # one (or two) per trial.
+    assert len(counted_spec.BUILT) == 2

@@ -202,3 +202,37 @@ def test_killed_holder_does_not_block_forever(lock_mode):
         waited = time.monotonic() - started
     if lock_mode == "soft":
         assert waited >= 1.0  # the stale file was honoured until it aged
+
+
+def test_a_forked_child_starts_holding_no_lock():
+    # The parent used "a" (its filelock object is cached) and holds "b" while
+    # it forks. The child must neither believe it holds "b" nor trip over
+    # the parent's objects (filelock refuses an instance inherited across
+    # fork); "b" stays the parent's until the parent lets it go.
+    with lock("fork.a"):
+        pass
+    read, write = os.pipe()
+    with lock("fork.b"):
+        pid = os.fork()
+        if pid == 0:  # the child: report through the pipe, leave with _exit
+            os.close(read)
+            answer = []
+            try:
+                answer.append("holds-b" if have_lock("fork.b") else "free")
+                with lock("fork.a", timeout=10):
+                    answer.append("took-a")
+                try:
+                    with lock("fork.b", timeout=0.3):
+                        answer.append("took-b")
+                except LockTimeout:
+                    answer.append("b-busy")
+            except BaseException as err:  # noqa: BLE001 - reported to the parent
+                answer.append(f"error {err!r}")
+            os.write(write, " ".join(answer).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            answer = pipe.read()
+        os.waitpid(pid, 0)
+        assert have_lock("fork.b")
+    assert answer == "free took-a b-busy"

@@ -118,8 +118,9 @@ def test_user_errors_give_one_line(args, expected, slurm_search_home):
     assert "Traceback" not in out.stderr
     errors = [line for line in out.stderr.splitlines() if line.startswith("run_exp: error:")]
     assert len(errors) == 1 and expected in errors[0], out.stderr
-    # Nothing ran: no search session was created.
-    assert not (slurm_search_home / "search").exists() or not any((slurm_search_home / "search").iterdir())
+    # Nothing ran and nothing was stored: no run record, no search session.
+    for kind in ("exp", "search"):
+        assert not (slurm_search_home / kind).exists() or not any((slurm_search_home / kind).iterdir()), kind
 
 
 def summary_lines(output: str) -> list[str]:

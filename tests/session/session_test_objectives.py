@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 
@@ -28,3 +29,12 @@ def sleepy(params, context):
 
 
 NOT_CALLABLE = 3
+
+
+def where(params, context=None):
+    """Which process ran the trial, and whether it was forked from the test
+    process (it then has pytest imported; a fresh ``ssearch work_on`` has not)."""
+    sleep = (context or {}).get("sleep", 0)
+    if sleep:
+        time.sleep(sleep)
+    return {"loss": float(params["x"]), "pid": os.getpid(), "forked": "_pytest" in sys.modules}

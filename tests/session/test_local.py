@@ -68,3 +68,126 @@ def test_inline_and_bad_settings():
         launch(name, method="inline", workers=2)
     with pytest.raises(session.UnknownSession):
         launch("search:nothing_here", method="cpu", workers=1)
+
+
+# -- how local workers start: forked from the launcher, or fresh processes ----
+
+import collections  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import types  # noqa: E402
+
+from hyperopt import hp  # noqa: E402
+from _session_helpers import worker_env  # noqa: E402
+
+from slurm_search import locking, state  # noqa: E402
+from slurm_search.session._events import Result  # noqa: E402
+from slurm_search.session._local import fork_is_safe, start_workers, wait_workers  # noqa: E402
+from slurm_search.session._view import View  # noqa: E402
+
+WHERE = "session_test_objectives:where"
+SPACE = {"x": hp.uniform("x", 0, 1)}
+
+
+@pytest.fixture
+def workers_find_test_objectives(monkeypatch):
+    # Spawned workers import the test objectives by path; forked ones have them.
+    monkeypatch.setenv("PYTHONPATH", worker_env()["PYTHONPATH"])
+
+
+@pytest.fixture
+def no_torch(monkeypatch):
+    # Other tests of this run may have imported torch, which rules forking
+    # out; these tests are about the rest of the rule.
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+
+
+def _ran_where(name: str) -> tuple[set[int], set[bool]]:
+    results = session.results(name)
+    return {r.result["pid"] for r in results}, {r.result["forked"] for r in results}
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_both_ways_of_starting_run_every_trial_once(start, monkeypatch, workers_find_test_objectives, no_torch):
+    monkeypatch.setenv("SLURM_SEARCH_WORKER_START", start)
+    name = session.create_session(WHERE, SPACE, max_evals=10, context={"sleep": 0.05})
+    launched = launch(name, method="cpu", workers=2, show_progress=False)
+    assert launched.progress.status == "done"
+    assert [proc.returncode for proc in launched.processes] == [0, 0]
+    assert sorted(r.tid for r in session.results(name)) == list(range(10))
+    pids, forked = _ran_where(name)
+    assert pids <= {proc.pid for proc in launched.processes} and os.getpid() not in pids
+    assert forked == {start == "fork"}
+    # Both keep the same worker log: `ssearch -v work_on`'s lines.
+    logs = state.paths(name).dir / "logs"
+    for proc_index in (0, 1):
+        err = next(logs.glob(f"cpu_*_{proc_index}.err")).read_text()
+        assert f"_{proc_index} starts on {name}" in err and f"_{proc_index} stops on {name} (done)" in err
+
+
+def test_auto_forks_only_when_it_is_safe(monkeypatch, workers_find_test_objectives, no_torch):
+    monkeypatch.delenv("SLURM_SEARCH_WORKER_START", raising=False)
+    assert fork_is_safe(detach=False) is None
+    name = session.create_session(WHERE, SPACE, max_evals=4)
+    launch(name, method="cpu", workers=2, show_progress=False)
+    assert _ran_where(name)[1] == {True}
+
+    # Another thread is running: a fork would copy it half-way; spawn instead.
+    release = threading.Event()
+    helper = threading.Thread(target=release.wait)
+    helper.start()
+    try:
+        assert "threads" in fork_is_safe(detach=False)
+        name = session.create_session(WHERE, SPACE, max_evals=4)
+        launch(name, method="cpu", workers=2, show_progress=False)
+        assert _ran_where(name)[1] == {False}
+    finally:
+        release.set()
+        helper.join()
+
+    with locking.lock("some.lock"):
+        assert "locks ['some.lock']" in fork_is_safe(detach=False)
+    assert "detached" in fork_is_safe(detach=True)
+    # Only the presence of the name matters to the rule; no torch is imported.
+    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
+    assert "torch" in fork_is_safe(detach=False)
+
+
+def test_a_bad_start_setting_is_refused_before_anything_starts(monkeypatch):
+    monkeypatch.setenv("SLURM_SEARCH_WORKER_START", "thread")
+    name = session.create_session(WHERE, SPACE, max_evals=4)
+    with pytest.raises(session.InvalidSetting) as info:
+        launch(name, method="cpu", workers=2, show_progress=False)
+    assert "SLURM_SEARCH_WORKER_START" in str(info.value) and "auto, fork, spawn" in str(info.value)
+    assert session.progress(name).completed == 0 and not (state.paths(name).dir / "logs").exists()
+
+
+@pytest.mark.slow
+def test_a_forked_worker_killed_mid_trial_loses_nothing(no_torch):
+    name = session.create_session(WHERE, SPACE, max_evals=40, context={"sleep": 0.1}, lease_seconds=2.0, seed=3)
+    procs = start_workers(name, 2, start="fork")
+    victim = procs[0]
+    view = View(name)
+    killed_tid = None
+    deadline = time.time() + 120
+    while killed_tid is None:
+        assert time.time() < deadline, "the victim never claimed a trial"
+        st = view.refresh()
+        mine = [t for t in st.trials.values() if t.status == "running" and t.owner.endswith("_0")]
+        if mine and st.counts["ok"] >= 5:
+            os.kill(victim.pid, signal.SIGKILL)
+            killed_tid = mine[0].tid
+        else:
+            time.sleep(0.02)
+    assert victim.wait() == -signal.SIGKILL
+    # The other worker waits for the dead one's lease, then re-runs its trial.
+    progress = wait_workers(name, procs, show=False)
+    assert (progress.status, progress.completed, progress.failed) == ("done", 40, 0)
+    killed = View(name).refresh().trials[killed_tid]
+    assert killed.status == "ok" and killed.attempt == 2 and killed.owner.endswith("_1")
+    recs, _ = state.records(name)
+    recorded = collections.Counter(r.tid for r in recs if isinstance(r, Result))
+    assert sorted(recorded) == list(range(40)) and set(recorded.values()) == {1}

@@ -95,13 +95,19 @@ def _check_resume(prepared: Prepared, stored: Mapping[str, Any], name: str, seed
 def open_run(prepared: Prepared, *, seed: int | None = None, resume: str | None = None) -> tuple[str, int]:
     """Create the run, or check a stored one for resumption; nothing is evaluated.
 
+    The experiment function is called once first, under the parameters,
+    before anything is stored: the checks it makes of them (an unknown agent,
+    a misspelt hyperparameter) refuse the run without leaving a record of it.
+
     Returns:
         ``(exp:NAME, seed)``.
 
     Raises:
         NoSuchRun: ``resume`` names no stored run.
         ResumeMismatch: the stored run has other parameters, seed or spec.
+        DslError: what the experiment function raises on these parameters.
     """
+    build_tree(prepared)
     if resume:
         stored = _experiment.read_run(resume)
         name = _experiment.full_name(resume)

@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 # The worker log's format: the same as `ssearch -v work_on`'s.
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
+# How often an idle forked worker looks whether the last trials ended: a
+# launcher that waits for its workers waits this long for the last of them.
+IDLE_POLL = 0.05
 
 
 class Worker(Protocol):
@@ -170,6 +173,11 @@ def _forked_worker(name: str, worker_id: str, out: Path, err: Path, detach: bool
             opened = os.open(path, flags, 0o600)
             os.dup2(opened, fd)
             os.close(opened)
+        # The launcher's sys.std* may not write to its descriptors (a
+        # test runner's capture, a notebook's streams): the worker's do.
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own streams
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
         root = logging.getLogger()
         for handler in list(root.handlers):
             root.removeHandler(handler)
@@ -179,7 +187,9 @@ def _forked_worker(name: str, worker_id: str, out: Path, err: Path, detach: bool
         root.setLevel(logging.INFO)
         from ._worker import work_on
 
-        work_on(name, worker_id=worker_id)
+        # Its launcher waits for every worker: when the last trial ends, the
+        # idle ones notice within IDLE_POLL.
+        work_on(name, worker_id=worker_id, idle_poll=IDLE_POLL)
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1

@@ -111,11 +111,14 @@ class _LeaseKeeper:
                 logger.exception("%s could not renew its lease on trial %s", self.worker, held[0])
 
 
-def _wait_while_busy(v: Any, deadline: float | None) -> bool:
+IDLE_POLL = 0.25
+
+
+def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL) -> bool:
     """Sleep while every trial is held by another live worker.
 
     Polls the log without the lock (a read of what is new), backing off from
-    10 ms to 0.25 s: a worker waiting for the last trials notices quickly
+    10 ms to ``longest``: a worker waiting for the last trials notices quickly
     that they finished (its launcher waits for it), or that a lease ran out.
 
     Returns:
@@ -127,7 +130,7 @@ def _wait_while_busy(v: Any, deadline: float | None) -> bool:
         if deadline is not None and now >= deadline:
             return False
         time.sleep(wait if deadline is None else min(wait, deadline - now))
-        wait = min(wait * 1.5, 0.25)
+        wait = min(wait * 1.5, longest)
         with v.mutex:
             choice = pick(v.refresh(), time.time())
         if choice.action != "none" or choice.reason != "busy":
@@ -142,7 +145,9 @@ def _mean_duration(st: Any, pending_ok: bool, pending: float) -> float | None:
     return total / count if count else None
 
 
-def work_on(name: str, deadline: float | None = None, worker_id: str | None = None) -> WorkReport:
+def work_on(
+    name: str, deadline: float | None = None, worker_id: str | None = None, idle_poll: float = IDLE_POLL
+) -> WorkReport:
     """Work on a session in this process until it has no trial left for us.
 
     Loops: claim a trial, evaluate the objective (renewing the lease in a
@@ -156,6 +161,9 @@ def work_on(name: str, deadline: float | None = None, worker_id: str | None = No
             worker stops claiming when the session's mean trial duration no
             longer fits (unless the session is interruptible).
         worker_id: the worker's id (default `hostname:pid[:slurm job]`).
+        idle_poll: while every trial left is held by other workers, look at
+            the session at least this often (seconds); the workers of a
+            launcher that waits for them look more often than the default.
 
     Returns:
         A WorkReport (counts and why it stopped).
@@ -210,7 +218,7 @@ def work_on(name: str, deadline: float | None = None, worker_id: str | None = No
                 if outcome.reason != "busy":
                     reason = outcome.reason
                     break
-                if not _wait_while_busy(v, deadline):
+                if not _wait_while_busy(v, deadline, idle_poll):
                     reason = "deadline"
                     break
                 continue
