@@ -26,6 +26,7 @@ fresh temporary folder, never in ~/hyperparameters.
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
 import multiprocessing as mp
 import os
@@ -86,8 +87,10 @@ def __getattr__(name: str):
 # --- the direct side: ALL only, same seeding as slurm_search.rl ---------------
 
 
-def direct_train(seed_frames: tuple[int, int]) -> float:
-    """One training of ``frames`` frames and its test on ALL alone; the mean test return."""
+def direct_train(seed_frames: tuple[int, int]) -> tuple[float, float, float]:
+    """One training of ``frames`` frames and its test on ALL alone: the mean
+    test return, and when the call began and ended (``time.time()``)."""
+    began = time.time()
     import random
 
     import numpy as np
@@ -115,37 +118,45 @@ def direct_train(seed_frames: tuple[int, int]) -> float:
     experiment.train(frames=frames)
     returns = experiment.test(episodes=RUN["test_episodes"])[: RUN["test_episodes"]]
     experiment.close()
-    return float(np.mean(returns))
+    return float(np.mean(returns)), began, time.time()
 
 
-def run_direct(seeds: list[int], frames: int, workers: int, logdir: Path) -> tuple[float, list[float]]:
+def run_direct(seeds: list[int], frames: int, workers: int, logdir: Path) -> tuple[float, tuple[list[float], float, float]]:
+    """Wall time, and (the means, seconds before the first training began, after the last ended)."""
     # Spawned processes import this module afresh: everything they need goes
     # through the arguments or the environment.
     os.environ["BENCH_LOGDIR"] = str(logdir)
-    start = time.perf_counter()
+    start, began = time.perf_counter(), time.time()
     with mp.get_context("spawn").Pool(workers) as pool:
-        means = pool.map(direct_train, [(seed, frames) for seed in seeds], chunksize=1)
-    return time.perf_counter() - start, means
+        calls = pool.map(direct_train, [(seed, frames) for seed in seeds], chunksize=1)
+    wall, ended = time.perf_counter() - start, time.time()
+    return wall, ([c[0] for c in calls], min(c[1] for c in calls) - began, ended - max(c[2] for c in calls))
 
 
 def run_framework(
     home: Path, runs: int, frames: int, workers: int, seed: int, agent: str = "classic:a2c"
-) -> tuple[float, list[tuple[int, float]]]:
+) -> tuple[float, tuple[list[tuple[int, float]], float, float]]:
+    """Wall time, and (the (seed, mean) results, seconds before the first
+    trial was claimed, after the last one's result was recorded)."""
     script = Path(sys.executable).parent / "run_exp"
     command = [str(script)] if script.exists() else [sys.executable, "-c", "from slurm_search.dsl._cli import main; main()"]
     env = {**os.environ, "SLURM_SEARCH_HOME": str(home), "PYTHONPATH": f"{HERE}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     argv = [*command, "bench_rl:spec", f"--seed={seed}", f"--bench:runs={runs}", f"--bench:workers={workers}", f"--run:train_frames={frames}", f"--agent={agent}"]
-    start = time.perf_counter()
+    start, began = time.perf_counter(), time.time()
     out = subprocess.run(argv, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    elapsed, ended = time.perf_counter() - start, time.time()
     if out.returncode:
         sys.exit(f"run_exp failed:\n{out.stderr[-3000:]}")
     name = re.search(r"^experiment: (exp:\S+)$", out.stdout, re.M).group(1)
     os.environ["SLURM_SEARCH_HOME"] = str(home)
-    from slurm_search import state
+    from slurm_search import session, state
 
-    results = state.read(name)["results"]["returns"]
-    return elapsed, [(int(s), float(m)) for s, m in results]
+    stored = state.read(name)
+    results = [(int(s), float(m)) for s, m in stored["results"]["returns"]]
+    docs = [doc for sub in stored["sessions"].values() for doc in session.trial_docs(sub)]
+    first = min(doc["book_time"] for doc in docs).replace(tzinfo=datetime.timezone.utc).timestamp()
+    last = max(doc["refresh_time"] for doc in docs).replace(tzinfo=datetime.timezone.utc).timestamp()
+    return elapsed, (results, first - began, ended - last)
 
 
 def _children_cpu() -> float:
@@ -183,7 +194,7 @@ def main() -> int:
             # agent), which the direct side needs, and its wall time is what
             # the framework costs with no training at all (start-up,
             # sessions, workers, results).
-            fixed, noop = run_framework(home, args.runs, 1, args.workers, seed, "debug")
+            fixed, (noop, _, _) = run_framework(home, args.runs, 1, args.workers, seed, "debug")
             seeds = [s for s, _ in noop]
 
             def framework():  # type: ignore[no-untyped-def]
@@ -195,11 +206,11 @@ def main() -> int:
             # In turns, so that a slow spell of the shared machine does not
             # always fall on the same side.
             if repeat % 2:
-                d_wall, d_cpu, means = _measured(direct)
-                f_wall, f_cpu, results = _measured(framework)
+                d_wall, d_cpu, (means, d_start, d_tail) = _measured(direct)
+                f_wall, f_cpu, (results, f_start, f_tail) = _measured(framework)
             else:
-                f_wall, f_cpu, results = _measured(framework)
-                d_wall, d_cpu, means = _measured(direct)
+                f_wall, f_cpu, (results, f_start, f_tail) = _measured(framework)
+                d_wall, d_cpu, (means, d_start, d_tail) = _measured(direct)
             direct_means = dict(zip(seeds, means))
             same = sorted(seeds) == sorted(s for s, _ in results) and all(
                 abs(mean - direct_means[s]) < 1e-9 for s, mean in results
@@ -207,20 +218,26 @@ def main() -> int:
             overhead = (f_wall - d_wall) / d_wall
             cpu_overhead = (f_cpu - d_cpu) / d_cpu
             load = os.getloadavg()[0]
-            rows.append((overhead, cpu_overhead))
+            # Start-up (until the first training begins) and tail (after the
+            # last ends) do not depend on how fast the machine trains today.
+            edges = (f_start + f_tail) - (d_start + d_tail)
+            rows.append((overhead, cpu_overhead, edges / d_wall))
             print(
                 f"repeat {repeat}: run_exp {f_wall:5.1f} s ({f_cpu:5.1f} s CPU)   direct ALL {d_wall:5.1f} s "
                 f"({d_cpu:5.1f} s CPU)   overhead {100 * overhead:+5.1f}% wall, {100 * cpu_overhead:+5.1f}% CPU   "
-                f"no-op run_exp {fixed:4.1f} s   same returns: {same}   load avg {load:.1f}",
+                f"start-up + tail {f_start:.2f} + {f_tail:.2f} s vs {d_start:.2f} + {d_tail:.2f} s "
+                f"({100 * edges / d_wall:+.1f}%)   no-op run_exp {fixed:4.1f} s   same returns: {same}   "
+                f"load avg {load:.1f}",
                 flush=True,
             )
             if not same:
                 print("  (returns differ: the two sides did not do the same work)")
-    walls = sorted(row[0] for row in rows)
-    cpus = sorted(row[1] for row in rows)
+    walls, cpus, edges = (sorted(row[i] for row in rows) for i in range(3))
+    middle = len(rows) // 2
     print(
-        f"overhead, median of {len(rows)}: {100 * walls[len(walls) // 2]:+.1f}% wall (target < 5%), "
-        f"{100 * cpus[len(cpus) // 2]:+.1f}% CPU; single runs are noisy on a shared machine"
+        f"overhead, median of {len(rows)}: {100 * walls[middle]:+.1f}% wall (target < 5%; range "
+        f"{100 * walls[0]:+.1f}% to {100 * walls[-1]:+.1f}%), {100 * cpus[middle]:+.1f}% CPU; "
+        f"start-up + tail {100 * edges[middle]:+.1f}% of the direct wall time"
     )
     return 0
 
