@@ -191,3 +191,18 @@ def test_a_forked_worker_killed_mid_trial_loses_nothing(no_torch):
     recs, _ = state.records(name)
     recorded = collections.Counter(r.tid for r in recs if isinstance(r, Result))
     assert sorted(recorded) == list(range(40)) and set(recorded.values()) == {1}
+
+
+def test_ssearch_start_refuses_a_bad_start_setting_before_creating_the_session(slurm_search_home):
+    from _cli_helpers import ssearch
+
+    out = ssearch("start", "demo", "max_evals=4", "--method=cpu", "--workers=2",
+                  env={**os.environ, "SLURM_SEARCH_WORKER_START": "threads"})
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert [line for line in out.stderr.splitlines() if line.strip()] == [
+        "Error: invalid worker start ($SLURM_SEARCH_WORKER_START) 'threads': expected auto, fork, spawn"
+    ]
+    assert state.names("search") == []
+    # The same command with a good setting creates and runs the session.
+    assert ssearch("start", "demo", "max_evals=4", "--method=cpu", "--workers=2").returncode == 0
+    assert len(state.names("search")) == 1

@@ -297,12 +297,14 @@ def start(session_type: str, assignments: tuple[str, ...], method: str | None, w
 
     Prints the session's name on stdout.
     """
-    from ._config import resolve_method
+    from ._config import resolve_method, worker_start
     from ._registry import session_arguments
     from ._slurm_script import normalise_options
 
     settings, slurm = _cli_args.parse_assignments(assignments)
     method_name = resolve_method(method)  # before creating anything
+    if method_name == "cpu":
+        worker_start(None)
     if method_name == "slurm":
         normalise_options(slurm)
         from ._slurm import available

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _local, _slurm, _slurm_script
-from ._config import resolve_method, resolve_workers
+from ._config import resolve_method, resolve_workers, worker_start
 from ._launch_errors import SlurmNotFound, WorkersFailed
 from ._wait import finished, wait_for
 
@@ -106,6 +106,8 @@ def launch(
 
     method = resolve_method(method)
     workers = resolve_workers(method, workers)
+    if method == "cpu":
+        worker_start(None)  # a bad SLURM_SEARCH_WORKER_START, before anything is written
     options = _slurm_script.normalise_options(slurm) if method == "slurm" else {}
     if slurm and method != "slurm":
         logger.warning("%s: Slurm options ignored with method %s", name, method)
