@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 
@@ -31,10 +30,14 @@ def sleepy(params, context):
 NOT_CALLABLE = 3
 
 
+# A launcher sets this to its pid before it starts workers: a worker forked
+# from it inherits the value, a fresh ``ssearch work_on`` process has None.
+FORKED_FROM: int | None = None
+
+
 def where(params, context=None):
-    """Which process ran the trial, and whether it was forked from the test
-    process (it then has pytest imported; a fresh ``ssearch work_on`` has not)."""
+    """Which process ran the trial, and whether it was forked from its launcher."""
     sleep = (context or {}).get("sleep", 0)
     if sleep:
         time.sleep(sleep)
-    return {"loss": float(params["x"]), "pid": os.getpid(), "forked": "_pytest" in sys.modules}
+    return {"loss": float(params["x"]), "pid": os.getpid(), "forked": FORKED_FROM == os.getppid()}

@@ -73,19 +73,21 @@ def test_inline_and_bad_settings():
 # -- how local workers start: forked from the launcher, or fresh processes ----
 
 import collections  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
-import types  # noqa: E402
+
+import session_test_objectives  # noqa: E402
 
 from hyperopt import hp  # noqa: E402
 from _session_helpers import worker_env  # noqa: E402
 
-from slurm_search import locking, state  # noqa: E402
+from slurm_search import state  # noqa: E402
 from slurm_search.session._events import Result  # noqa: E402
-from slurm_search.session._local import fork_is_safe, start_workers, wait_workers  # noqa: E402
+from slurm_search.session._local import start_workers, wait_workers  # noqa: E402
 from slurm_search.session._view import View  # noqa: E402
 
 WHERE = "session_test_objectives:where"
@@ -98,21 +100,15 @@ def workers_find_test_objectives(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", worker_env()["PYTHONPATH"])
 
 
-@pytest.fixture
-def no_torch(monkeypatch):
-    # Other tests of this run may have imported torch, which rules forking
-    # out; these tests are about the rest of the rule.
-    monkeypatch.delitem(sys.modules, "torch", raising=False)
-
-
 def _ran_where(name: str) -> tuple[set[int], set[bool]]:
     results = session.results(name)
     return {r.result["pid"] for r in results}, {r.result["forked"] for r in results}
 
 
 @pytest.mark.parametrize("start", ["fork", "spawn"])
-def test_both_ways_of_starting_run_every_trial_once(start, monkeypatch, workers_find_test_objectives, no_torch):
+def test_both_ways_of_starting_run_every_trial_once(start, monkeypatch, workers_find_test_objectives):
     monkeypatch.setenv("SLURM_SEARCH_WORKER_START", start)
+    monkeypatch.setattr(session_test_objectives, "FORKED_FROM", os.getpid())
     name = session.create_session(WHERE, SPACE, max_evals=10, context={"sleep": 0.05})
     launched = launch(name, method="cpu", workers=2, show_progress=False)
     assert launched.progress.status == "done"
@@ -128,32 +124,47 @@ def test_both_ways_of_starting_run_every_trial_once(start, monkeypatch, workers_
         assert f"_{proc_index} starts on {name}" in err and f"_{proc_index} stops on {name} (done)" in err
 
 
-def test_auto_forks_only_when_it_is_safe(monkeypatch, workers_find_test_objectives, no_torch):
-    monkeypatch.delenv("SLURM_SEARCH_WORKER_START", raising=False)
-    assert fork_is_safe(detach=False) is None
-    name = session.create_session(WHERE, SPACE, max_evals=4)
+AUTO_SCRIPT = """
+import json, os, sys, threading, types
+import session_test_objectives
+session_test_objectives.FORKED_FROM = os.getpid()
+from hyperopt import hp
+from slurm_search import locking, session
+from slurm_search.session._launch import launch
+from slurm_search.session._local import fork_is_safe
+
+def forked():
+    name = session.create_session("session_test_objectives:where", {"x": hp.uniform("x", 0, 1)}, max_evals=4)
     launch(name, method="cpu", workers=2, show_progress=False)
-    assert _ran_where(name)[1] == {True}
+    return sorted({r.result["forked"] for r in session.results(name)})
 
+seen = {"clean": fork_is_safe(False), "clean_forked": forked()}
+release = threading.Event()
+helper = threading.Thread(target=release.wait)
+helper.start()
+seen["thread"], seen["thread_forked"] = fork_is_safe(False), forked()
+release.set()
+helper.join()
+with locking.lock("some.lock"):
+    seen["lock"] = fork_is_safe(False)
+seen["detach"] = fork_is_safe(True)
+sys.modules["torch"] = types.ModuleType("torch")  # the rule only looks at the name
+seen["torch"] = fork_is_safe(False)
+print(json.dumps(seen))
+"""
+
+
+def test_auto_forks_only_when_it_is_safe(workers_find_test_objectives, monkeypatch):
+    # In a fresh interpreter: this test process has threads of other tests.
+    monkeypatch.delenv("SLURM_SEARCH_WORKER_START", raising=False)
+    out = subprocess.run([sys.executable, "-c", AUTO_SCRIPT], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.splitlines()[-1])
+    assert seen["clean"] is None and seen["clean_forked"] == [True]
     # Another thread is running: a fork would copy it half-way; spawn instead.
-    release = threading.Event()
-    helper = threading.Thread(target=release.wait)
-    helper.start()
-    try:
-        assert "threads" in fork_is_safe(detach=False)
-        name = session.create_session(WHERE, SPACE, max_evals=4)
-        launch(name, method="cpu", workers=2, show_progress=False)
-        assert _ran_where(name)[1] == {False}
-    finally:
-        release.set()
-        helper.join()
-
-    with locking.lock("some.lock"):
-        assert "locks ['some.lock']" in fork_is_safe(detach=False)
-    assert "detached" in fork_is_safe(detach=True)
-    # Only the presence of the name matters to the rule; no torch is imported.
-    monkeypatch.setitem(sys.modules, "torch", types.ModuleType("torch"))
-    assert "torch" in fork_is_safe(detach=False)
+    assert seen["thread"] == "this process runs 2 threads" and seen["thread_forked"] == [False]
+    assert seen["lock"] == "this thread holds locks ['some.lock']"
+    assert "detached" in seen["detach"] and "torch is imported" in seen["torch"]
 
 
 def test_a_bad_start_setting_is_refused_before_anything_starts(monkeypatch):
@@ -166,7 +177,8 @@ def test_a_bad_start_setting_is_refused_before_anything_starts(monkeypatch):
 
 
 @pytest.mark.slow
-def test_a_forked_worker_killed_mid_trial_loses_nothing(no_torch):
+def test_a_forked_worker_killed_mid_trial_loses_nothing(monkeypatch):
+    monkeypatch.setattr(session_test_objectives, "FORKED_FROM", os.getpid())
     name = session.create_session(WHERE, SPACE, max_evals=40, context={"sleep": 0.1}, lease_seconds=2.0, seed=3)
     procs = start_workers(name, 2, start="fork")
     victim = procs[0]
