@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -43,6 +44,19 @@ def test_a2c_cartpole_same_seed_same_returns(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["home"]
     logs = os.listdir(rl.tensorboard_dir(rl.parse_run_params(A2C_RUN)))
     assert len([name for name in logs if name.startswith("a2c_CartPole-v1_")]) == 3
+
+
+def test_runs_leave_no_thread_behind_and_their_logs_written():
+    # ALL's TensorBoard writer runs a thread that ALL's close() leaves alive:
+    # a worker evaluating thousands of trials would gather thousands.
+    rl.run_results(CARTPOLE, "classic:a2c", None, {**A2C_RUN, "train_frames": 300}, 1)
+    before = threading.active_count()
+    for seed in (2, 3, 4):
+        rl.run_results(CARTPOLE, "classic:a2c", None, {**A2C_RUN, "train_frames": 300}, seed)
+    assert threading.active_count() == before
+    folder = rl.tensorboard_dir(rl.parse_run_params(A2C_RUN))
+    events = [path for path in folder.rglob("events.out.tfevents.*")]
+    assert len(events) >= 4 and all(path.stat().st_size > 0 for path in events)
 
 
 def test_same_seed_same_returns_in_another_process():

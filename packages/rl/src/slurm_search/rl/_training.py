@@ -24,6 +24,7 @@ import torch
 from all import presets
 from all.environments import AtariEnvironment, DuplicateEnvironment, GymEnvironment
 from all.experiments import ParallelEnvExperiment, SingleEnvExperiment
+from torch.utils.tensorboard import SummaryWriter
 
 from ._hparams import coerce_hyperparameters
 from ._names import AGENT_FAMILIES, AgentName, EnvName, RunParams
@@ -58,6 +59,19 @@ def _seed_env(env, seed: int) -> None:
     env.env.action_space.seed(seed)
 
 
+def _close(experiment) -> None:
+    """Close an ALL experiment and its TensorBoard writer.
+
+    ALL 0.9.1's ExperimentLogger (a SummaryWriter) overrides close() with a
+    no-op, so each run would leave the writer's thread behind: one thread per
+    trial in a worker that evaluates thousands.
+    """
+    experiment.close()
+    writer = getattr(experiment, "_logger", None)
+    if isinstance(writer, SummaryWriter):
+        SummaryWriter.close(writer)
+
+
 def train_and_test(
     agent: AgentName, env: EnvName, hp: Mapping[str, Any] | None, params: RunParams, seed: int, logdir: Path
 ) -> list[float]:
@@ -90,6 +104,6 @@ def train_and_test(
         experiment.train(frames=params.train_frames, episodes=params.train_episodes)
         returns = experiment.test(episodes=params.test_episodes)
     finally:
-        experiment.close()
+        _close(experiment)
     # Older ALL releases could return more test episodes than asked for.
     return [float(value) for value in returns[: params.test_episodes]]
