@@ -224,3 +224,18 @@ def test_claims_are_appended_as_one_record_each():
     t = session.next_trial(name, "w1")
     recs, _ = state.records(name)
     assert isinstance(recs[-1], Claim) and recs[-1].vals == t.vals
+
+
+def test_a_suggestion_made_before_the_lock_is_not_claimed_twice():
+    # Workers B and C guessed tid 5 from the same history (the same point V);
+    # A, which had seen one more result, got tid 5 with another point X.
+    from types import SimpleNamespace
+
+    from slurm_search.session._claims import _prepared_vals
+
+    V, X = {"x": [0.25]}, {"x": [0.75]}
+    st = SimpleNamespace(trials={5: SimpleNamespace(vals=X)})
+    assert _prepared_vals(st, 5, (5, V)) == V  # its own guess: kept
+    assert _prepared_vals(st, 6, (5, V)) == V  # B gets tid 6: nobody has V yet
+    st.trials[6] = SimpleNamespace(vals=V)
+    assert _prepared_vals(st, 7, (5, V)) is None  # C gets tid 7: V is taken, suggest again

@@ -180,18 +180,22 @@ def _prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict
 
     A suggestion made for the tid we then get is used as it is (one worker
     alone always gets its guess: its runs are reproducible). One made for a
-    tid that another worker took meanwhile is used for ours, unless that
-    worker claimed the very same vals (it guessed from the same history with
-    the same seed).
+    tid that other workers took meanwhile is used for ours, unless one of
+    them claimed the very same vals: workers that guessed the same tid from
+    the same history, with the same seed, suggest the same point, and any of
+    them may have got any of the tids from the guessed one to ours (the
+    guessed tid may go to a worker that saw another history, the next two to
+    two workers that guessed alike).
     """
     if prepared is None:
         return None
     guessed, vals = prepared
     if guessed == tid:
         return vals
-    other = st.trials.get(guessed)
-    if other is not None and other.vals == vals:
-        return None
+    for taken in range(guessed, tid):
+        other = st.trials.get(taken)
+        if other is not None and other.vals == vals:
+            return None
     return vals
 
 
