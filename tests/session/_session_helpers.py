@@ -44,3 +44,29 @@ def workers():
         p.wait(timeout=60)
         if p.stderr:
             p.stderr.close()
+
+
+def kill_mid_trial(name: str, victim, owns, min_ok: int) -> int:
+    """Once ``min_ok`` trials are done and ``victim`` is evaluating one (a
+    running trial whose owner ``owns(owner)`` accepts), SIGKILL it.
+
+    Returns:
+        The tid of the trial it was evaluating.
+    """
+    import signal
+    import time
+
+    from slurm_search.session._view import View
+
+    view = View(name)
+    deadline = time.time() + 120
+    while True:
+        assert time.time() < deadline, "the victim never claimed a trial"
+        assert victim.poll() is None, "the victim ended before it was killed"
+        st = view.refresh()
+        mine = [t for t in st.trials.values() if t.status == "running" and owns(t.owner)]
+        if mine and st.counts["ok"] >= min_ok:
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.wait()
+            return mine[0].tid
+        time.sleep(0.02)

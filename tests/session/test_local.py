@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-import pytest
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
 
-from slurm_search import session
+import pytest
+import session_test_objectives
+from _cli_helpers import install_plugin
+from _session_helpers import kill_mid_trial, worker_env
+from hyperopt import hp
+
+from slurm_search import session, state
+from slurm_search.session._events import Result
 from slurm_search.session._launch import launch
 from slurm_search.session._launch_errors import WorkersFailed
+from slurm_search.session._local import start_workers, wait_workers
 from slurm_search.session._registry import session_arguments
-
-from _cli_helpers import install_plugin
+from slurm_search.session._view import View
 
 
 def _demo(max_evals, sleep=0.0, **own):
@@ -71,24 +83,6 @@ def test_inline_and_bad_settings():
 
 
 # -- how local workers start: forked from the launcher, or fresh processes ----
-
-import collections  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import session_test_objectives  # noqa: E402
-
-from hyperopt import hp  # noqa: E402
-from _session_helpers import worker_env  # noqa: E402
-
-from slurm_search import state  # noqa: E402
-from slurm_search.session._events import Result  # noqa: E402
-from slurm_search.session._local import start_workers, wait_workers  # noqa: E402
-from slurm_search.session._view import View  # noqa: E402
 
 WHERE = "session_test_objectives:where"
 SPACE = {"x": hp.uniform("x", 0, 1)}
@@ -182,18 +176,7 @@ def test_a_forked_worker_killed_mid_trial_loses_nothing(monkeypatch):
     name = session.create_session(WHERE, SPACE, max_evals=40, context={"sleep": 0.1}, lease_seconds=2.0, seed=3)
     procs = start_workers(name, 2, start="fork")
     victim = procs[0]
-    view = View(name)
-    killed_tid = None
-    deadline = time.time() + 120
-    while killed_tid is None:
-        assert time.time() < deadline, "the victim never claimed a trial"
-        st = view.refresh()
-        mine = [t for t in st.trials.values() if t.status == "running" and t.owner.endswith("_0")]
-        if mine and st.counts["ok"] >= 5:
-            os.kill(victim.pid, signal.SIGKILL)
-            killed_tid = mine[0].tid
-        else:
-            time.sleep(0.02)
+    killed_tid = kill_mid_trial(name, victim, lambda owner: owner.endswith("_0"), min_ok=5)
     assert victim.wait() == -signal.SIGKILL
     # The other worker waits for the dead one's lease, then re-runs its trial.
     progress = wait_workers(name, procs, show=False)

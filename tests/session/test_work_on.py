@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import collections
 import os
-import signal
 import time
 
 import pytest
-from _session_helpers import workers  # noqa: F401 - a fixture
+from _session_helpers import kill_mid_trial, workers  # noqa: F401 - a fixture
 from hyperopt import hp
 
 from slurm_search import session, state
@@ -107,21 +106,8 @@ def test_four_processes_one_killed_mid_trial(workers):  # noqa: F811
     )
     procs = workers(name, 4)
     victim = procs[0]
-    view = View(name)
     # Wait until the victim is evaluating a trial, then kill it mid-objective.
-    killed_tid = None
-    deadline = time.time() + 120
-    while killed_tid is None:
-        assert time.time() < deadline, "the victim never claimed a trial"
-        assert victim.poll() is None, victim.stderr.read().decode()
-        st = view.refresh()
-        mine = [t for t in st.trials.values() if t.status == "running" and t.owner.split(":")[1] == str(victim.pid)]
-        if mine and st.counts["ok"] >= 20:
-            os.kill(victim.pid, signal.SIGKILL)
-            victim.wait(timeout=30)
-            killed_tid = mine[0].tid
-        else:
-            time.sleep(0.05)
+    killed_tid = kill_mid_trial(name, victim, lambda owner: owner.split(":")[1] == str(victim.pid), min_ok=20)
     for p in procs[1:]:
         assert p.wait(timeout=300) == 0, p.stderr.read().decode()
     p = session.progress(name)

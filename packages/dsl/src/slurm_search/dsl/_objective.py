@@ -21,7 +21,7 @@ from ._errors import MeasureError
 from ._measures import select
 from ._nodes import SamplingNode, evaluate_tree, navigate
 from ._params import point_key, with_param
-from ._spec import _LOCAL, Spec, load_spec
+from ._spec import load_spec_once
 
 __all__ = ["OBJECTIVE", "ObjectiveContext", "evaluate", "loss_of"]
 
@@ -66,21 +66,6 @@ def loss_of(value: Any, sign: int, measure: tuple[str, ...] | None) -> float:
     return sign * float(measured)
 
 
-_loaded: dict[str, Spec] = {}
-
-
-def _spec(ref: str) -> Spec:
-    """``load_spec(ref)``, imported once per process: a worker evaluates many
-    trials of one spec. (Specs registered in this process are looked up
-    each time: registering again replaces them.)"""
-    if ref in _LOCAL:
-        return _LOCAL[ref]
-    spec = _loaded.get(ref)
-    if spec is None:
-        spec = _loaded[ref] = load_spec(ref)
-    return spec
-
-
 def evaluate(params: Mapping[str, Any], context: ObjectiveContext) -> dict[str, Any]:
     """Evaluate the sampling node's inner expression at ``params["value"]``.
 
@@ -88,7 +73,7 @@ def evaluate(params: Mapping[str, Any], context: ObjectiveContext) -> dict[str, 
         ``{"loss": ..., "value": inner result}``.
     """
     run = context.run
-    spec = _spec(run.spec_ref)
+    spec = load_spec_once(run.spec_ref)
     with _runtime.evaluation(run.top_params, run):
         root = spec.experiment_func()
     node = navigate(root, context.node_path)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._errors import SpecError, UnknownExperiment
 
-__all__ = ["Spec", "ENTRY_POINT_GROUP", "registered", "load_spec", "as_spec", "register_local"]
+__all__ = ["Spec", "ENTRY_POINT_GROUP", "registered", "load_spec", "load_spec_once", "as_spec", "register_local"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +127,18 @@ def load_spec(ref: str) -> Spec:
         if obj is _MISSING:
             raise UnknownExperiment(ref, list(names), [], reason=f"{module_name} has no attribute {attribute!r}")
     return as_spec(obj, ref)
+
+
+_loaded: dict[str, Spec] = {}
+
+
+def load_spec_once(ref: str) -> Spec:
+    """``load_spec(ref)``, imported once per process: a worker evaluates many
+    trials of one spec. (Specs registered in this process are looked up each
+    time: registering again replaces them.)"""
+    if ref in _LOCAL:
+        return _LOCAL[ref]
+    spec = _loaded.get(ref)
+    if spec is None:
+        spec = _loaded[ref] = load_spec(ref)
+    return spec

@@ -77,8 +77,10 @@ def cli(verbose: int) -> None:
     for a session of type search. Sessions live under $SLURM_SEARCH_HOME
     (default ~/hyperparameters).
     """
+    from ._config import LOG_FORMAT
+
     level = logging.WARNING - 10 * verbose
-    logging.basicConfig(level=max(level, logging.DEBUG), format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    logging.basicConfig(level=max(level, logging.DEBUG), format=LOG_FORMAT)
 
 
 # -- listing and showing ----------------------------------------------------

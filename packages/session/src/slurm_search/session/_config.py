@@ -20,6 +20,8 @@ METHODS = ("inline", "cpu", "slurm")
 # How local workers start (see _local.py); the environment variable that sets it.
 WORKER_STARTS = ("auto", "fork", "spawn")
 WORKER_START_VARIABLE = "SLURM_SEARCH_WORKER_START"
+# What a worker logs, and how: `ssearch -v work_on` and a forked worker alike.
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 # Array tasks when none are asked for; a count, not a property of a cluster.
 DEFAULT_SLURM_WORKERS = 4
 

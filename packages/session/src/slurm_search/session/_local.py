@@ -36,14 +36,12 @@ from typing import NoReturn, Protocol
 
 from slurm_search.locking import held_locks
 
-from ._config import logs_dir, ssearch_command, worker_start
+from ._config import LOG_FORMAT, logs_dir, ssearch_command, worker_start
 from ._launch_errors import WorkersFailed
 from ._wait import finished, wait_for
 
 logger = logging.getLogger(__name__)
 
-# The worker log's format: the same as `ssearch -v work_on`'s.
-LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 # How often an idle forked worker looks whether the last trials ended: a
 # launcher that waits for its workers waits this long for the last of them.
 IDLE_POLL = 0.05
@@ -178,13 +176,7 @@ def _forked_worker(name: str, worker_id: str, out: Path, err: Path, detach: bool
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's own streams
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        root = logging.getLogger()
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, force=True)
         from ._worker import work_on
 
         # Its launcher waits for every worker: when the last trial ends, the
