@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import signal
 import time
 
@@ -12,6 +13,7 @@ import pytest
 import state_workers
 
 from slurm_search import state
+from slurm_search.state import _files
 from slurm_search.state import _frames
 
 KILLS = 100
@@ -79,13 +81,20 @@ def test_object_writer_killed_at_random_moments(slurm_search_home, server, tmp_p
         assert prev["version"] <= obj["version"]
         committed = obj["version"]
         seen_versions.add(committed)
-        # What the killed writer leaves: at most its fixed temporary files.
+        # What the killed writer leaves: only its own temporary files.
         leftovers = set(os.listdir(folder)) - {"session_state.pickle", "session_state.pickle.prev"}
-        assert leftovers <= {".session_state.pickle.tmp", ".session_state.pickle.prev.tmp"}
+        assert all(_TEMP.fullmatch(name) for name in leftovers), leftovers
     assert len(seen_versions) > KILLS // 5  # the writers did get to write between kills
+    # The next process to write there sweeps the dead writers' temporary files.
+    _files._swept.clear()
     with state.transaction("exp:crash") as box:
         box.value = state_workers.blob(committed + 1, SIZE)
     assert state.read("exp:crash")["version"] == committed + 1
+    assert sorted(os.listdir(folder)) == ["session_state.pickle", "session_state.pickle.prev"]
+
+
+# host and pid of the writer, then a random part: unique per writer and call.
+_TEMP = re.compile(r"\.session_state\.pickle(\.prev)?\.tmp\.[^/]+\.\d+\.[0-9a-f]{8}")
 
 
 def test_appender_killed_at_random_moments(slurm_search_home, server, tmp_path):

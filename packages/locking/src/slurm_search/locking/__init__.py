@@ -3,31 +3,59 @@ hosts that share a filesystem.
 
 ``with lock("search:name"):`` excludes every other thread, process and host
 that asks for the same name. Lock files live in ``$SLURM_SEARCH_HOME/locks``
-(default ``~/hyperparameters/locks``). ``SLURM_SEARCH_LOCK=soft`` switches to
-lease-renewed lock files for filesystems whose flock does not exclude across
-hosts (see the package README)."""
+(default ``~/hyperparameters/locks``). How they lock (``flock`` or ``soft``
+lease files) is decided once per store from its filesystem and recorded in
+``<root>/lock-mode``, so every host agrees (see the package README)."""
 
 from __future__ import annotations
 
-from ._api import SLOW_WAIT, have_lock, held_locks, lock, needs_lock
-from ._config import ensure_dir, home, lock_mode, locks_dir
-from ._errors import InvalidLockName, LockError, LockReentry, LockTimeout, NotLocked
+from ._api import SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
+from ._config import ensure_dir, group_shared, home, locks_dir, requested_mode
+from ._errors import (
+    BadModeRecord,
+    InvalidLockName,
+    InvalidLockSetting,
+    LockError,
+    LockLost,
+    LockModeMismatch,
+    LockReentry,
+    LockTimeout,
+    LockUnsupported,
+    NotLocked,
+)
+from ._fs import Filesystem, choose_mode, mount_of
+from ._mode import Decision, record_path, set_store_mode, store_mode
 from ._names import validate_name
 
 __all__ = [
     "SLOW_WAIT",
+    "BadModeRecord",
+    "Decision",
+    "Filesystem",
     "InvalidLockName",
+    "InvalidLockSetting",
     "LockError",
+    "LockLost",
+    "LockModeMismatch",
     "LockReentry",
     "LockTimeout",
+    "LockUnsupported",
     "NotLocked",
+    "choose_mode",
     "ensure_dir",
+    "fence",
+    "group_shared",
     "have_lock",
     "held_locks",
     "home",
     "lock",
     "lock_mode",
     "locks_dir",
+    "mount_of",
     "needs_lock",
+    "record_path",
+    "requested_mode",
+    "set_store_mode",
+    "store_mode",
     "validate_name",
 ]

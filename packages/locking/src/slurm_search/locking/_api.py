@@ -19,13 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from ._config import ensure_dir, lock_mode, locks_dir, soft_grace
-from ._errors import LockReentry, LockTimeout, NotLocked
+from ._config import ensure_dir, home, locks_dir, soft_grace
+from ._errors import LockLost, LockReentry, LockTimeout, NotLocked
 from ._flock import FlockBackend, forget_instances
+from ._mode import store_mode
 from ._names import validate_name
 from ._soft import SoftBackend
 
-__all__ = ["lock", "have_lock", "needs_lock", "held_locks"]
+__all__ = ["lock", "have_lock", "needs_lock", "held_locks", "fence", "lock_mode"]
 
 logger = logging.getLogger("slurm_search.locking")
 
@@ -38,10 +39,10 @@ _held = threading.local()
 F = TypeVar("F", bound=Callable[..., object])
 
 
-def _held_names() -> set[str]:
+def _held_names() -> dict[str, FlockBackend | SoftBackend]:
     names = getattr(_held, "names", None)
     if names is None:
-        names = _held.names = set()
+        names = _held.names = {}
     return names
 
 
@@ -74,11 +75,39 @@ def _forget_after_fork() -> None:
     global _registry_guard
     _registry_guard = threading.Lock()
     _thread_locks.clear()
-    _held.names = set()
+    _held.names = {}
     forget_instances()
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def lock_mode() -> str:
+    """The lock mode of the store at ``$SLURM_SEARCH_HOME``: ``flock`` or ``soft``.
+
+    Decided once per store and recorded in it (see the package README).
+
+    Raises:
+        InvalidLockSetting, LockModeMismatch, BadModeRecord.
+    """
+    return store_mode(home()).mode
+
+
+def fence(name: str) -> None:
+    """Check, just before a write becomes visible, that this thread still holds ``name``.
+
+    A flock is kept by the kernel; a soft lock may have been broken while its
+    holder was paused past the grace period, and then nothing may be written.
+
+    Raises:
+        NotLocked: this thread does not hold ``name``.
+        LockLost: the lock was taken over by another process.
+    """
+    backend = _held_names().get(name)
+    if backend is None:
+        raise NotLocked(name, "fence")
+    if not backend.still_held():
+        raise LockLost(name, getattr(backend, "grace", 0.0))
 
 
 def have_lock(name: str) -> bool:
@@ -129,11 +158,11 @@ def lock(name: str, timeout: float | None = None) -> Iterator[None]:
     waited = time.monotonic() - start
     if waited > SLOW_WAIT:
         logger.info("waited %.3f s for lock %r", waited, name)
-    held.add(name)
+    held[name] = backend
     try:
         yield
     finally:
-        held.discard(name)
+        held.pop(name, None)
         try:
             backend.release()
         finally:

@@ -7,12 +7,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["home", "locks_dir", "lock_mode", "soft_grace", "ensure_dir"]
+from ._errors import InvalidLockSetting
+
+__all__ = [
+    "home",
+    "locks_dir",
+    "requested_mode",
+    "soft_grace",
+    "ensure_dir",
+    "group_shared",
+    "MODES",
+]
 
 HOME_VARIABLE = "SLURM_SEARCH_HOME"
 MODE_VARIABLE = "SLURM_SEARCH_LOCK"
 GRACE_VARIABLE = "SLURM_SEARCH_LOCK_GRACE"
+SHARED_GROUP_VARIABLE = "SLURM_SEARCH_SHARED_GROUP"
 MODES = ("flock", "soft")
+REQUESTS = ("auto", *MODES)
 DEFAULT_GRACE = 30.0
 
 
@@ -27,18 +39,25 @@ def locks_dir() -> Path:
     return home() / "locks"
 
 
-def lock_mode() -> str:
-    """``flock`` (the default) or ``soft``, from ``$SLURM_SEARCH_LOCK``."""
-    mode = os.environ.get(MODE_VARIABLE, "flock").strip().lower() or "flock"
-    if mode not in MODES:
-        raise ValueError(
-            f"{MODE_VARIABLE}={mode!r} is not a lock mode: use one of {', '.join(MODES)}"
-        )
+def requested_mode() -> str:
+    """What ``$SLURM_SEARCH_LOCK`` asks for: ``auto`` (the default), ``flock`` or ``soft``.
+
+    Raises:
+        InvalidLockSetting: any other value.
+    """
+    raw = os.environ.get(MODE_VARIABLE, "")
+    mode = raw.strip().lower() or "auto"
+    if mode not in REQUESTS:
+        raise InvalidLockSetting(MODE_VARIABLE, raw, f"use one of {', '.join(REQUESTS)}")
     return mode
 
 
 def soft_grace() -> float:
-    """Seconds after which an unrenewed soft lock may be broken."""
+    """Seconds after which an unrenewed soft lock may be broken.
+
+    Raises:
+        InvalidLockSetting: not a finite positive number.
+    """
     value = os.environ.get(GRACE_VARIABLE)
     if not value:
         return DEFAULT_GRACE
@@ -46,19 +65,21 @@ def soft_grace() -> float:
         grace = float(value)
     except ValueError:
         grace = -1.0
-    if grace <= 0:
-        raise ValueError(f"{GRACE_VARIABLE}={value!r} must be a positive number of seconds")
+    if not 0 < grace < float("inf"):
+        raise InvalidLockSetting(GRACE_VARIABLE, value, "give a positive number of seconds")
     return grace
 
 
-def _group_shared() -> bool:
-    return os.environ.get("SLURM_SEARCH_SHARED_GROUP", "") not in ("", "0", "false")
+def group_shared() -> bool:
+    """Whether the store is shared by a group (``SLURM_SEARCH_SHARED_GROUP=1``)."""
+    value = os.environ.get(SHARED_GROUP_VARIABLE, "").strip().lower()
+    return value not in ("", "0", "false", "no")
 
 
 def ensure_dir(path: Path) -> Path:
     """Create ``path`` and its missing parents with mode 0700 (0770 for a
     group-shared store) and return it."""
-    mode = 0o770 if _group_shared() else 0o700
+    mode = 0o770 if group_shared() else 0o700
     missing = []
     current = path
     while not current.exists():

@@ -4,7 +4,18 @@ across process boundaries)."""
 
 from __future__ import annotations
 
-__all__ = ["LockError", "LockTimeout", "LockReentry", "InvalidLockName", "NotLocked"]
+__all__ = [
+    "LockError",
+    "LockTimeout",
+    "LockReentry",
+    "InvalidLockName",
+    "NotLocked",
+    "InvalidLockSetting",
+    "LockModeMismatch",
+    "LockUnsupported",
+    "LockLost",
+    "BadModeRecord",
+]
 
 
 class LockError(Exception):
@@ -70,3 +81,95 @@ class InvalidLockName(LockError, ValueError):
 
     def __str__(self) -> str:
         return f"invalid lock name {self.name!r}: {self.reason}"
+
+
+class InvalidLockSetting(LockError, ValueError):
+    """An environment variable of the locking package has a value it cannot use."""
+
+    def __init__(self, variable: str, value: str, expected: str) -> None:
+        super().__init__(variable, value, expected)
+        self.variable = variable
+        self.value = value
+        self.expected = expected
+
+    def __str__(self) -> str:
+        return f"{self.variable}={self.value!r} is not valid: {self.expected}"
+
+
+class LockModeMismatch(LockError):
+    """This host would lock the store differently from the mode recorded in it.
+
+    Attributes:
+        root: the store's root.
+        recorded: the mode recorded in the store (``<root>/lock-mode``).
+        here: the mode this host asks for or detects.
+        why: what makes this host differ.
+    """
+
+    def __init__(self, root: str, recorded: str, here: str, why: str) -> None:
+        super().__init__(root, recorded, here, why)
+        self.root = root
+        self.recorded = recorded
+        self.here = here
+        self.why = why
+
+    def __str__(self) -> str:
+        return (
+            f"the store {self.root} locks with {self.recorded!r} (recorded in its "
+            f"lock-mode file) but {self.why} here asks for {self.here!r}; hosts that "
+            f"lock differently lose updates: unset SLURM_SEARCH_LOCK here, or with no "
+            f"worker running change the store with: python -m slurm_search.state doctor "
+            f"--set-lock-mode {self.here}"
+        )
+
+
+class LockUnsupported(LockError, OSError):
+    """The filesystem refuses the lock mode the store uses (flock: ENOSYS/ENOLCK)."""
+
+    def __init__(self, path: str, mode: str, reason: str) -> None:
+        super().__init__(path, mode, reason)
+        self.path = path
+        self.mode = mode
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return (
+            f"cannot lock {self.path} with {self.mode}: {self.reason}; use lease files "
+            f"instead: with no worker running, python -m slurm_search.state doctor "
+            f"--set-lock-mode soft"
+        )
+
+
+class LockLost(LockError):
+    """A soft lock was broken by another process while this one held it.
+
+    Happens only when the holder stalled (stopped, swapped, frozen filesystem)
+    for longer than the grace period; nothing may be written after it.
+    """
+
+    def __init__(self, name: str, grace: float) -> None:
+        super().__init__(name, grace)
+        self.name = name
+        self.grace = grace
+
+    def __str__(self) -> str:
+        return (
+            f"lock {self.name!r} was taken over by another process while this one "
+            f"held it (not renewed for {self.grace:g} s: the process was paused); "
+            f"nothing was written: retry, and raise SLURM_SEARCH_LOCK_GRACE if pauses are expected"
+        )
+
+
+class BadModeRecord(LockError):
+    """The store's lock-mode file is unreadable, unsafe or says nothing we know."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return (
+            f"the store's lock-mode file {self.path} {self.reason}: with no worker "
+            f"running, set it again with: python -m slurm_search.state doctor --set-lock-mode auto"
+        )

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import filelock
 
+from ._mode import flock_unsupported
+
 __all__ = ["FlockBackend"]
 
 # Waiters poll; a short interval keeps hand-over fast under contention (the
@@ -45,6 +47,7 @@ class FlockBackend:
                 fallback_to_soft=False,
             )
         self._lock = found
+        self._path = path
 
     def acquire(self, deadline: float | None) -> bool:
         timeout = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
@@ -52,6 +55,15 @@ class FlockBackend:
             self._lock.acquire(timeout=timeout, poll_interval=_POLL_INTERVAL)
         except filelock.Timeout:
             return False
+        except OSError as err:
+            refused = flock_unsupported(self._path, err)
+            if refused is not None:
+                raise refused from err
+            raise
+        return True
+
+    def still_held(self) -> bool:
+        """Always: the kernel keeps a flock until its holder lets go or dies."""
         return True
 
     def release(self) -> None:

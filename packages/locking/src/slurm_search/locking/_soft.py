@@ -1,20 +1,27 @@
-"""The ``soft`` backend, for filesystems whose flock does not exclude across
-hosts (NFS with ``local_lock=all``, Lustre without ``-o flock``).
+"""The ``soft`` backend (lease files), for filesystems whose flock does not
+exclude across hosts (NFS with ``local_lock=all``, Lustre with ``localflock``,
+FUSE filesystems).
 
 The lock is a file created with ``O_CREAT | O_EXCL``, which those filesystems
-do make atomic across hosts. It holds the holder's host, pid and a random
-token. While the lock is held, a thread of the holder touches the file every
-``grace / 4`` seconds; a waiter breaks the lock only when the file's
-modification time (set by the file server) is older than ``grace``, so a holder
-killed with SIGKILL delays the others by at most ``grace`` seconds.
+make atomic across hosts. Its first line (fixed width) names the holder's
+host and pid and a random token; its second line is a renewal counter that a
+thread of the holder rewrites every ``grace / 4`` seconds.
+
+Staleness never depends on clocks agreeing: a waiter breaks the lock only when
+it has watched the file's content (token and counter) and modification time
+stay unchanged for ``grace`` seconds of its own monotonic clock. Content is
+read after a fresh open, so attribute caches (FUSE ``attr_timeout``, NFS
+``actimeo``) cannot hide a renewal. A holder killed with SIGKILL therefore
+delays the others by ``grace`` seconds from when they first look.
 
 Breaking renames the stale file aside and checks that what it renamed is the
-stale holder's (same token). If a new holder slipped in between the check and
-the rename, its file is put back with ``os.link`` (which, unlike rename, never
-overwrites). The holder's renewer also checks its token, and logs an error if
-its lock was broken, which can only happen when it stalled longer than the
-grace period (choose the grace period well above the longest pause a process
-may suffer: swapping, a stopped job, a frozen NFS server).
+content it watched. If a new holder slipped in between, its file is put back
+with ``os.link`` (which, unlike rename, never overwrites).
+
+A holder that stalls longer than ``grace`` (SIGSTOP, swapping, a frozen
+filesystem) may find its lock broken when it resumes. ``still_held`` tells,
+and the store calls it just before each write becomes visible (its fence),
+so a resumed holder writes nothing.
 """
 
 from __future__ import annotations
@@ -33,13 +40,35 @@ logger = logging.getLogger("slurm_search.locking")
 
 _MIN_POLL = 0.001
 _MAX_POLL = 0.05
+_COUNTER = "{:>20}\n"  # fixed width: a renewal never shifts the token line
 
 
-def _read(path: Path) -> str | None:
+def _holder_line() -> str:
+    host = socket.gethostname()[:64]
+    return f"{host:<64} {os.getpid():>10} {secrets.token_hex(8)}\n"
+
+
+def _read(path: Path) -> bytes | None:
     try:
-        return path.read_text()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def _observe(path: Path) -> tuple[bytes, int] | None:
+    """The lock file's content and mtime, or None if there is none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        return os.read(fd, 4096), os.fstat(fd).st_mtime_ns
+    finally:
+        os.close(fd)
 
 
 class SoftBackend:
@@ -48,65 +77,79 @@ class SoftBackend:
     def __init__(self, path: Path, grace: float) -> None:
         self._path = path.with_suffix(".softlock")
         self._grace = grace
-        self._token = f"{socket.gethostname()} {os.getpid()} {secrets.token_hex(8)}\n"
+        self._line = _holder_line().encode()
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
+    @property
+    def grace(self) -> float:
+        return self._grace
+
     def acquire(self, deadline: float | None) -> bool:
         poll = _MIN_POLL
+        seen: tuple[bytes, int] | None = None
+        since = 0.0
         while True:
             if self._try_create():
                 self._start_renewer()
                 return True
-            self._break_if_stale()
-            if deadline is not None and time.monotonic() >= deadline:
+            now = time.monotonic()
+            current = _observe(self._path)
+            if current is None:
+                seen = None  # just let go: try again at once
+                continue
+            if current != seen:
+                seen, since = current, now
+            elif now - since > self._grace:
+                self._break(seen[0], now - since)
+                seen = None
+                continue
+            if deadline is not None and now >= deadline:
                 return False
-            time.sleep(poll if deadline is None else min(poll, max(0.0, deadline - time.monotonic())))
+            time.sleep(poll if deadline is None else min(poll, max(0.0, deadline - now)))
             poll = min(poll * 2, _MAX_POLL)
+
+    def still_held(self) -> bool:
+        """Whether the lock file is still ours (not broken while we stalled)."""
+        content = _read(self._path)
+        return content is not None and content.startswith(self._line)
 
     def release(self) -> None:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-        if _read(self._path) == self._token:
+        if self.still_held():
             self._path.unlink()
         else:
             logger.error(
                 "soft lock %s was broken while held by this process (it was not renewed "
-                "for %.0f s): the critical section may not have been exclusive; raise "
-                "SLURM_SEARCH_LOCK_GRACE",
+                "for %.0f s): raise SLURM_SEARCH_LOCK_GRACE",
                 self._path,
                 self._grace,
             )
 
     def _try_create(self) -> bool:
         try:
-            fd = os.open(self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            fd = os.open(
+                self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+            )
         except FileExistsError:
             return False
         try:
-            os.write(fd, self._token.encode())
+            os.write(fd, self._line + _COUNTER.format(0).encode())
         finally:
             os.close(fd)
         return True
 
-    def _break_if_stale(self) -> None:
-        try:
-            mtime = self._path.stat().st_mtime
-        except FileNotFoundError:
-            return
-        age = time.time() - mtime
-        if age <= self._grace:
-            return
-        stale_token = _read(self._path)
+    def _break(self, stale: bytes, unchanged: float) -> None:
         aside = self._path.with_name(f"{self._path.name}.broken.{secrets.token_hex(6)}")
         try:
             os.rename(self._path, aside)
         except FileNotFoundError:
-            return  # another waiter broke it first
-        if _read(aside) != stale_token:
-            # A new holder created the file between our stat and our rename:
-            # give it back. link() fails if yet another holder exists by now.
+            return  # another waiter broke it first, or its holder let go
+        if _read(aside) != stale:
+            # The holder renewed, or a new holder created the file, between our
+            # last look and the rename: give it back. link() never overwrites.
             try:
                 os.link(aside, self._path)
             except FileExistsError:
@@ -114,13 +157,13 @@ class SoftBackend:
             aside.unlink()
             return
         aside.unlink()
-        holder = (stale_token or "?").split()
+        holder = stale.decode(errors="replace").split()
         logger.warning(
-            "broke soft lock %s held by host %s pid %s: not renewed for %.1f s",
+            "broke soft lock %s held by host %s pid %s: unchanged for %.1f s",
             self._path,
             holder[0] if holder else "?",
             holder[1] if len(holder) > 1 else "?",
-            age,
+            unchanged,
         )
 
     def _start_renewer(self) -> None:
@@ -132,11 +175,19 @@ class SoftBackend:
 
     def _renew(self) -> None:
         interval = self._grace / 4
+        count = 0
         while not self._stop.wait(interval):
-            if _read(self._path) != self._token:
-                logger.error("soft lock %s is no longer ours: it was broken", self._path)
+            count += 1
+            try:
+                fd = os.open(self._path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except FileNotFoundError:
+                logger.error("soft lock %s is gone: it was broken", self._path)
                 return
             try:
-                os.utime(self._path)
-            except FileNotFoundError:
-                return
+                if os.pread(fd, len(self._line), 0) != self._line:
+                    logger.error("soft lock %s is no longer ours: it was broken", self._path)
+                    return
+                # Only the counter line: a racing writer never hits a token.
+                os.pwrite(fd, _COUNTER.format(count).encode(), len(self._line))
+            finally:
+                os.close(fd)

@@ -158,3 +158,28 @@ class LogCompacted(StateError):
         )
         self.name = name
         self.position = position
+
+
+class LockNotCoherent(StateError):
+    """A write was refused because the name's lock did not hold exclusion.
+
+    Another writer changed the file under this process's lock, or this
+    process's soft lock was taken over while it was paused. Nothing was
+    written; retrying is safe. If it repeats, the store's locks do not exclude
+    across hosts.
+
+    Attributes:
+        name: the `type:name` (or lock name).
+        path: the file that was not written.
+        reason: what the check found.
+    """
+
+    def __init__(self, name: str, path: Path, reason: str) -> None:
+        super().__init__(
+            f"{path} was not written: {reason}; nothing was changed, retrying is safe. "
+            "If this repeats, the store's locks do not exclude across hosts: run "
+            "python -m slurm_search.state doctor, and use SLURM_SEARCH_LOCK=soft"
+        )
+        self.name = name
+        self.path = path
+        self.reason = reason

@@ -15,11 +15,15 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import secrets
+import socket
 import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from ._errors import UnsafeState
+from slurm_search import locking
+
+from ._errors import LockNotCoherent, UnsafeState
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +32,7 @@ SHARED_GROUP_ENV = "SLURM_SEARCH_SHARED_GROUP"
 
 def shared_group() -> bool:
     """Whether the store is shared by a group (`SLURM_SEARCH_SHARED_GROUP=1`)."""
-    # The same reading as slurm_search.locking's, so both agree on the modes.
-    return os.environ.get(SHARED_GROUP_ENV, "").strip().lower() not in ("", "0", "false")
+    return locking.group_shared()  # one reader of the variable for both packages
 
 
 def file_mode() -> int:
@@ -108,7 +111,12 @@ def check_dirs(dirs: Iterable[Path]) -> None:
 
 
 def read_checked(path: Path) -> bytes:
-    """Read a whole file after checking the open file's owner and mode.
+    """Read a whole file after checking the open file's owner and mode (see read_stamped)."""
+    return read_stamped(path)[0]
+
+
+def read_stamped(path: Path) -> tuple[bytes, tuple[int, int, int, int]]:
+    """Read a whole file after checking the open file's owner and mode; with its stamp.
 
     The check is on the open descriptor (fstat), so the file cannot be swapped
     between the check and the read. The caller checks the folders.
@@ -117,11 +125,18 @@ def read_checked(path: Path) -> bytes:
         FileNotFoundError: there is no such file.
         UnsafeState: the file could have been written by someone else.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnsafeState(path, "a symbolic link", f"replace the link with the file: {path}") from None
+        raise
     try:
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
         check_safe(path, st)
-        return _read_all(fd, st.st_size)
+        return _read_all(fd, st.st_size), stamp(st)
     finally:
         os.close(fd)
 
@@ -158,25 +173,143 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_temp(path: Path, data: bytes | memoryview) -> Path:
-    """Write `data` to the fixed temporary file beside `path` and fsync it.
+_HOST = socket.gethostname().replace("/", "_")[:64]
+_TMP_TAG = ".tmp."
+_swept: set[str] = set()
 
-    The temporary name is fixed (`.<file>.tmp`): writers hold the name's lock,
-    so there is never more than one, and a writer killed half-way leaves one
-    file that the next write reuses instead of litter that grows.
+
+def temp_name(path: Path) -> Path:
+    """A temporary name beside `path`, unique per host, process and call.
+
+    Unique, not fixed: where locks fail to exclude across hosts, two writers
+    on two hosts must never write (or rename away) one temporary file.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW, file_mode())
+    return path.with_name(f".{path.name}{_TMP_TAG}{_HOST}.{os.getpid()}.{secrets.token_hex(4)}")
+
+
+def sweep_temps(folder: Path) -> None:
+    """Remove temporary files that writers killed half-way left in `folder`.
+
+    Only those of this host whose process is gone: whether a process on
+    another host lives cannot be told from here (their litter is small and
+    `doctor` lists it). Runs once per folder and process.
+    """
+    key = str(folder)
+    if key in _swept:
+        return
+    _swept.add(key)
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.startswith(".") or _TMP_TAG not in entry:
+            continue
+        host, _, rest = entry.partition(_TMP_TAG)[2].rpartition(".")[0].rpartition(".")
+        if host != _HOST or not rest.isdigit() or _alive(int(rest)):
+            continue
+        try:
+            os.unlink(folder / entry)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_temp(path: Path, data: bytes | memoryview) -> Path:
+    """Write `data` to a new temporary file beside `path` and fsync it."""
+    sweep_temps(path.parent)
+    tmp = temp_name(path)
+    fd = os.open(
+        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, file_mode()
+    )
     try:
         os.fchmod(fd, file_mode())
         write_all(fd, data)
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
+        _unlink_quietly(tmp)
+        raise
+    os.close(fd)
     return tmp
 
 
-def atomic_write(path: Path, data: bytes | memoryview, previous: Path | None = None) -> None:
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What identifies one version of a file: inode, size, mtime, ctime."""
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def fence(name: str, path: Path) -> None:
+    """Just before a write to `path` becomes visible: is name's lock still ours?
+
+    Raises:
+        LockNotCoherent: the (soft) lock was taken over while this process
+            was paused; nothing is written.
+    """
+    try:
+        locking.fence(name)
+    except locking.LockLost as err:
+        raise LockNotCoherent(
+            name,
+            path,
+            f"this process's lock was taken over while it was paused longer than "
+            f"the grace period ({err.grace:g} s)",
+        ) from err
+
+
+def check_unchanged(name: str, path: Path, expect: tuple[tuple[int, int, int, int], bytes]) -> None:
+    """Refuse to replace `path` if another writer changed it since we read it.
+
+    `expect` is the stamp and the bytes of what we read under the lock. The
+    stamp is the fast check; where it differs (an attribute cache may have
+    served a stale one) the bytes decide.
+
+    Raises:
+        LockNotCoherent: the file changed under our lock.
+    """
+    want_stamp, want_bytes = expect
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        now = None
+    # Unchanged, or changed last by this process itself (a call nested in the
+    # caller's, under the same lock).
+    if now is not None and stamp(now) in (want_stamp, _written.get(str(path))):
+        return
+    try:
+        current = read_checked(path)
+    except FileNotFoundError:
+        current = None
+    if current != want_bytes:
+        raise LockNotCoherent(
+            name, path, "another process changed it since this one read it under the lock"
+        )
+
+
+def atomic_write(
+    path: Path,
+    data: bytes | memoryview,
+    previous: Path | None = None,
+    *,
+    lock: str | None = None,
+    expect: tuple[tuple[int, int, int, int], bytes] | None = None,
+) -> None:
     """Replace `path` with `data` atomically and durably.
 
     Temporary file in the same folder, flush, fsync, (hard-link the current
@@ -187,12 +320,57 @@ def atomic_write(path: Path, data: bytes | memoryview, previous: Path | None = N
         path: the file to replace (or create).
         data: its new content.
         previous: where to keep the current version, if any.
+        lock: the name whose lock the caller holds: checked (fenced) just
+            before the rename.
+        expect: the stamp and bytes of `path` as the caller read it: the
+            write is refused if `path` changed since.
+
+    Raises:
+        LockNotCoherent: the lock did not hold (nothing is written).
     """
     tmp = write_temp(path, data)
-    if previous is not None:
-        keep_previous(path, previous)
-    os.replace(tmp, path)
+    try:
+        if lock is not None:
+            fence(lock, path)
+        if expect is not None:
+            check_unchanged(lock or path.name, path, expect)
+        if previous is not None:
+            keep_previous(path, previous)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
     fsync_dir(path.parent)
+    if lock is not None:
+        _remember(path)
+
+
+# path -> stamp of the version this process wrote last (see check_unchanged).
+_written: dict[str, tuple[int, int, int, int]] = {}
+
+
+def _remember(path: Path) -> None:
+    if len(_written) > 4096:
+        _written.clear()
+    _written[str(path)] = stamp(os.stat(path))
+
+
+def create_new(path: Path, data: bytes | memoryview, *, lock: str | None = None) -> bool:
+    """Create `path` with `data` atomically, never replacing a file; False if one exists."""
+    tmp = write_temp(path, data)
+    try:
+        if lock is not None:
+            fence(lock, path)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+    finally:
+        _unlink_quietly(tmp)
+    fsync_dir(path.parent)
+    if lock is not None:
+        _remember(path)
+    return True
 
 
 def keep_previous(path: Path, previous: Path) -> None:
@@ -202,14 +380,9 @@ def keep_previous(path: Path, previous: Path) -> None:
     replace an existing file; either way `previous` always holds a complete
     version.
     """
-    tmp = previous.with_name(f".{previous.name}.tmp")
+    tmp = temp_name(previous)
     try:
-        try:
-            os.link(path, tmp)
-        except FileExistsError:
-            # Left by a writer killed between link and rename.
-            os.unlink(tmp)
-            os.link(path, tmp)
+        os.link(path, tmp)
     except FileNotFoundError:
         return
     except OSError as err:
@@ -220,3 +393,6 @@ def keep_previous(path: Path, previous: Path) -> None:
             return
         raise
     os.replace(tmp, previous)
+    # rename(2) does nothing when both names are links to one file (`previous`
+    # already was the current version): then our temporary name is still there.
+    _unlink_quietly(tmp)

@@ -22,11 +22,12 @@ import logging
 import os
 import pickle
 import secrets
+import time
 from typing import Any, NamedTuple, Union
 
 from . import _names
-from ._errors import CorruptState, LogCompacted
-from ._files import atomic_write, check_dirs, check_safe, ensure_dirs, write_all
+from ._errors import CorruptState, LockNotCoherent, LogCompacted
+from ._files import atomic_write, check_dirs, check_safe, create_new, ensure_dirs, fence, write_all
 from ._frames import FILE_HEADER_SIZE, Damage, file_header, frame, parse_file_header, scan
 from ._locks import held
 from ._names import Paths
@@ -165,12 +166,13 @@ def _open_verified(p: Paths) -> tuple[int, int, int]:
         (fd, epoch, end): end is where the next frame goes.
     """
     try:
-        fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     except FileNotFoundError:
         ensure_dirs((p.root, p.type_dir, p.dir))
-        # Created through a rename, so a log file never lacks its header.
-        atomic_write(p.log, file_header(_new_epoch()))
-        fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC)
+        # Created through a link of a complete file, so a log never lacks its
+        # header, and never replaces one another host created meanwhile.
+        create_new(p.log, file_header(_new_epoch()), lock=p.name)
+        fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
         st = os.fstat(fd)
         epoch = _epoch(p, fd)
@@ -180,25 +182,57 @@ def _open_verified(p: Paths) -> tuple[int, int, int]:
             start = cached[3]
         else:
             start = FILE_HEADER_SIZE
+        # Read to the end of the file, not to st_size: an attribute cache (FUSE
+        # attr_timeout, NFS actimeo) may report a stale size, and a read past
+        # it makes the kernel ask the server.
+        data = _read_to_end(fd, start)
         end = start
-        if st.st_size > start:
-            data = _pread_all(fd, st.st_size - start, start)
+        if data:
             try:
                 found = scan(data)
             except Damage as err:
                 raise CorruptState(p.name, p.log, err.reason, offset=start + err.offset) from None
             end = start + found.end
             if found.torn is not None:
-                logger.warning(
-                    "cutting a torn last frame off %s at byte %d: %s", p.log, end, found.torn
-                )
-                os.ftruncate(fd, end)
-                os.fsync(fd)
+                _cut_torn_tail(p, fd, end, data[found.end :], found.torn)
         _verified[key] = (st.st_dev, st.st_ino, epoch, end)
         return fd, epoch, end
     except BaseException:
         os.close(fd)
         raise
+
+
+# How long a torn tail must stay unchanged before it is cut: a writer that is
+# still writing its frame (possible only where locks do not exclude) shows
+# within this time; a killed writer's tail never changes.
+QUIET_SECONDS = 0.05
+
+
+def _cut_torn_tail(p: Paths, fd: int, end: int, tail: bytes, why: str) -> None:
+    """Cut the torn tail after `end`, once it is proven to be nobody's write in progress.
+
+    We hold the lock; a frame is written in one go by a holder that passed
+    its fence. So a tail that does not change while we watch, and a lock
+    that is still ours afterwards, is what a killed writer left.
+    """
+    time.sleep(QUIET_SECONDS)
+    if _read_to_end(fd, end) != tail:
+        raise LockNotCoherent(
+            p.name, p.log, "another process is appending to it under this process's lock"
+        )
+    fence(p.name, p.log)
+    logger.warning("cutting a torn last frame off %s at byte %d: %s", p.log, end, why)
+    os.ftruncate(fd, end)
+    os.fsync(fd)
+
+
+def _check_end(p: Paths, fd: int, end: int) -> None:
+    """Just before writing at `end`: still ours, and nobody wrote past `end`."""
+    fence(p.name, p.log)
+    if os.pread(fd, 1, end):
+        raise LockNotCoherent(
+            p.name, p.log, "another process appended to it since this one read it under the lock"
+        )
 
 
 def append(name: str, *records: Any, timeout: float | None = None) -> Position:
@@ -228,6 +262,7 @@ def append(name: str, *records: Any, timeout: float | None = None) -> Position:
                 # Forget the verified end first: if this write fails half-way,
                 # the next append must look at (and cut) what it left.
                 cached = _verified.pop(key)
+                _check_end(p, fd, end)
                 write_all(fd, data, end)
                 os.fsync(fd)
                 end += len(data)
@@ -278,10 +313,11 @@ def compact(
                 else:
                     keep_from = pos.offset
             kept = _pread_all(fd, end - keep_from, keep_from)
+            new_epoch = _new_epoch()
+            _check_end(p, fd, end)
+            atomic_write(p.log, file_header(new_epoch) + head + kept, lock=p.name)
         finally:
             os.close(fd)
-        new_epoch = _new_epoch()
-        atomic_write(p.log, file_header(new_epoch) + head + kept)
         st = os.stat(p.log)
         _verified[str(p.log)] = (st.st_dev, st.st_ino, new_epoch, st.st_size)
     return Position(new_epoch, FILE_HEADER_SIZE + len(head))

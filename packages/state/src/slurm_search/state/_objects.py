@@ -21,7 +21,7 @@ from typing import Any
 
 from . import _names
 from ._errors import AlreadyExists, CorruptState, NotFound
-from ._files import atomic_write, check_dirs, ensure_dirs, fsync_dir, read_checked
+from ._files import atomic_write, check_dirs, create_new, ensure_dirs, fsync_dir, read_checked, read_stamped
 from ._locks import held
 from ._names import Paths
 
@@ -99,9 +99,8 @@ def create(name: str, obj: Any, *, timeout: float | None = None) -> None:
     data = dumps(obj)
     with held(p.name, timeout):
         ensure_dirs((p.root, p.type_dir, p.dir))
-        if p.object.exists():
+        if p.object.exists() or not create_new(p.object, data, lock=p.name):
             raise AlreadyExists(p.name, p.object)
-        atomic_write(p.object, data)
 
 
 def read(name: str) -> Any:
@@ -127,7 +126,7 @@ def update(name: str, obj: Any, *, timeout: float | None = None) -> None:
     with held(p.name, timeout):
         if not p.object.exists():
             raise NotFound(p.name, p.object)
-        atomic_write(p.object, data, previous=p.previous)
+        atomic_write(p.object, data, previous=p.previous, lock=p.name)
 
 
 @contextmanager
@@ -147,9 +146,19 @@ def transaction(name: str, *, timeout: float | None = None) -> Iterator[Box]:
     """
     p = _names.paths(name)
     with held(p.name, timeout):
-        box = Box(_load(p))
+        try:
+            check_dirs(p.chain())
+            data, st = read_stamped(p.object)
+        except FileNotFoundError:
+            raise NotFound(p.name, p.object) from None
+        box = Box(unpickle(p.name, p.object, data))
         yield box
-        atomic_write(p.object, dumps(box.value), previous=p.previous)
+        # Refused (LockNotCoherent) if the lock did not hold: a soft lock taken
+        # over while we were paused, or a file changed by a host the lock did
+        # not exclude. Then nothing is written.
+        atomic_write(
+            p.object, dumps(box.value), previous=p.previous, lock=p.name, expect=(st, data)
+        )
 
 
 def exists(name: str) -> bool:
@@ -228,5 +237,5 @@ def restore_previous(name: str, *, timeout: float | None = None) -> None:
             data,
             way_out="nothing was restored and the current version is left as it was",
         )
-        atomic_write(p.object, data, previous=p.previous)
+        atomic_write(p.object, data, previous=p.previous, lock=p.name)
         logger.info("restored the previous version of %s", p.name)
