@@ -19,6 +19,7 @@ from slurm_search.locking import (
     LockReentry,
     LockTimeout,
     NotLocked,
+    fence,
     have_lock,
     lock,
     locks_dir,
@@ -236,3 +237,35 @@ def test_a_forked_child_starts_holding_no_lock():
         os.waitpid(pid, 0)
         assert have_lock("fork.b")
     assert answer == "free took-a b-busy"
+
+
+def test_fence_tells_a_resumed_holder_it_lost_the_lock(lock_mode):
+    # The holder is stopped (SIGSTOP) past the 2 s grace period while we wait
+    # for the lock, then resumed after we took it.
+    holder = subprocess.Popen(
+        [sys.executable, WORKER, "fence", "search:fenced", "1"], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout.readline().strip() == "held"
+    os.kill(holder.pid, signal.SIGSTOP)
+    try:
+        if lock_mode == "soft":
+            with lock("search:fenced", timeout=60):  # broken after the grace period
+                os.kill(holder.pid, signal.SIGCONT)
+                verdict = holder.stdout.readline().strip()
+            assert verdict.startswith("lost: lock 'search:fenced' was taken over")
+            assert "SLURM_SEARCH_LOCK_GRACE" in verdict
+        else:
+            # A flock is the kernel's: it stays with the stopped holder.
+            with pytest.raises(LockTimeout):
+                with lock("search:fenced", timeout=3):
+                    pass
+            os.kill(holder.pid, signal.SIGCONT)
+            assert holder.stdout.readline().strip() == "still held"
+    finally:
+        os.kill(holder.pid, signal.SIGCONT)
+        holder.wait(timeout=60)
+
+
+def test_fence_outside_the_lock_is_an_error():
+    with pytest.raises(NotLocked):
+        fence("search:not-held")

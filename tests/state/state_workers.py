@@ -54,6 +54,34 @@ def incr(name: str, count: str) -> None:
             box.value["n"] += 1
 
 
+def create_counter(name: str) -> None:
+    from slurm_search import state
+
+    state.create(name, {"n": 0})
+
+
+def incr_fenced(name: str, count: str, hold: str) -> None:
+    """`count` increments, each holding the lock `hold` seconds; a refused one is retried.
+
+    Prints "done D refused R": D increments written, R refused by the fence.
+    """
+    import time
+
+    from slurm_search import state
+
+    done = refused = 0
+    while done < int(count):
+        try:
+            with state.transaction(name, timeout=120) as box:
+                time.sleep(float(hold))
+                box.value["n"] += 1
+        except state.LockNotCoherent:
+            refused += 1
+            continue
+        done += 1
+    _say(f"done {done} refused {refused}")
+
+
 def append_n(name: str, count: str, tag: str, size: str = "256") -> None:
     from slurm_search import state
 
@@ -176,6 +204,8 @@ COMMANDS = {
     "appender": appender,
     "incr_threads": incr_threads,
     "forkserver": forkserver,
+    "incr_fenced": incr_fenced,
+    "create_counter": create_counter,
 }
 
 if __name__ == "__main__":

@@ -93,14 +93,17 @@ def parse_mountinfo(text: str) -> list[Filesystem]:
     return mounts
 
 
-def _existing(path: Path) -> Path:
+def _resolved(path: Path | str) -> Path:
+    """``path`` with the links of its existing part resolved (the rest as given)."""
     path = Path(os.path.abspath(path))
+    missing: list[str] = []
     while not path.exists() and path != path.parent:
+        missing.append(path.name)
         path = path.parent
-    return path.resolve()
+    return path.resolve().joinpath(*reversed(missing))
 
 
-def mount_of(path: Path, mountinfo: str | None = None) -> Filesystem | None:
+def mount_of(path: Path | str, mountinfo: str | None = None) -> Filesystem | None:
     """The mount holding ``path`` (or its nearest existing parent); None if unknown."""
     if mountinfo is None:
         try:
@@ -108,7 +111,7 @@ def mount_of(path: Path, mountinfo: str | None = None) -> Filesystem | None:
                 mountinfo = f.read()
         except OSError:
             return None
-    target = str(_existing(path))
+    target = str(_resolved(path))
     best: Filesystem | None = None
     for fs in parse_mountinfo(mountinfo):
         point = fs.mount_point.rstrip("/") or "/"

@@ -49,24 +49,24 @@ def _holder_line() -> str:
 
 
 def _read(path: Path) -> bytes | None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    try:
-        return os.read(fd, 4096)
-    finally:
-        os.close(fd)
+    found = _observe(path)
+    return None if found is None else found[0]
 
 
 def _observe(path: Path) -> tuple[bytes, int] | None:
-    """The lock file's content and mtime, or None if there is none."""
+    """The lock file's content and mtime, or None if there is none.
+
+    A FUSE filesystem may answer ENOENT even on an open descriptor once
+    another view removed the file: that too means "no lock file".
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     try:
         return os.read(fd, 4096), os.fstat(fd).st_mtime_ns
+    except FileNotFoundError:
+        return None
     finally:
         os.close(fd)
 
@@ -96,7 +96,8 @@ class SoftBackend:
             now = time.monotonic()
             current = _observe(self._path)
             if current is None:
-                seen = None  # just let go: try again at once
+                seen = None  # just let go: try again (a cached name may still say it exists)
+                time.sleep(_MIN_POLL)
                 continue
             if current != seen:
                 seen, since = current, now
@@ -189,5 +190,8 @@ class SoftBackend:
                     return
                 # Only the counter line: a racing writer never hits a token.
                 os.pwrite(fd, _COUNTER.format(count).encode(), len(self._line))
+            except FileNotFoundError:
+                logger.error("soft lock %s is gone: it was broken", self._path)
+                return
             finally:
                 os.close(fd)

@@ -66,6 +66,41 @@ def ensure_dirs(dirs: Iterable[Path]) -> None:
         os.chmod(d, mode)
 
 
+def _statx_refresher():  # type: ignore[no-untyped-def]
+    """statx(fd, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC) through libc, or None."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        statx = libc.statx
+    except (OSError, AttributeError):
+        return None
+    statx.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+    buf = ctypes.create_string_buffer(256)
+    flags = 0x1000 | 0x2000  # AT_EMPTY_PATH | AT_STATX_FORCE_SYNC
+    mask = 0x7FF  # STATX_BASIC_STATS
+
+    def refresh(fd: int) -> None:
+        statx(fd, b"", flags, mask, buf)
+
+    return refresh
+
+
+_refresh = _statx_refresher()
+
+
+def refresh(fd: int) -> None:
+    """Make the kernel fetch an open file's size and times from the file server.
+
+    Network and FUSE filesystems cache attributes (NFS ``actimeo``, FUSE
+    ``attr_timeout``, 1 s by default): a file another host replaced or grew
+    may look as long as it was, and reads stop at that stale size. A forced
+    statx asks the server; on a local filesystem it costs one system call.
+    """
+    if _refresh is not None:
+        _refresh(fd)
+
+
 def _user_groups() -> set[int]:
     return {os.getegid(), *os.getgroups()}
 
@@ -132,6 +167,7 @@ def read_stamped(path: Path) -> tuple[bytes, tuple[int, int, int, int]]:
             raise UnsafeState(path, "a symbolic link", f"replace the link with the file: {path}") from None
         raise
     try:
+        refresh(fd)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise UnsafeState(path, "not a plain file", f"move it aside: {path}")

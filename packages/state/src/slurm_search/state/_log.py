@@ -27,7 +27,16 @@ from typing import Any, NamedTuple, Union
 
 from . import _names
 from ._errors import CorruptState, LockNotCoherent, LogCompacted
-from ._files import atomic_write, check_dirs, check_safe, create_new, ensure_dirs, fence, write_all
+from ._files import (
+    atomic_write,
+    check_dirs,
+    check_safe,
+    create_new,
+    ensure_dirs,
+    fence,
+    refresh,
+    write_all,
+)
 from ._frames import FILE_HEADER_SIZE, Damage, file_header, frame, parse_file_header, scan
 from ._locks import held
 from ._names import Paths
@@ -122,6 +131,7 @@ def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
             raise LogCompacted(p.name, pos) from None
         return [], START
     try:
+        refresh(fd)
         st = os.fstat(fd)
         check_safe(p.log, st)
         epoch = _epoch(p, fd)
@@ -174,6 +184,7 @@ def _open_verified(p: Paths) -> tuple[int, int, int]:
         create_new(p.log, file_header(_new_epoch()), lock=p.name)
         fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
+        refresh(fd)
         st = os.fstat(fd)
         epoch = _epoch(p, fd)
         key = str(p.log)
@@ -216,6 +227,7 @@ def _cut_torn_tail(p: Paths, fd: int, end: int, tail: bytes, why: str) -> None:
     that is still ours afterwards, is what a killed writer left.
     """
     time.sleep(QUIET_SECONDS)
+    refresh(fd)
     if _read_to_end(fd, end) != tail:
         raise LockNotCoherent(
             p.name, p.log, "another process is appending to it under this process's lock"
@@ -229,6 +241,7 @@ def _cut_torn_tail(p: Paths, fd: int, end: int, tail: bytes, why: str) -> None:
 def _check_end(p: Paths, fd: int, end: int) -> None:
     """Just before writing at `end`: still ours, and nobody wrote past `end`."""
     fence(p.name, p.log)
+    refresh(fd)
     if os.pread(fd, 1, end):
         raise LockNotCoherent(
             p.name, p.log, "another process appended to it since this one read it under the lock"
