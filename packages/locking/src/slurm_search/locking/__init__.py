@@ -10,7 +10,7 @@ lease files) is decided once per store from its filesystem and recorded in
 from __future__ import annotations
 
 from ._api import SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
-from ._config import ensure_dir, group_shared, home, locks_dir, requested_mode
+from ._config import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
 from ._errors import (
     BadModeRecord,
     InvalidLockName,
@@ -56,6 +56,7 @@ __all__ = [
     "record_path",
     "requested_mode",
     "set_store_mode",
+    "soft_grace",
     "store_mode",
     "validate_name",
 ]

@@ -3,6 +3,8 @@
     python -m slurm_search.state list [TYPE]
     python -m slurm_search.state show TYPE:NAME
     python -m slurm_search.state restore TYPE:NAME
+    python -m slurm_search.state doctor [--slurm] [--slurm-arg=--partition=P ...]
+    python -m slurm_search.state doctor --set-lock-mode auto|flock|soft
 
 Errors a user can cause print one line on stderr and exit with status 1.
 """
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 
 from slurm_search import locking
 
-from . import _log, _names, _objects
+from . import _doctor, _log, _names, _objects
 from ._errors import NotFound, StateError
 
 _SHOW_WIDTH = 2000  # characters of an object's repr that `show` prints
@@ -62,6 +64,21 @@ def _restore(args: argparse.Namespace) -> None:
     print(f"restored the previous version of {args.name}; run the same command again to undo")
 
 
+def _doctor_command(args: argparse.Namespace) -> int:
+    if args.set_lock_mode:
+        decision = locking.set_store_mode(args.set_lock_mode)
+        print(f"{_names.root()} now locks with {decision.mode}: {decision.reason}")
+        print("processes still running keep the mode they read: restart them")
+        return 0
+    report = _doctor.examine(slurm=args.slurm or "SLURM_JOB_ID" in os.environ, slurm_args=args.slurm_arg)
+    print("\n".join(report.lines))
+    return 0 if report.problems == 0 else 1
+
+
+def _exclusion_worker(args: argparse.Namespace) -> None:
+    _doctor.exclusion_worker(args.name, args.rounds)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m slurm_search.state",
@@ -82,6 +99,32 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("name", help="TYPE:NAME")
     cmd.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the lock")
     cmd.set_defaults(run=_restore)
+    cmd = sub.add_parser(
+        "doctor",
+        help="is the store safe here? filesystem, lock mode, modes, space, a live test",
+    )
+    cmd.add_argument(
+        "--slurm",
+        action="store_true",
+        help="also run the live test between two nodes through srun (the default inside an allocation)",
+    )
+    cmd.add_argument(
+        "--slurm-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="an srun option for --slurm, e.g. --slurm-arg=--partition=debug (repeatable)",
+    )
+    cmd.add_argument(
+        "--set-lock-mode",
+        choices=("auto", "flock", "soft"),
+        help="record a new lock mode for the store (only with no worker running)",
+    )
+    cmd.set_defaults(run=_doctor_command)
+    cmd = sub.add_parser("_exclusion-worker")  # doctor's live test, one side
+    cmd.add_argument("name")
+    cmd.add_argument("rounds", type=int)
+    cmd.set_defaults(run=_exclusion_worker)
     return parser
 
 
@@ -89,11 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except (StateError, locking.LockError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

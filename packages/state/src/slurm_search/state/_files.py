@@ -80,13 +80,20 @@ def _statx_refresher():  # type: ignore[no-untyped-def]
     flags = 0x1000 | 0x2000  # AT_EMPTY_PATH | AT_STATX_FORCE_SYNC
     mask = 0x7FF  # STATX_BASIC_STATS
 
-    def refresh(fd: int) -> None:
-        statx(fd, b"", flags, mask, buf)
+    def refresh(fd: int, path: bytes = b"") -> None:
+        statx(fd if not path else -100, path, flags if not path else 0x2000 | 0x100, mask, buf)
 
     return refresh
 
 
 _refresh = _statx_refresher()
+
+
+def fresh_stat(path: Path) -> os.stat_result:
+    """os.stat of `path`, after making the kernel ask the file server (see refresh)."""
+    if _refresh is not None:
+        _refresh(-100, os.fsencode(path))  # AT_FDCWD, AT_STATX_FORCE_SYNC | AT_SYMLINK_NOFOLLOW
+    return os.stat(path, follow_symlinks=False)
 
 
 def refresh(fd: int) -> None:
@@ -321,7 +328,7 @@ def check_unchanged(name: str, path: Path, expect: tuple[tuple[int, int, int, in
     """
     want_stamp, want_bytes = expect
     try:
-        now = os.stat(path)
+        now = fresh_stat(path)
     except FileNotFoundError:
         now = None
     # Unchanged, or changed last by this process itself (a call nested in the
@@ -366,12 +373,15 @@ def atomic_write(
     """
     tmp = write_temp(path, data)
     try:
+        if previous is not None:
+            keep_previous(path, previous)
+        # The checks go last, just before the rename that makes the write
+        # visible: the narrower the gap, the fewer races slip through where
+        # locks do not exclude.
         if lock is not None:
             fence(lock, path)
         if expect is not None:
             check_unchanged(lock or path.name, path, expect)
-        if previous is not None:
-            keep_previous(path, previous)
         os.replace(tmp, path)
     except BaseException:
         _unlink_quietly(tmp)
