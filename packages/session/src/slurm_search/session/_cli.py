@@ -38,7 +38,7 @@ def _api():
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from slurm_search import locking, state
 
-    return (SessionError, state.StateError, locking.LockTimeout)
+    return (SessionError, state.StateError, locking.LockError)
 
 
 class _Group(click.Group):
@@ -465,6 +465,28 @@ def generational_work_on(session: str, generation: int) -> None:
     from . import _slurm
 
     _slurm.generational_work_on(_existing(session), generation)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--slurm", is_flag=True, help="Also run the live test between two nodes through srun.")
+@click.option("--slurm-arg", multiple=True, metavar="ARG", help="An srun option for --slurm (repeatable).")
+@click.option(
+    "--set-lock-mode",
+    type=click.Choice(["auto", "flock", "soft"]),
+    default=None,
+    help="Record a new lock mode for the store (only with no worker running).",
+)
+def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -> None:
+    """Is the store safe here? Filesystem, lock mode, modes, space, and a live test.
+
+    Exit status 0 only when it is; each problem is one line with its fix.
+    """
+    from slurm_search.state.__main__ import main as state_main
+
+    argv = ["doctor", *(["--slurm"] if slurm else []), *(f"--slurm-arg={a}" for a in slurm_arg)]
+    if set_lock_mode:
+        argv.append(f"--set-lock-mode={set_lock_mode}")
+    raise SystemExit(state_main(argv))
 
 
 def main(argv: list[str] | None = None) -> None:

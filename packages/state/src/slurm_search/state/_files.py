@@ -157,7 +157,7 @@ def read_checked(path: Path) -> bytes:
     return read_stamped(path)[0]
 
 
-def read_stamped(path: Path) -> tuple[bytes, tuple[int, int, int, int]]:
+def read_stamped(path: Path) -> tuple[bytes, tuple[int, int, int]]:
     """Read a whole file after checking the open file's owner and mode; with its stamp.
 
     The check is on the open descriptor (fstat), so the file cannot be swapped
@@ -293,9 +293,12 @@ def _unlink_quietly(path: Path) -> None:
         pass
 
 
-def stamp(st: os.stat_result) -> tuple[int, int, int, int]:
-    """What identifies one version of a file: inode, size, mtime, ctime."""
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+def stamp(st: os.stat_result) -> tuple[int, int, int]:
+    """What identifies one version of a file: inode, size, mtime.
+
+    Not ctime: keeping the previous version (a hard link) changes it.
+    """
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def fence(name: str, path: Path) -> None:
@@ -316,7 +319,7 @@ def fence(name: str, path: Path) -> None:
         ) from err
 
 
-def check_unchanged(name: str, path: Path, expect: tuple[tuple[int, int, int, int], bytes]) -> None:
+def check_unchanged(name: str, path: Path, expect: tuple[tuple[int, int, int], bytes]) -> None:
     """Refuse to replace `path` if another writer changed it since we read it.
 
     `expect` is the stamp and the bytes of what we read under the lock. The
@@ -351,7 +354,7 @@ def atomic_write(
     previous: Path | None = None,
     *,
     lock: str | None = None,
-    expect: tuple[tuple[int, int, int, int], bytes] | None = None,
+    expect: tuple[tuple[int, int, int], bytes] | None = None,
 ) -> None:
     """Replace `path` with `data` atomically and durably.
 
@@ -392,7 +395,7 @@ def atomic_write(
 
 
 # path -> stamp of the version this process wrote last (see check_unchanged).
-_written: dict[str, tuple[int, int, int, int]] = {}
+_written: dict[str, tuple[int, int, int]] = {}
 
 
 def _remember(path: Path) -> None:
