@@ -28,17 +28,24 @@ $(STAMP): pyproject.toml $(foreach p,$(PARTS),packages/$(p)/pyproject.toml) requ
 
 install: $(STAMP) system-deps
 
-# graphviz's `dot` draws experiment ASTs (run_exp --display-ast=graph). It is a
-# system program: installed with apt-get where we can, else we say how.
+# System programs, installed with apt-get where we can (root), else we say how:
+# graphviz's `dot` draws experiment ASTs (run_exp --display-ast=graph); bindfs
+# (FUSE views of one folder) and strace (a flock that fails with ENOSYS) let
+# the tests play two hosts sharing a filesystem (tests/fs_views.py).
+SYSTEM_DEPS := dot:graphviz bindfs:bindfs strace:strace fusermount3:fuse3
+
 system-deps:
-	@command -v dot >/dev/null 2>&1 || { \
+	@missing=""; for pair in $(SYSTEM_DEPS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing graphviz (for run_exp --display-ast=graph)"; \
-	    (apt-get install -y -qq graphviz >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null && apt-get install -y -qq graphviz >/dev/null)); \
+	    echo "installing$$missing (graphviz draws ASTs; the rest serve the tests)"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null)); \
 	  else \
-	    echo "note: graphviz's dot is missing; install it (apt-get install graphviz) for run_exp --display-ast=graph"; \
-	  fi; }
+	    echo "note: missing$$missing; install them (apt-get install$$missing): graphviz for run_exp --display-ast=graph, the others for the shared-filesystem tests"; \
+	  fi; \
+	fi
 
 lint: install
 	$(PY) tools/check_layers.py

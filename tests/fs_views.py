@@ -66,7 +66,7 @@ def require() -> None:
 
 
 def _unmount(view: Path) -> None:
-    for command in (["fusermount", "-u", str(view)], ["umount", "-l", str(view)]):
+    for command in (["fusermount3", "-u", str(view)], ["fusermount", "-u", str(view)], ["umount", "-l", str(view)]):
         if shutil.which(command[0]) and subprocess.run(command, capture_output=True).returncode == 0:
             return
 

@@ -90,7 +90,19 @@ def lock_mode() -> str:
     Raises:
         InvalidLockSetting, LockModeMismatch, BadModeRecord.
     """
-    return store_mode(home()).mode
+    key = (os.environ.get("SLURM_SEARCH_HOME"), os.environ.get("HOME"), os.environ.get("SLURM_SEARCH_LOCK"))
+    found = _modes.get(key)
+    if found is None:
+        found = store_mode(home()).mode
+        if len(_modes) > 256:
+            _modes.clear()
+        _modes[key] = found
+    return found
+
+
+# (the environment that decides the root and the request) -> mode: lock()
+# asks on every call, and building the root's Path costs more than the lookup.
+_modes: dict[tuple[str | None, str | None, str | None], str] = {}
 
 
 def fence(name: str) -> None:

@@ -53,6 +53,11 @@ class Filesystem:
     source: str
     options: tuple[str, ...]
 
+    @property
+    def local(self) -> bool:
+        """Whether only this host mounts it (no other host's writes to miss)."""
+        return self.type in _LOCAL
+
     def option(self, key: str) -> str | None:
         """The value of option ``key=value`` (``""`` for a bare flag), or None."""
         found = None

@@ -74,7 +74,10 @@ _decisions: dict[tuple[str, str], Decision] = {}
 
 def forget_decisions() -> None:
     """Drop the cached decisions (after changing the record)."""
+    from . import _api
+
     _decisions.clear()
+    _api._modes.clear()
 
 
 def record_path(root: Path | None = None) -> Path:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import secrets
 import socket
 import stat
 from collections.abc import Iterable
@@ -91,20 +90,35 @@ _refresh = _statx_refresher()
 
 def fresh_stat(path: Path) -> os.stat_result:
     """os.stat of `path`, after making the kernel ask the file server (see refresh)."""
-    if _refresh is not None:
+    if _refresh is not None and _on_shared_fs(path):
         _refresh(-100, os.fsencode(path))  # AT_FDCWD, AT_STATX_FORCE_SYNC | AT_SYMLINK_NOFOLLOW
     return os.stat(path, follow_symlinks=False)
 
 
-def refresh(fd: int) -> None:
+_shared: dict[Path | str, bool] = {}
+
+
+def _on_shared_fs(path: Path | str) -> bool:
+    """Whether `path` is on a filesystem other hosts may write (cached per path)."""
+    found = _shared.get(path)
+    if found is None:
+        fs = locking.mount_of(os.path.dirname(path))
+        if len(_shared) > 4096:
+            _shared.clear()
+        found = _shared[path] = fs is None or not fs.local
+    return found
+
+
+def refresh(fd: int, path: Path | str) -> None:
     """Make the kernel fetch an open file's size and times from the file server.
 
     Network and FUSE filesystems cache attributes (NFS ``actimeo``, FUSE
     ``attr_timeout``, 1 s by default): a file another host replaced or grew
     may look as long as it was, and reads stop at that stale size. A forced
-    statx asks the server; on a local filesystem it costs one system call.
+    statx asks the server. Skipped on a local filesystem (`path` tells which),
+    where nothing is cached that another host could change.
     """
-    if _refresh is not None:
+    if _refresh is not None and _on_shared_fs(path):
         _refresh(fd)
 
 
@@ -174,7 +188,7 @@ def read_stamped(path: Path) -> tuple[bytes, tuple[int, int, int]]:
             raise UnsafeState(path, "a symbolic link", f"replace the link with the file: {path}") from None
         raise
     try:
-        refresh(fd)
+        refresh(fd, path)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
@@ -218,26 +232,35 @@ def fsync_dir(path: Path) -> None:
 
 _HOST = socket.gethostname().replace("/", "_")[:64]
 _TMP_TAG = ".tmp."
-_swept: set[str] = set()
+_swept: set[Path] = set()
 
 
-def temp_name(path: Path) -> Path:
+_prefixes: dict[tuple[Path, int], str] = {}
+
+
+def temp_name(path: Path) -> str:
     """A temporary name beside `path`, unique per host, process and call.
 
     Unique, not fixed: where locks fail to exclude across hosts, two writers
     on two hosts must never write (or rename away) one temporary file.
     """
-    return path.with_name(f".{path.name}{_TMP_TAG}{_HOST}.{os.getpid()}.{secrets.token_hex(4)}")
+    key = (path, os.getpid())
+    prefix = _prefixes.get(key)
+    if prefix is None:
+        if len(_prefixes) > 4096:
+            _prefixes.clear()
+        prefix = _prefixes[key] = os.path.join(path.parent, f".{path.name}{_TMP_TAG}{_HOST}.{key[1]}.")
+    return prefix + os.urandom(4).hex()
 
 
-def sweep_temps(folder: Path) -> None:
+def sweep_temps(folder: Path, key: Path | None = None) -> None:
     """Remove temporary files that writers killed half-way left in `folder`.
 
     Only those of this host whose process is gone: whether a process on
     another host lives cannot be told from here (their litter is small and
     `doctor` lists it). Runs once per folder and process.
     """
-    key = str(folder)
+    key = folder if key is None else key
     if key in _swept:
         return
     _swept.add(key)
@@ -267,9 +290,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def write_temp(path: Path, data: bytes | memoryview) -> Path:
+def write_temp(path: Path, data: bytes | memoryview) -> str:
     """Write `data` to a new temporary file beside `path` and fsync it."""
-    sweep_temps(path.parent)
+    if path not in _swept:
+        sweep_temps(path.parent, key=path)
     tmp = temp_name(path)
     fd = os.open(
         tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, file_mode()
@@ -286,7 +310,7 @@ def write_temp(path: Path, data: bytes | memoryview) -> Path:
     return tmp
 
 
-def _unlink_quietly(path: Path) -> None:
+def _unlink_quietly(path: Path | str) -> None:
     try:
         os.unlink(path)
     except OSError:

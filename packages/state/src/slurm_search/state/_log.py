@@ -131,7 +131,7 @@ def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
             raise LogCompacted(p.name, pos) from None
         return [], START
     try:
-        refresh(fd)
+        refresh(fd, p.log)
         st = os.fstat(fd)
         check_safe(p.log, st)
         epoch = _epoch(p, fd)
@@ -184,7 +184,7 @@ def _open_verified(p: Paths) -> tuple[int, int, int]:
         create_new(p.log, file_header(_new_epoch()), lock=p.name)
         fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     try:
-        refresh(fd)
+        refresh(fd, p.log)
         st = os.fstat(fd)
         epoch = _epoch(p, fd)
         key = str(p.log)
@@ -227,7 +227,7 @@ def _cut_torn_tail(p: Paths, fd: int, end: int, tail: bytes, why: str) -> None:
     that is still ours afterwards, is what a killed writer left.
     """
     time.sleep(QUIET_SECONDS)
-    refresh(fd)
+    refresh(fd, p.log)
     if _read_to_end(fd, end) != tail:
         raise LockNotCoherent(
             p.name, p.log, "another process is appending to it under this process's lock"
@@ -241,7 +241,7 @@ def _cut_torn_tail(p: Paths, fd: int, end: int, tail: bytes, why: str) -> None:
 def _check_end(p: Paths, fd: int, end: int) -> None:
     """Just before writing at `end`: still ours, and nobody wrote past `end`."""
     fence(p.name, p.log)
-    refresh(fd)
+    refresh(fd, p.log)
     if os.pread(fd, 1, end):
         raise LockNotCoherent(
             p.name, p.log, "another process appended to it since this one read it under the lock"
