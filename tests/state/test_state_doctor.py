@@ -103,3 +103,15 @@ def test_doctor_through_slurm(slurm_cluster, tmp_path):
     assert rc == 0, out + err
     live = [line for line in out.splitlines() if "Slurm tasks" in line]
     assert len(live) == 1 and "200/200 transactions, 200/200 appends" in live[0]
+
+
+def test_doctor_where_flock_fails_with_enosys(tmp_path):
+    fs_views.require()
+    environ = dict(os.environ, SLURM_SEARCH_HOME=str(tmp_path / "store"))
+    proc = subprocess.run(
+        [*fs_views.ENOSYS_FLOCK, sys.executable, "-m", "slurm_search.state", "doctor"],
+        env=environ, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "lock mode soft: flock fails here (flock: Function not implemented)" in proc.stdout
+    assert "200/200 transactions" in proc.stdout

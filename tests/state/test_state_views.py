@@ -149,3 +149,21 @@ def test_a_paused_soft_lock_holder_commits_nothing(tmp_path, monkeypatch):
     done = [tuple(int(x) for x in out.split()[1::2]) for _, out, _ in results]
     assert state.read("exp:counter") == {"n": sum(d for d, _ in done)} == {"n": 3 * each}
     assert sum(r for _, r in done) >= 1  # the fence did refuse a resumed holder's write
+
+
+def test_temporary_names_are_unique_per_host_process_and_call(tmp_path):
+    from slurm_search.state import _files
+
+    target = tmp_path / "session_state.pickle"
+    here = {_files.temp_name(target) for _ in range(100)}
+    assert len(here) == 100
+    child = subprocess.run(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from slurm_search.state import _files; "
+         "print(_files.temp_name(Path(sys.argv[1])))", str(target)],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    for name in (*here, child):
+        assert name.startswith(str(tmp_path / ".session_state.pickle.tmp."))
+    host_pid = {name.rsplit(".", 1)[0] for name in here}
+    assert host_pid == {str(tmp_path / f".session_state.pickle.tmp.{_files._HOST}.{os.getpid()}")}
+    assert child.rsplit(".", 1)[0] != next(iter(host_pid))  # another process, another name

@@ -119,7 +119,10 @@ def _decide(root: Path, requested: str) -> Decision:
             reason = f"{MODE_VARIABLE}={requested} when the store was set up"
             if requested != detected:
                 reason += f" (detection said {detected}: {detected_reason})"
-                logger.warning("store %s: %s", root, reason)
+                # Leases where flock would do cost speed; flock where it may
+                # not exclude costs updates: only the second is a warning.
+                unsafe = requested == "flock"
+                logger.log(logging.WARNING if unsafe else logging.INFO, "store %s: %s", root, reason)
         recorded = _write(path, mode, reason, exclusive=True)
     mode, reason, by = recorded
     if requested != "auto" and requested != mode:
