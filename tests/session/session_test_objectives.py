@@ -41,3 +41,54 @@ def where(params, context=None):
     if sleep:
         time.sleep(sleep)
     return {"loss": float(params["x"]), "pid": os.getpid(), "forked": FORKED_FROM == os.getppid()}
+
+
+class TwoArgError(Exception):
+    """Pickles, but does not unpickle: pickle rebuilds it with one argument."""
+
+    def __init__(self, a, b):
+        super().__init__(f"{a} and {b}")
+
+
+def poisoned_when_high(params, context=None):
+    """A result that does not load back for x >= 0.5, a plain one below."""
+    if params["x"] >= 0.5:
+        return {"loss": params["x"], "error": TwoArgError("a", "b")}
+    return params["x"]
+
+
+class _OnlyHere:
+    pass
+
+
+def worker_only_result(params, context=None):
+    """A result whose class lives in a module that exists only in this process."""
+    import sys
+    import types
+
+    module = sys.modules.setdefault("only_on_this_worker", types.ModuleType("only_on_this_worker"))
+    _OnlyHere.__module__ = "only_on_this_worker"
+    _OnlyHere.__qualname__ = "_OnlyHere"
+    module._OnlyHere = _OnlyHere
+    return {"loss": 1.0, "thing": _OnlyHere()}
+
+
+def unpicklable_result(params, context=None):
+    return {"loss": 1.0, "callback": lambda: None}
+
+
+def numpy_result(params, context=None):
+    import numpy as np
+
+    return {"loss": float(params["x"]), "curve": np.arange(3.0)}
+
+
+def hangs(params, context=None):
+    time.sleep((context or {}).get("sleep", 3600))
+    return 0.0
+
+
+def exits(params, context=None):
+    import sys
+
+    sys.exit(3)

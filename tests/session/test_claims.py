@@ -115,13 +115,22 @@ def test_lost_lease_on_the_last_attempt_fails_the_trial():
     assert [r.tid for r in recs if isinstance(r, Expire)] == [t.tid]
 
 
-def test_failure_is_retried_with_the_same_params():
-    name = make(max_attempts=2)
+def test_failure_is_retried_with_the_same_params_when_errors_may_be():
+    name = make(max_attempts=2, error_attempts=2)
     t = session.next_trial(name, "w1")
     session.record_failure(name, "w1", t.tid, "Traceback: boom")
     again = session.next_trial(name, "w2")
     assert (again.tid, again.attempt, again.params) == (t.tid, 2, t.params)
     assert session.progress(name).last_traceback == "Traceback: boom"
+
+
+def test_an_objective_error_is_not_retried_by_default():
+    name = make(max_attempts=3, max_failures=3)
+    t = session.next_trial(name, "w1")
+    session.record_failure(name, "w1", t.tid, "Traceback: boom")
+    again = session.next_trial(name, "w2")
+    assert again.tid != t.tid  # a new trial: the failed one is not tried again
+    assert [d["result"]["status"] for d in session.trial_docs(name) if d["tid"] == t.tid] == ["fail"]
 
 
 def test_invalid_results_are_refused():

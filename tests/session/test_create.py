@@ -88,7 +88,9 @@ def test_info_and_defaults():
     assert (i.algo, i.max_evals, i.max_attempts, i.max_failures, i.lease_seconds) == ("rand", 200, 3, 20, 60.0)
     assert i.metadata == {"who": "me"} and isinstance(i.seed, int)
     assert session.context(name) == {"c": 1}
-    assert session.info(session.create_session(OBJ, SPACE, max_evals=10)).max_failures == 5
+    # Proportional, with no floor: a small session fails at its first failed trial.
+    assert session.info(session.create_session(OBJ, SPACE, max_evals=10)).max_failures == 1
+    assert session.info(session.create_session(OBJ, SPACE, max_evals=2)).max_failures == 0
 
 
 def test_unknown_session_suggests_close_names():

@@ -139,7 +139,7 @@ def test_takeover_needs_a_higher_attempt_and_refuses_the_old_owner():
 
 
 def test_failures_retry_then_fail_the_trial_then_the_session():
-    st = replay([Created(spec(max_attempts=2, max_failures=0)), claim(0), failure(0)])
+    st = replay([Created(spec(max_attempts=2, max_failures=0, error_attempts=2)), claim(0), failure(0)])
     assert st.trials[0].status == "new" and st.waiting == {0}
     assert st.last_traceback == "Traceback: boom 0/1"
     assert status(st) == "running"
@@ -228,10 +228,32 @@ def test_annotations_keep_the_last_value():
     assert st.annotations == {"jobs": [1, 2]}
 
 
+def test_an_error_fails_its_trial_at_once_by_default_but_a_lost_lease_is_retried():
+    st = replay([Created(spec(max_attempts=3, max_failures=5)), claim(0), failure(0)])
+    assert st.trials[0].status == "failed" and st.trials[0].errors == 1
+    # A lost lease (the worker died) is what attempts are for.
+    st = apply(st, claim(1, until=10.0))
+    assert pick(st, 11.0) == ("retry", 1, None, None)
+    st = apply(st, claim(1, worker="w2", attempt=2, until=30.0))
+    st = apply(st, failure(1, worker="w2", attempt=2))
+    assert st.trials[1].status == "failed"  # then one error fails it
+    check_indexes(st)
+
+
+def test_a_session_whose_trials_all_failed_is_failed():
+    events = [Created(spec(max_evals=2, max_attempts=1, max_failures=10))]
+    events += [claim(0), failure(0), claim(1), failure(1)]
+    st = replay(events)
+    assert st.counts["failed"] == 2 and st.counts["ok"] == 0
+    assert status(st) == "failed"  # within max_failures, but nothing came out of it
+    st = replay([*events[:3], claim(1), result(1)])
+    assert status(st) == "done"
+
+
 def test_pick_order_waiting_then_expired_then_new():
     st = replay(
         [
-            Created(spec(max_evals=4, max_attempts=3)),
+            Created(spec(max_evals=4, max_attempts=3, error_attempts=3)),
             claim(0, until=10.0),
             claim(1, worker="w2", until=50.0),
             claim(2, worker="w3", until=50.0),
@@ -268,7 +290,7 @@ def test_snapshot_replaces_the_state():
 
 def test_replay_is_deterministic_and_survives_pickling():
     events = [
-        Created(spec(max_evals=3)),
+        Created(spec(max_evals=3, error_attempts=2)),
         claim(0),
         claim(1, worker="w2"),
         Renew(1, "w2", 1, 200.0, 1.0),

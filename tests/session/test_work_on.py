@@ -31,7 +31,8 @@ def test_work_on_runs_a_session_to_the_end():
 
 def test_failures_are_retried_then_fail_the_session_with_the_traceback():
     name = session.create_session(
-        "session_test_objectives:boom", SPACE, max_evals=10, max_attempts=2, max_failures=1
+        "session_test_objectives:boom", SPACE, max_evals=10, max_attempts=2, max_failures=1,
+        error_attempts=2,
     )
     report = session.work_on(name)
     # Trial 0 fails twice (failed 1: tolerated), trial 1 twice (failed 2 > 1).
@@ -48,7 +49,8 @@ def test_a_bad_return_value_is_a_failure():
     name = session.create_session(
         "session_test_objectives:returns_text", SPACE, max_evals=2, max_attempts=1, max_failures=5
     )
-    assert session.work_on(name) == (0, 2, 0, "done")
+    # Both failed: within max_failures, but a session with no ok trial is failed.
+    assert session.work_on(name) == (0, 2, 0, "failed")
     assert "InvalidResult" in session.progress(name).last_traceback
 
 

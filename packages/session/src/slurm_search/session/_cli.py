@@ -282,6 +282,11 @@ def _run(name: str, method: str | None, workers: int | None, slurm: dict[str, An
         launched.wait()
     if launched.progress is not None:
         click.echo(f"{name}: {_summary_line(launched.progress)}", err=True)
+        if launched.progress.status == "failed":
+            raise click.ClickException(
+                f"session {name} failed: see `ssearch show {name}` for the last traceback, "
+                f"fix the objective, then `ssearch restart {name}`"
+            )
 
 
 @cli.command(context_settings=ASSIGNMENTS)

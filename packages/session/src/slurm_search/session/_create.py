@@ -54,6 +54,8 @@ def create_session(
     max_failures: int | None = None,
     lease_seconds: float = 60.0,
     interruptible: bool = False,
+    error_attempts: int = 1,
+    trial_timeout: float | None = None,
 ) -> str:
     """Create a search session.
 
@@ -71,10 +73,17 @@ def create_session(
         name: `name` or `type:name` (default: a fresh `search:adj_adj_adj_noun`).
         max_attempts: attempts (failures or lost leases) before a trial fails.
         max_failures: failed trials tolerated before the session fails
-            (default: max(5, max_evals // 10)).
+            (default: max_evals // 10, so a small session fails at its first
+            failed trial; a session whose trials all failed is failed).
         lease_seconds: how long a claim lasts unless its worker renews it.
         interruptible: workers with a deadline claim until the deadline
             instead of stopping when a trial no longer fits.
+        error_attempts: attempts of a trial whose objective raises, returns a
+            result that cannot be stored, or times out (default 1: it fails
+            at once; lost leases are retried up to `max_attempts`).
+        trial_timeout: seconds an objective may run; past it the trial is
+            stopped (the objective runs in a child process then) and failed
+            with "timed out after N s". None: no limit.
 
     Returns:
         The session's `type:name`.
@@ -102,10 +111,17 @@ def create_session(
     seed = _positive_int("seed", seed, minimum=0)
     max_attempts = _positive_int("max_attempts", max_attempts)
     if max_failures is None:
-        max_failures = max(5, max_evals // 10)
+        max_failures = max_evals // 10
     max_failures = _positive_int("max_failures", max_failures, minimum=0)
     if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, (int, float)) or not lease_seconds > 0:
         raise InvalidSetting("lease_seconds", lease_seconds, "a number of seconds > 0")
+    error_attempts = _positive_int("error_attempts", error_attempts)
+    if trial_timeout is not None and (
+        isinstance(trial_timeout, bool)
+        or not isinstance(trial_timeout, (int, float))
+        or not 0 < trial_timeout < float("inf")
+    ):
+        raise InvalidSetting("trial_timeout", trial_timeout, "a finite number of seconds > 0, or none")
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidSetting("metadata", metadata, "a dict")
     try:
@@ -132,6 +148,8 @@ def create_session(
         interruptible=bool(interruptible),
         uid=secrets.token_hex(8),
         created=time.time(),
+        error_attempts=error_attempts,
+        trial_timeout=None if trial_timeout is None else float(trial_timeout),
     )
     with lock(full):
         if _taken(full):

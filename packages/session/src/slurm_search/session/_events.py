@@ -40,6 +40,11 @@ class Spec(NamedTuple):
             the deadline (their last trial may be cut off and re-run).
         uid: random, tells apart two sessions created under one name.
         created: `time.time()` at creation.
+        error_attempts: attempts of a trial whose objective raises (or
+            returns what cannot be stored, or times out) before it fails;
+            1: such a trial is not retried (retries are for lost workers).
+        trial_timeout: seconds an objective may run before its trial is
+            stopped and failed; None: no limit.
     """
 
     objective: str
@@ -55,6 +60,9 @@ class Spec(NamedTuple):
     interruptible: bool = False
     uid: str = ""
     created: float = 0.0
+    # Added in 0.2: logs written before read as their defaults.
+    error_attempts: int = 1
+    trial_timeout: float | None = None
 
 
 class Created(NamedTuple):

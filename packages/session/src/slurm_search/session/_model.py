@@ -24,6 +24,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from slurm_search.state import UnreadableRecord
+
 from ._events import (
     Annotate,
     Claim,
@@ -60,6 +62,8 @@ class TrialState(NamedTuple):
         result: the objective's result dict (ok trials).
         duration: seconds the objective took (ok and failed trials).
         traceback: the last failure's traceback, if any.
+        errors: attempts that ended in a Failure (the objective raised,
+            returned what cannot be stored, or timed out).
     """
 
     tid: int
@@ -74,6 +78,7 @@ class TrialState(NamedTuple):
     result: dict | None = None
     duration: float | None = None
     traceback: str | None = None
+    errors: int = 0
 
 
 @dataclass
@@ -99,6 +104,7 @@ class SessionState:
     duration_sum: float = 0.0
     duration_count: int = 0
     events: int = 0
+    unreadable: int = 0
 
     @property
     def mean_duration(self) -> float | None:
@@ -190,7 +196,8 @@ def apply(state: SessionState | None, event: Any) -> SessionState:
     elif kind is Failure:
         trial = state.trials.get(event.tid)
         if _owned(trial, event.worker, event.attempt):
-            failed = trial.tries >= state.spec.max_attempts
+            errors = trial.errors + 1
+            failed = trial.tries >= state.spec.max_attempts or errors >= state.spec.error_attempts
             _put(
                 state,
                 trial,
@@ -199,6 +206,7 @@ def apply(state: SessionState | None, event: Any) -> SessionState:
                     traceback=event.traceback,
                     duration=event.duration,
                     refresh_time=event.time,
+                    errors=errors,
                 ),
             )
             state.last_traceback = event.traceback
@@ -232,6 +240,14 @@ def apply(state: SessionState | None, event: Any) -> SessionState:
         state.next_tid = max(state.next_tid, event.tid + 1)
     elif kind is Annotate:
         state.annotations[event.key] = event.value
+    elif kind is UnreadableRecord:
+        # Written before results were checked: its trial stays running until
+        # its lease runs out, and is then run again.
+        state.unreadable += 1
+        state.last_traceback = (
+            f"a record at byte {event.offset} of the session's log does not load "
+            f"({event.reason}): skipped"
+        )
     else:
         raise ValueError(f"not a session event: {event!r}")
     return state
@@ -285,8 +301,9 @@ def replay(events: Any, state: SessionState | None = None) -> SessionState:
 def status(state: SessionState) -> str:
     """`failed`, `done`, `stopped` or `running`, in that order of precedence.
 
-    A session is failed when more trials failed than `max_failures`, and done
-    when `max_evals` trials exist and every one is ok or failed.
+    A session is failed when more trials failed than `max_failures`, or when
+    every trial finished and none is ok; done when `max_evals` trials exist
+    and every one is ok or failed.
     """
     counts = state.counts
     if counts["failed"] > state.spec.max_failures:
@@ -296,7 +313,7 @@ def status(state: SessionState) -> str:
         and counts["new"] == 0
         and counts["running"] == 0
     ):
-        return "done"
+        return "failed" if counts["failed"] and not counts["ok"] else "done"
     if state.stopped:
         return "stopped"
     return "running"

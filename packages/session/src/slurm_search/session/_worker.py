@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from typing import Any, NamedTuple
 
 from ._claims import (
@@ -26,6 +25,7 @@ from ._claims import (
     renew_lease,
 )
 from ._errors import LeaseLost, NoMoreTrials
+from ._evaluation import call_objective
 from ._model import keep_claiming, pick
 from ._names import resolve_objective, session_name
 from ._view import view
@@ -223,7 +223,9 @@ def work_on(
                     break
                 continue
             trial = outcome
-            ok, duration, report = _evaluate(name, worker, objective, context, trial, keeper, v)
+            ok, duration, report = _evaluate(
+                name, worker, objective, context, trial, keeper, v, spec.trial_timeout
+            )
     finally:
         keeper.stop()
     logger.info(
@@ -234,25 +236,32 @@ def work_on(
 
 
 def _evaluate(
-    name: str, worker: str, objective: Any, context: Any, trial: Trial, keeper: _LeaseKeeper, v: Any
+    name: str,
+    worker: str,
+    objective: Any,
+    context: Any,
+    trial: Trial,
+    keeper: _LeaseKeeper,
+    v: Any,
+    timeout: float | None = None,
 ) -> tuple[bool, float, Any]:
     """Run the objective on a trial; return (ok, duration, the report to record)."""
     logger.debug("%s evaluates trial %s of %s: %r", worker, trial.tid, name, trial.params)
     keeper.hold(trial.tid, trial.attempt)
     start = time.perf_counter()
     try:
-        value = objective(trial.params, context)
-        result = normalize_result(value)
-    # The objective is user code: any exception is the trial's failure, kept
-    # with its traceback. KeyboardInterrupt and SystemExit go through (the
-    # lease then runs out and another worker re-runs the trial).
-    except Exception:
-        text = traceback.format_exc()
-        logger.warning("trial %s of %s failed on %s:\n%s", trial.tid, name, worker, text)
-        duration = time.perf_counter() - start
-        return False, duration, _failure_report(worker, trial.tid, text, duration, v)
+        # An exception (or sys.exit) of the objective, a result that cannot be
+        # stored, a timeout: each is the trial's failure, with its reason.
+        # KeyboardInterrupt goes through (the lease then runs out and another
+        # worker re-runs the trial).
+        outcome = call_objective(
+            objective, trial.params, context, normalize_result, timeout, v.state.spec.objective.partition(":")[0]
+        )
     finally:
         keeper.release()
     duration = time.perf_counter() - start
-    return True, duration, _result_report(worker, trial.tid, result, duration, v)
+    if outcome.failure is not None:
+        logger.warning("trial %s of %s failed on %s:\n%s", trial.tid, name, worker, outcome.failure)
+        return False, duration, _failure_report(worker, trial.tid, outcome.failure, duration, v)
+    return True, duration, _result_report(worker, trial.tid, outcome.result, duration, v)
 

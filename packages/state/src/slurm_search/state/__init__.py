@@ -20,7 +20,7 @@ from ._errors import (
     UnsafeState,
 )
 from ._files import SHARED_GROUP_ENV
-from ._log import START, Position, append, compact, records
+from ._log import START, Position, UnreadableRecord, append, compact, records
 from ._names import paths, root, split
 from ._objects import (
     Box,
@@ -46,6 +46,7 @@ __all__ = [
     "NotFound",
     "Position",
     "StateError",
+    "UnreadableRecord",
     "UnsafeState",
     "append",
     "compact",

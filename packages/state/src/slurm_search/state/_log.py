@@ -37,7 +37,7 @@ from ._files import (
     refresh,
     write_all,
 )
-from ._frames import FILE_HEADER_SIZE, Damage, file_header, frame, parse_file_header, scan
+from ._frames import FILE_HEADER_SIZE, FRAME_HEADER_SIZE, Damage, file_header, frame, parse_file_header, scan
 from ._locks import held
 from ._names import Paths
 from ._objects import dumps
@@ -153,8 +153,30 @@ def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
         raise CorruptState(p.name, p.log, err.reason, offset=offset + err.offset) from None
     out: list[Any] = []
     for a, b in found.payloads:
-        out.extend(pickle.loads(data[a:b]))
+        try:
+            out.extend(pickle.loads(data[a:b]))
+        # A frame that passed its checksums but does not unpickle (a record
+        # whose class cannot be rebuilt here) is not damage: stopping at it
+        # would make every later record unreadable forever. Readers get a
+        # placeholder in its place and keep going.
+        except Exception as err:  # unpickling user objects raises many types
+            where = offset + a - FRAME_HEADER_SIZE
+            reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            logger.warning("%s: skipping a record at byte %d that does not load: %s", p.log, where, reason)
+            out.append(UnreadableRecord(where, reason))
     return out, Position(epoch, offset + found.end)
+
+
+class UnreadableRecord(NamedTuple):
+    """Stands, in what `records` returns, for a frame whose records do not unpickle.
+
+    Attributes:
+        offset: the byte offset of the frame in the log.
+        reason: why it does not load (the exception, one line).
+    """
+
+    offset: int
+    reason: str
 
 
 def _read_to_end(fd: int, offset: int) -> bytes:
