@@ -22,6 +22,7 @@ from ._errors import (
     LockTimeout,
     LockUnsupported,
     NotLocked,
+    UnsafeLockFile,
 )
 from ._fs import Filesystem, choose_mode, mount_of
 from ._mode import Decision, record_path, set_store_mode, store_mode
@@ -41,6 +42,7 @@ __all__ = [
     "LockTimeout",
     "LockUnsupported",
     "NotLocked",
+    "UnsafeLockFile",
     "choose_mode",
     "ensure_dir",
     "fence",

@@ -15,6 +15,7 @@ __all__ = [
     "LockUnsupported",
     "LockLost",
     "BadModeRecord",
+    "UnsafeLockFile",
 ]
 
 
@@ -173,3 +174,15 @@ class BadModeRecord(LockError):
             f"the store's lock-mode file {self.path} {self.reason}: with no worker "
             f"running, set it again with: python -m slurm_search.state doctor --set-lock-mode auto"
         )
+
+
+class UnsafeLockFile(LockError):
+    """A lock file is a link (symbolic or hard) or not a plain file: locking it could write elsewhere."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"refusing lock file {self.path}: it is {self.reason}; remove it (rm {self.path}) and retry"

@@ -7,11 +7,14 @@ lets two processes hold "the same" lock on two inodes."""
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from pathlib import Path
 
 import filelock
 
+from ._errors import UnsafeLockFile
 from ._mode import flock_unsupported
 
 __all__ = ["FlockBackend"]
@@ -50,6 +53,15 @@ class FlockBackend:
         self._path = path
 
     def acquire(self, deadline: float | None) -> bool:
+        # filelock opens with O_NOFOLLOW but truncates the file once locked:
+        # a hard link planted in the lock folder would truncate its target.
+        try:
+            st = os.lstat(self._path)
+        except FileNotFoundError:
+            pass
+        else:
+            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+                raise UnsafeLockFile(str(self._path), "a link or not a plain file")
         timeout = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
         try:
             self._lock.acquire(timeout=timeout, poll_interval=_POLL_INTERVAL)

@@ -35,10 +35,8 @@ def ssearch_command() -> list[str]:
 
 
 def logs_dir(name: str) -> Path:
-    """``<root>/<type>/<name>/logs``, created on demand (mode 0700)."""
-    path = state.paths(name).dir / "logs"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
+    """``<root>/<type>/<name>/logs``, created on demand with the store's mode; a link there is refused."""
+    return state.subdir(name, "logs")
 
 
 def resolve_method(method: str | None) -> str:

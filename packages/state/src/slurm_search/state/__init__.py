@@ -30,6 +30,7 @@ from ._objects import (
     names,
     read,
     restore_previous,
+    subdir,
     transaction,
     update,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "restore_previous",
     "root",
     "split",
+    "subdir",
     "transaction",
     "update",
 ]

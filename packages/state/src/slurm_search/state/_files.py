@@ -161,9 +161,39 @@ def check_safe(path: Path, st: os.stat_result) -> None:
 
 
 def check_dirs(dirs: Iterable[Path]) -> None:
-    """check_safe on each folder (they must exist)."""
-    for d in dirs:
-        check_safe(d, os.stat(d))
+    """check_safe on each folder (they must exist), root first.
+
+    The root may be a symbolic link (a home folder pointing at the shared
+    filesystem is the user's choice); a folder inside the store may not: a
+    link there sends reads and writes outside it.
+    """
+    for i, d in enumerate(dirs):
+        st = os.stat(d) if i == 0 else os.lstat(d)
+        if stat.S_ISLNK(st.st_mode):
+            raise UnsafeState(d, "a symbolic link inside the store", f"replace the link with a folder: {d}")
+        if not stat.S_ISDIR(st.st_mode):
+            raise UnsafeState(d, "not a folder", f"move it aside: {d}")
+        check_safe(d, st)
+
+
+def open_nofollow(path: Path, flags: int) -> int:
+    """os.open with O_NOFOLLOW; a link there raises UnsafeState (not a bare ELOOP)."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UnsafeState(path, "a symbolic link", f"replace the link with the file: {path}") from None
+        raise
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create folder `path` (inside the store) with the store's mode, refusing a link there."""
+    ensure_dirs([path])
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+        raise UnsafeState(path, "a symbolic link or not a folder", f"replace it with a folder: {path}")
+    check_safe(path, st)
+    return path
 
 
 def read_checked(path: Path) -> bytes:

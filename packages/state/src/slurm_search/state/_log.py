@@ -22,11 +22,12 @@ import logging
 import os
 import pickle
 import secrets
+import stat
 import time
 from typing import Any, NamedTuple, Union
 
 from . import _names
-from ._errors import CorruptState, LockNotCoherent, LogCompacted
+from ._errors import CorruptState, LockNotCoherent, LogCompacted, UnsafeState
 from ._files import (
     atomic_write,
     check_dirs,
@@ -34,6 +35,7 @@ from ._files import (
     create_new,
     ensure_dirs,
     fence,
+    open_nofollow,
     refresh,
     write_all,
 )
@@ -125,7 +127,7 @@ def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
     pos = _start(start)
     try:
         check_dirs(p.chain())
-        fd = os.open(p.log, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_nofollow(p.log, os.O_RDONLY)
     except FileNotFoundError:
         if pos.offset:
             raise LogCompacted(p.name, pos) from None
@@ -133,6 +135,8 @@ def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
     try:
         refresh(fd, p.log)
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeState(p.log, "not a plain file", f"move it aside: {p.log}")
         check_safe(p.log, st)
         epoch = _epoch(p, fd)
         if pos.offset and pos.epoch != epoch:
@@ -198,16 +202,18 @@ def _open_verified(p: Paths) -> tuple[int, int, int]:
         (fd, epoch, end): end is where the next frame goes.
     """
     try:
-        fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        fd = open_nofollow(p.log, os.O_RDWR)
     except FileNotFoundError:
         ensure_dirs((p.root, p.type_dir, p.dir))
         # Created through a link of a complete file, so a log never lacks its
         # header, and never replaces one another host created meanwhile.
         create_new(p.log, file_header(_new_epoch()), lock=p.name)
-        fd = os.open(p.log, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        fd = open_nofollow(p.log, os.O_RDWR)
     try:
         refresh(fd, p.log)
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            raise UnsafeState(p.log, "not a plain file of its own (a hard link?)", f"move it aside: {p.log}")
         epoch = _epoch(p, fd)
         key = str(p.log)
         cached = _verified.get(key)

@@ -21,7 +21,16 @@ from typing import Any
 
 from . import _names
 from ._errors import AlreadyExists, CorruptState, NotFound
-from ._files import atomic_write, check_dirs, create_new, ensure_dirs, fsync_dir, read_checked, read_stamped
+from ._files import (
+    atomic_write,
+    check_dirs,
+    create_new,
+    ensure_dirs,
+    ensure_private_dir,
+    fsync_dir,
+    read_checked,
+    read_stamped,
+)
 from ._locks import held
 from ._names import Paths
 
@@ -159,6 +168,23 @@ def transaction(name: str, *, timeout: float | None = None) -> Iterator[Box]:
         atomic_write(
             p.object, dumps(box.value), previous=p.previous, lock=p.name, expect=(st, data)
         )
+
+
+def subdir(name: str, part: str) -> Path:
+    """The folder `<root>/<type>/<name>/<part>` (for a session's worker logs), created on demand.
+
+    Created with the store's mode (0700, or 0770 for a group-shared store);
+    a link there (or a file) is refused, so nothing is written outside the store.
+
+    Raises:
+        InvalidName: the name, or `part`, is not valid.
+        UnsafeState: the folder or one above it is a link, or writable by others.
+    """
+    p = _names.paths(name)
+    _names.check_part(part)
+    ensure_dirs((p.root, p.type_dir, p.dir))
+    check_dirs(p.chain())
+    return ensure_private_dir(p.dir / part)
 
 
 def exists(name: str) -> bool:
