@@ -10,6 +10,7 @@ same lock and append as the next claim.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -113,6 +114,16 @@ class _LeaseKeeper:
 
 IDLE_POLL = 0.25
 
+# errno values of a full store: the worker waits for space instead of dying.
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+FULL_PAUSE_FIRST = 1.0
+FULL_PAUSE_MOST = 60.0
+
+
+def _full_pause(done: int) -> float:
+    """Seconds to wait after `done` waits for space: doubling, at most a minute."""
+    return min(FULL_PAUSE_FIRST * 2**done, FULL_PAUSE_MOST)
+
 
 def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL) -> bool:
     """Sleep while every trial is held by another live worker.
@@ -185,6 +196,7 @@ def work_on(
     duration = 0.0  # how long that trial took
     trial: Trial | None = None
     reason = "done"
+    full_pauses = 0  # consecutive waits for space in the store
     logger.info("worker %s starts on %s", worker, name)
     try:
         while True:
@@ -204,6 +216,18 @@ def work_on(
                 report = trial = None
                 ok = False
                 continue
+            except OSError as err:
+                if err.errno not in _FULL or (deadline is not None and time.time() >= deadline):
+                    raise
+                # A full disk (or quota): nothing stored is lost, and space
+                # may come back. Wait and try the same report again rather
+                # than let every worker die at once.
+                pause = _full_pause(full_pauses)
+                full_pauses += 1
+                logger.warning("the store is full (%s): retrying in %.0f s", err.strerror, pause)
+                time.sleep(pause)
+                continue
+            full_pauses = 0
             if report is not None:
                 if ok:
                     completed += 1
