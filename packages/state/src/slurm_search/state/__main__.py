@@ -3,6 +3,7 @@
     python -m slurm_search.state list [TYPE]
     python -m slurm_search.state show TYPE:NAME
     python -m slurm_search.state restore TYPE:NAME
+    python -m slurm_search.state salvage TYPE:NAME
     python -m slurm_search.state doctor [--slurm] [--slurm-arg=--partition=P ...]
     python -m slurm_search.state doctor --set-lock-mode auto|flock|soft
 
@@ -20,8 +21,9 @@ from collections.abc import Sequence
 
 from slurm_search import locking
 
-from . import _doctor, _log, _names, _objects
+from . import _doctor, _log, _names, _objects, _salvage
 from ._errors import NotFound, StateError
+from ._frames import FILE_HEADER_SIZE
 
 _SHOW_WIDTH = 2000  # characters of an object's repr that `show` prints
 
@@ -64,6 +66,41 @@ def _restore(args: argparse.Namespace) -> None:
     print(f"restored the previous version of {args.name}; run the same command again to undo")
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+def _salvage_command(args: argparse.Namespace) -> None:
+    report = _salvage.salvage(args.name, timeout=args.timeout)
+    plan = report.plan
+    frames = _count(len(plan.frames), "frame")
+    records = _count(plan.records_before + plan.records_after, "record")
+    if not plan.damaged:
+        line = f"the log of {report.name} has no damage ({frames}, {records}, {report.size} bytes)"
+        if plan.torn is not None:
+            # Not damage: what a killed writer leaves; the next append cuts it.
+            tail = report.size - (plan.frames[-1].end if plan.frames else FILE_HEADER_SIZE)
+            line += f"; its last {_count(tail, 'byte')} are a torn frame that the next append cuts"
+        print(line + "; nothing changed")
+        return
+    print(f"salvaged the log of {report.name} ({report.path}):")
+    print(
+        f"  kept before the damage: {_count(plan.before, 'frame')}, "
+        f"{_count(plan.records_before, 'record')}"
+    )
+    print(
+        f"  recovered after it:     {_count(len(plan.frames) - plan.before, 'frame')}, "
+        f"{_count(plan.records_after, 'record')}"
+    )
+    for gap in plan.skipped:
+        print(f"  lost bytes {gap.start}-{gap.end} ({_count(gap.end - gap.start, 'byte')}): {gap.reason}")
+    print(f"  the damaged file ({report.size} bytes) is kept as {report.aside}")
+    print(
+        f"  the new log holds {frames}, {records} ({report.new_size} bytes) under a new epoch: "
+        "readers start again from 0"
+    )
+
+
 def _doctor_command(args: argparse.Namespace) -> int:
     if args.set_lock_mode:
         decision = locking.set_store_mode(args.set_lock_mode)
@@ -99,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("name", help="TYPE:NAME")
     cmd.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the lock")
     cmd.set_defaults(run=_restore)
+    cmd = sub.add_parser(
+        "salvage",
+        help="rewrite a damaged log with every record that can still be read "
+        "(the damaged file is kept beside it)",
+    )
+    cmd.add_argument("name", help="TYPE:NAME")
+    cmd.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the lock")
+    cmd.set_defaults(run=_salvage_command)
     cmd = sub.add_parser(
         "doctor",
         help="is the store safe here? filesystem, lock mode, modes, space, a live test",

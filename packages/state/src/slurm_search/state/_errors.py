@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 RESTORE_COMMAND = "python -m slurm_search.state restore {name}"
+SALVAGE_COMMAND = "python -m slurm_search.state salvage {name}"
 
 
 class StateError(Exception):
@@ -60,11 +61,13 @@ class NotFound(StateError, KeyError):
         path: the file that does not exist.
     """
 
-    def __init__(self, name: str, path: Path, what: str = "object") -> None:
+    def __init__(
+        self, name: str, path: Path, what: str = "object", way_out: str = "nothing to restore"
+    ) -> None:
         if what == "object":
             message = f"no object named {name!r} (no file {path}): create it first"
         else:
-            message = f"{name!r} has no {what} (no file {path}): nothing to restore"
+            message = f"{name!r} has no {what} (no file {path}): {way_out}"
         super().__init__(message)
         self.name = name
         self.path = path
@@ -110,10 +113,10 @@ class CorruptState(StateError):
         elif offset is None:
             way_out = "restore the previous version with: " + RESTORE_COMMAND.format(name=name)
         else:
-            way_out = (
-                "nothing was skipped; inspect the file, or move it aside to "
-                "start the log anew"
-            )
+            # Readers never skip data; salvage does, by hand, and keeps the
+            # damaged file aside.
+            command = SALVAGE_COMMAND.format(name=name)
+            way_out = f"nothing was skipped; recover every readable record with: {command}"
         super().__init__(f"{path} is corrupt{where} ({reason}): {way_out}")
         self.name = name
         self.path = path
