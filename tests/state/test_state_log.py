@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from slurm_search import state
+from slurm_search.state._log import _verified
 from slurm_search.state import _frames
 
 HEADER = _frames.FILE_HEADER_SIZE
@@ -221,3 +222,31 @@ def test_bad_positions():
     epoch = err_epoch()
     with pytest.raises(state.CorruptState):
         state.records("search:s1", state.Position(epoch, 10**6))
+
+
+def test_a_flipped_byte_in_a_complete_last_frame_is_damage_not_a_torn_tail():
+    state.append("search:s1", "one")
+    last = state.append("search:s1", "two" * 50)
+    size = _log().stat().st_size
+    _damage(size - 10)  # inside the last frame's payload; its final b"." is intact
+    with pytest.raises(state.CorruptState, match="frame fails its checksum") as info:
+        state.records("search:s1")
+    assert "salvage" in str(info.value)
+    _verified.clear()  # as a new process: it verifies the whole log before appending
+    with pytest.raises(state.CorruptState):
+        state.append("search:s1", "three")
+    assert _log().stat().st_size == size  # nothing cut, nothing added
+    assert last.offset == size
+
+
+def test_a_last_frame_whose_end_was_never_written_is_a_torn_tail():
+    state.append("search:s1", "one")
+    state.append("search:s1", "two" * 50)
+    size = _log().stat().st_size
+    with open(_log(), "r+b") as f:  # the last page never reached the disk
+        f.seek(size - 40)
+        f.write(b"\0" * 40)
+    assert state.records("search:s1")[0] == ["one"]
+    _verified.clear()  # as the process that starts after the crash
+    state.append("search:s1", "three")
+    assert state.records("search:s1")[0] == ["one", "three"]

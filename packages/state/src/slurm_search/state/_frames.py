@@ -20,7 +20,10 @@ next one starts:
   * fewer bytes than a frame header;
   * a valid header whose frame runs past the end of the file;
   * a last frame, ending exactly at the end of the file, that fails its
-    checksum (pages of an unsynced write that never reached the disk);
+    checksum and whose last byte is not the pickle's final STOP opcode
+    (b"."): pages of an unsynced write that never reached the disk read as
+    zeros. A complete last frame that ends in b"." but fails its checksum was
+    written whole and changed afterwards: damage, not a torn write;
   * a header that fails its checksum followed only by zero bytes (a crash
     after the file grew but before its data was written).
 Anything else that fails a checksum is damage, reported with its offset.
@@ -37,6 +40,7 @@ _FILE_HEADER = struct.Struct("<8sQI")
 _FRAME_HEADER = struct.Struct("<QII")
 FILE_HEADER_SIZE = _FILE_HEADER.size
 FRAME_HEADER_SIZE = _FRAME_HEADER.size
+_STOP = ord(".")  # every pickle ends with the STOP opcode
 
 
 class Damage(Exception):
@@ -118,8 +122,8 @@ def scan(buf: bytes) -> Scan:
             torn = f"a frame of {length} bytes with only {n - start} written"
             break
         if zlib.crc32(view[start:end]) != payload_crc:
-            if end == n:
-                torn = "the last frame fails its checksum"
+            if end == n and (length == 0 or buf[end - 1] != _STOP):
+                torn = "the last frame fails its checksum (its end was never written)"
                 break
             raise Damage(pos, "frame fails its checksum")
         payloads.append((start, end))
