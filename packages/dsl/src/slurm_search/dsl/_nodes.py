@@ -23,6 +23,7 @@ from . import _runtime
 from ._errors import BadValue, SpecError
 from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
+from ._settings import METHODS, check_count, check_method, check_threads
 
 __all__ = [
     "Node",
@@ -41,8 +42,6 @@ __all__ = [
     "children",
     "METHODS",
 ]
-
-METHODS = ("inline", "cpu", "slurm")
 
 
 def _indent(text: str) -> str:
@@ -285,14 +284,9 @@ class SamplingNode(Node):
             count: Any = len(space)
         else:
             count = lookup(self.sample_count, "sample_count")
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise BadValue(f"{where} sample_count", count, "a positive integer")
-        method = lookup(self.method, "method")
-        if method not in METHODS:
-            raise BadValue(f"{where} method", method, " or ".join(METHODS))
-        threads = lookup(self.threads, "threads")
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise BadValue(f"{where} threads", threads, "a positive integer")
+        check_count(f"{where} sample_count", count)
+        method = check_method(f"{where} method", lookup(self.method, "method"))
+        threads = check_threads(f"{where} threads", lookup(self.threads, "threads"))
         slurm = self.slurm
         if isinstance(slurm, str):
             slurm = get_param(current, slurm) if has_param(current, slurm) else {}

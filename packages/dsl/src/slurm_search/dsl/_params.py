@@ -155,6 +155,10 @@ def _kind_ok(default: Any, value: Any) -> tuple[bool, Any, str]:
         return False, value, "an integer"
     if isinstance(default, numbers.Real):
         if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            # inf only where the default is infinite too (train_episodes=inf):
+            # 1e999 reads as inf, and inf seconds or an inf noise break a run.
+            if math.isfinite(default) and not math.isfinite(value):
+                return False, value, "a finite number"
             return True, float(value), ""
         return False, value, "a number"
     if isinstance(default, str):

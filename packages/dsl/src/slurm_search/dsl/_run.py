@@ -14,6 +14,7 @@ from . import _experiment, _runtime
 from ._errors import ExperimentStopped, ResumeMismatch
 from ._nodes import evaluate_tree
 from ._params import canonical, check_overrides, differences, flatten, merged
+from ._precheck import check_tree
 from ._spec import Spec, as_spec, load_spec, register_local
 
 __all__ = ["Prepared", "prepare", "build_tree", "run_experiment", "RunResult", "stop_experiment", "show_experiment"]
@@ -97,7 +98,9 @@ def open_run(prepared: Prepared, *, seed: int | None = None, resume: str | None 
 
     The experiment function is called once first, under the parameters,
     before anything is stored: the checks it makes of them (an unknown agent,
-    a misspelt hyperparameter) refuse the run without leaving a record of it.
+    a misspelt hyperparameter) refuse the run without leaving a record of it,
+    and so do the checks of every sampling node's settings (`check_tree`:
+    counts and threads integers >= 1, known methods, Slurm options).
 
     Returns:
         ``(exp:NAME, seed)``.
@@ -105,9 +108,11 @@ def open_run(prepared: Prepared, *, seed: int | None = None, resume: str | None 
     Raises:
         NoSuchRun: ``resume`` names no stored run.
         ResumeMismatch: the stored run has other parameters, seed or spec.
-        DslError: what the experiment function raises on these parameters.
+        DslError: what the experiment function raises on these parameters;
+            BadValue for a sampling setting.
+        SessionError: Slurm options the session package refuses.
     """
-    build_tree(prepared)
+    check_tree(build_tree(prepared), prepared.params)
     if resume:
         stored = _experiment.read_run(resume)
         name = _experiment.full_name(resume)

@@ -114,19 +114,39 @@ def load_spec(ref: str) -> Spec:
     else:
         raise UnknownExperiment(ref, list(names), difflib.get_close_matches(ref, list(names), n=2, cutoff=0.5))
     module_name, _, attribute = target.partition(":")
+    if not _dotted(module_name) or (attribute and not _dotted(attribute)):
+        # importlib would raise ValueError ("Empty module name") or TypeError
+        # (a relative import such as "..x" or ".foo").
+        raise UnknownExperiment(
+            ref, list(names), [], reason=f"{target!r} is not package.module:attribute (dotted Python names)"
+        )
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:
         raise UnknownExperiment(ref, list(names), [], reason=f"no module named {err.name!r}") from None
-    except ImportError as err:
-        raise UnknownExperiment(ref, list(names), [], reason=f"importing {module_name} failed: {err}") from None
+    except Exception as err:  # user code runs on import: any error, said in one line
+        raise SpecError(ref, f"importing {module_name} raised {_one_line(err)}; see the traceback of "
+                        f"`python -c 'import {module_name}'`") from None
     obj: Any = module
     for part in attribute.split(".") if attribute else []:
         # One getattr: a module's __getattr__ may build the spec when asked.
-        obj = getattr(obj, part, _MISSING)
+        try:
+            obj = getattr(obj, part, _MISSING)
+        except Exception as err:  # a module's __getattr__ is user code too
+            raise SpecError(ref, f"getting {attribute} from {module_name} raised {_one_line(err)}") from None
         if obj is _MISSING:
             raise UnknownExperiment(ref, list(names), [], reason=f"{module_name} has no attribute {attribute!r}")
     return as_spec(obj, ref)
+
+
+def _dotted(text: str) -> bool:
+    """True for ``a.b.c`` made of Python identifiers."""
+    return bool(text) and all(part.isidentifier() for part in text.split("."))
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(f"{type(err).__name__}: {err}".split())
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 _loaded: dict[str, Spec] = {}

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
 from ._errors import UnknownHyperparameter
-from ._names import parse_agent, parse_env, parse_run_params, preset_hyperparameter_names
+from ._names import (
+    AgentName,
+    parse_agent,
+    parse_env,
+    parse_run_params,
+    preset_hyperparameter_defaults,
+    preset_hyperparameter_names,
+)
 from ._run import run_results
 
 __all__ = ["DEFAULT_RANGES", "ale", "ale_objective", "ale_space"]
@@ -88,7 +96,10 @@ def ale(params: dict) -> dict[str, Any]:
     env = parse_env(params.get("env", "classic:CartPole-v1"), check=not agent.is_debug)
     run = {**DEFAULT_RUN, **{key: params[key] for key in RUN_KEYS if key in params}}
     parse_run_params(run)  # refuse a bad value now, not on a worker an hour later
-    fixed = dict(params.get("hp") or {})
+    fixed = params.get("hp") or {}
+    if not isinstance(fixed, Mapping):
+        raise ValueError(f"hp={fixed!r} is not valid: set fixed hyperparameters as hp:NAME=VALUE")
+    fixed = dict(fixed)
     ranges = params.get("space")
     if agent.is_debug:
         # A debug agent takes anything; by default it is tuned like A2C.
@@ -96,12 +107,24 @@ def ale(params: dict) -> dict[str, Any]:
     else:
         takes = preset_hyperparameter_names(agent)
     if ranges is None:
-        ranges = {name: bounds for name, bounds in DEFAULT_RANGES.items() if name in takes}
+        # A hyperparameter fixed with hp:NAME=VALUE is not searched as well
+        # (the search's value would silently replace it).
+        ranges = {name: bounds for name, bounds in DEFAULT_RANGES.items() if name in takes and name not in fixed}
     if not isinstance(ranges, Mapping) or not ranges:
         raise ValueError("space must name at least one hyperparameter: space:NAME=[low,high]")
     bad = sorted((set(ranges) | set(fixed)) - set(takes))
     if bad:
         raise UnknownHyperparameter(str(agent), bad, list(takes))
+    both = sorted(set(ranges) & set(fixed))
+    if both:
+        raise ValueError(
+            f"{', '.join(both)} is both fixed (hp:{both[0]}=...) and searched (space:{both[0]}=...): "
+            "give one of the two"
+        )
+    _check_fixed(agent, fixed)
+    seed = params.get("run_seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"run_seed={seed!r} is not valid: expected an integer >= 0")
     return {
         "objective": OBJECTIVE,
         "space": ale_space(ranges),
@@ -110,12 +133,38 @@ def ale(params: dict) -> dict[str, Any]:
             "env": str(env),
             "hp": fixed,
             "run_params": run,
-            "run_seed": int(params.get("run_seed", 0)),
+            "run_seed": seed,
         },
         "algo": "tpe",
         "max_evals": 20,
         "metadata": {"agent": str(agent), "env": str(env), "run_params": run},
     }
+
+
+def _check_fixed(agent: AgentName, fixed: Mapping[str, Any]) -> None:
+    """Refuse fixed hyperparameters of the wrong kind for the preset.
+
+    A hyperparameter whose preset default is a number must be a finite
+    number, one whose default is true/false must be true or false (for a
+    debug agent, the names of ``DEFAULT_RANGES`` are numbers). Others (model
+    constructors) are left to the preset.
+
+    Raises:
+        ValueError: naming the hyperparameter, its value and the kind expected.
+    """
+    if agent.is_debug:
+        defaults: Mapping[str, Any] = {name: bounds[0] for name, bounds in DEFAULT_RANGES.items()}
+    else:
+        defaults = preset_hyperparameter_defaults(agent)
+    for name, value in fixed.items():
+        default = defaults.get(name)
+        told = "" if agent.is_debug else f" (the preset's default is {default!r})"
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"hp:{name}={value!r} is not valid: expected true or false{told}")
+        elif isinstance(default, numbers.Real):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValueError(f"hp:{name}={value!r} is not valid: expected a finite number{told}")
 
 
 def trial_seed(base: int, params: Mapping[str, Any]) -> int:

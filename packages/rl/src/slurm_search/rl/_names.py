@@ -32,6 +32,7 @@ __all__ = [
     "parse_agent",
     "parse_env",
     "parse_run_params",
+    "preset_hyperparameter_defaults",
     "preset_hyperparameter_names",
     "preset_names",
     "run_seed",
@@ -120,10 +121,16 @@ def _all_root() -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+# A preset default that is not a literal (a model constructor): its kind is
+# not known without importing ALL.
+NOT_LITERAL: Any = type("NotLiteral", (), {"__repr__": lambda self: "<not a literal>"})()
+
+
 @lru_cache(maxsize=None)
-def preset_hyperparameter_names(agent: AgentName) -> tuple[str, ...]:
-    """The hyperparameters a (checked, non-debug) agent's preset takes, read
-    from the keys of its ``default_hyperparameters`` without importing ALL;
+def preset_hyperparameter_defaults(agent: AgentName) -> dict[str, Any]:
+    """The default hyperparameters of a (checked, non-debug) agent's preset,
+    read from its ``default_hyperparameters`` without importing ALL: literal
+    values as they are, others (model constructors) as ``NOT_LITERAL``;
     falls back to importing it."""
     root = _all_root()
     if root is not None:
@@ -140,9 +147,26 @@ def preset_hyperparameter_names(agent: AgentName) -> tuple[str, ...]:
                     and isinstance(node.value, ast.Dict)
                     and all(isinstance(key, ast.Constant) for key in node.value.keys)
                 ):
-                    return tuple(sorted(key.value for key in node.value.keys))  # type: ignore[union-attr]
+                    return {
+                        key.value: _literal(value)  # type: ignore[union-attr]
+                        for key, value in zip(node.value.keys, node.value.values)
+                    }
     module = importlib.import_module(f"all.presets.{AGENT_FAMILIES[agent.family]}")
-    return tuple(sorted(getattr(module, agent.preset).default_hyperparameters))
+    return dict(getattr(module, agent.preset).default_hyperparameters)
+
+
+def _literal(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return NOT_LITERAL
+
+
+def preset_hyperparameter_names(agent: AgentName) -> tuple[str, ...]:
+    """The hyperparameters a (checked, non-debug) agent's preset takes, read
+    from the keys of its ``default_hyperparameters`` without importing ALL;
+    falls back to importing it."""
+    return tuple(sorted(preset_hyperparameter_defaults(agent)))
 
 
 def _agent_choices() -> list[str]:

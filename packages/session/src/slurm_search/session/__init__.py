@@ -123,6 +123,8 @@ _LAZY = {
     "session_types": "._registry",
     "LaunchError": "._launch_errors",
     "UnknownSlurmOption": "._launch_errors",
+    "BadSlurmOption": "._launch_errors",
+    "check_slurm_options": "._slurm_script",
     "SlurmNotFound": "._launch_errors",
     "SlurmCommandError": "._launch_errors",
     "SubmissionError": "._launch_errors",

@@ -48,11 +48,35 @@ class _Group(click.Group):
         # Commands are spelled with underscores (work_on); dashes work too.
         return super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.replace("-", "_"))
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _NO_ARGS_IS_HELP:
+            raise  # `ssearch` alone prints its help
+        except click.UsageError as err:
+            raise _one_line(err, ctx) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except _expected_errors() as err:
             raise click.ClickException(str(err)) from None
+        except click.UsageError as err:
+            raise _one_line(err, ctx) from None
+
+
+# click >= 8.2 shows the help through this UsageError when no argument is given.
+_NO_ARGS_IS_HELP: tuple[type[BaseException], ...] = tuple(
+    getattr(click.exceptions, name) for name in ("NoArgsIsHelpError",) if hasattr(click.exceptions, name)
+)
+
+
+def _one_line(err: click.UsageError, ctx: click.Context) -> click.ClickException:
+    """A bad option value or a missing argument (--workers=0, --method=gpu) as
+    one line, like every other mistake, rather than click's usage lines."""
+    where = err.ctx.command_path if err.ctx is not None else ctx.command_path
+    message = err.format_message().rstrip(".")
+    return _cli_args.BadArgument(f"{message} (see `{where} --help`)")
 
 
 def _name(text: str) -> str:
@@ -348,6 +372,10 @@ def restart(session: str, slurm_options, method, workers, wait, no_launch: bool)
     settings, slurm = _cli_args.parse_assignments(slurm_options)
     if settings:
         raise _cli_args.BadArgument(f"restart takes no settings ({', '.join(settings)}): only --slurm: options")
+    if slurm:
+        from ._slurm_script import normalise_options
+
+        normalise_options(slurm)  # before the restart is written
     api = _api()
     last = api.annotations(name).get("launch") or {}
     api.restart(name)

@@ -20,6 +20,7 @@ from typing import Any
 from slurm_search import state as store
 from slurm_search.locking import lock
 
+from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
 from ._names import fresh_name, objective_path, resolve_objective, session_name
@@ -94,6 +95,7 @@ def create_session(
     """
     from . import _space
 
+    check_settings(objective, context=context, lease_seconds=lease_seconds, interruptible=interruptible)
     if algo not in ALGOS:
         raise InvalidSetting("algo", algo, " or ".join(ALGOS))
     path = objective_path(objective)

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# The longest `type:name` of a session, in UTF-8 bytes: the lock layer takes
+# names of up to 200 bytes, and a session also locks `<type:name>.slurm`.
+MAX_NAME_BYTES = 200 - len(".slurm")
+
 
 class SessionError(Exception):
     """Base class of every error raised by slurm_search.session."""
@@ -39,14 +43,21 @@ class InvalidSessionName(SessionError, ValueError):
 
     Attributes:
         name: the name as given.
+        reason: what is wrong with it, when it is more than the form (a
+            `..`, its length); else None.
     """
 
-    def __init__(self, name: object) -> None:
+    def __init__(self, name: object, reason: str | None = None) -> None:
+        shown = repr(name)
+        if len(shown) > 80:
+            shown = shown[:60] + "..." + shown[-10:]
         super().__init__(
-            f"invalid session name {name!r}: use NAME or TYPE:NAME, each part "
-            "letters, digits, '_', '.' or '-', starting with a letter or digit"
+            f"invalid session name {shown}{' (' + reason + ')' if reason else ''}: use NAME or TYPE:NAME, "
+            "each part letters, digits, '_', '.' or '-', starting with a letter or digit, "
+            f"without '..', at most {MAX_NAME_BYTES} bytes in all"
         )
         self.name = name
+        self.reason = reason
 
 
 class UnknownSession(SessionError, KeyError):

@@ -34,6 +34,26 @@ class UnknownSlurmOption(LaunchError, ValueError):
 
 
 
+class BadSlurmOption(LaunchError, ValueError):
+    """A Slurm option whose value cannot go into the batch script as given.
+
+    Each value becomes one ``#SBATCH --name=value`` line, so it must be one
+    word: a space, a line break or a leading ``-`` would let it add options
+    of its own (another ``--output``, a command).
+
+    Attributes:
+        option: the option's name (``time``, ``extra``...).
+        value: the value given.
+        reason: what is wrong with it and what to give instead.
+    """
+
+    def __init__(self, option: str, value: object, reason: str) -> None:
+        self.option = option
+        self.value = value
+        self.reason = reason
+        super().__init__(f"invalid Slurm option {option}={value!r}: {reason}")
+
+
 class SlurmNotFound(LaunchError):
     """A Slurm command (``sbatch``, ``scancel``...) is not on PATH.
 

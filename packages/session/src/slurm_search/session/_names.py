@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import InvalidObjective, InvalidSessionName
+from ._errors import MAX_NAME_BYTES, InvalidObjective, InvalidSessionName
 from ._words import random_phrase
 
 DEFAULT_TYPE = "search"
@@ -28,7 +28,15 @@ def session_name(name: object) -> str:
         parts = [DEFAULT_TYPE, parts[0]]
     if len(parts) != 2 or not all(_PART.fullmatch(p) for p in parts):
         raise InvalidSessionName(name)
-    return f"{parts[0]}:{parts[1]}"
+    full = f"{parts[0]}:{parts[1]}"
+    # Each name is also a lock and a folder: the lock layer refuses '..' and
+    # names over 200 bytes; say so here, as a session error.
+    if ".." in full:
+        raise InvalidSessionName(name, "it contains '..'")
+    size = len(full.encode())
+    if size > MAX_NAME_BYTES:
+        raise InvalidSessionName(name, f"it is {size} bytes long")
+    return full
 
 
 def fresh_name(taken: Callable[[str], bool], type_: str = DEFAULT_TYPE) -> str:

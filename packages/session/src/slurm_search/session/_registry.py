@@ -14,6 +14,7 @@ their own, so this package never imports them.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
@@ -82,8 +83,8 @@ def demo(params: dict) -> dict[str, Any]:
     sleep = params.pop("sleep", 0.0)
     if params:
         raise ValueError(f"unknown parameter {', '.join(sorted(params))}; demo takes: sleep")
-    if isinstance(sleep, bool) or not isinstance(sleep, (int, float)) or sleep < 0:
-        raise ValueError(f"sleep must be a number of seconds >= 0, not {sleep!r}")
+    if isinstance(sleep, bool) or not isinstance(sleep, (int, float)) or not 0 <= sleep < math.inf:
+        raise ValueError(f"sleep must be a finite number of seconds >= 0, not {sleep!r}")
     return {
         "objective": "slurm_search.session.demo:objective",
         "space": {"x": hp.uniform("x", -2, 2), "y": hp.uniform("y", -2, 2)},

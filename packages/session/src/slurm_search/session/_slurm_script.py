@@ -12,10 +12,12 @@ all comes from the options. The golden-file test pins the output.
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 import shlex
 from collections.abc import Mapping, Sequence
 
-from ._launch_errors import UnknownSlurmOption
+from ._launch_errors import BadSlurmOption, UnknownSlurmOption
 
 # Options that shape the run of a generational search but are not sbatch
 # directives; they travel with the Slurm options so that one `--slurm:` prefix
@@ -73,6 +75,13 @@ def batch_script(
     """
     if isinstance(tasks, bool) or not isinstance(tasks, int) or tasks < 1:
         raise ValueError(f"tasks must be a positive integer, not {tasks!r}")
+    check_values(
+        {
+            "partition": partition, "time": time, "gres": gres, "mem": mem, "mem_per_cpu": mem_per_cpu,
+            "cpus_per_task": cpus_per_task, "exclude": exclude, "nodelist": nodelist, "account": account,
+            "qos": qos, "constraint": constraint, "array_parallelism": array_parallelism, "extra": extra,
+        }
+    )
     array = f"0-{tasks - 1}"
     if array_parallelism is not None:
         array += f"%{array_parallelism}"
@@ -99,7 +108,8 @@ def batch_script(
     directives += [extra] if isinstance(extra, str) else list(extra)
     for directive in directives:
         # One option per line: a newline would smuggle in another directive
-        # or a command.
+        # or a command. (The user's values were checked above; this guards
+        # the job's own facts: the log folder and the job name.)
         if "\n" in directive or "\r" in directive:
             raise ValueError(f"a Slurm option may not contain a line break: {directive!r}")
     lines = ["#!/bin/bash", "# Written by slurm-search; submitted with sbatch --parsable."]
@@ -124,18 +134,20 @@ def valid_options() -> tuple[str, ...]:
 
 
 def check_options(options: Mapping[str, object]) -> None:
-    """Refuse unknown Slurm option names.
+    """Refuse unknown Slurm option names and values that are not one word.
 
     Dashes are accepted for underscores (``cpus-per-task``); callers normalise
-    with `normalise_options` first.
+    with `normalise_options` first. See `check_values` for the values.
 
     Raises:
         UnknownSlurmOption: with the unknown names and the valid ones.
+        BadSlurmOption: a value that is not one word, or not of its kind.
     """
     valid = valid_options()
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise UnknownSlurmOption(unknown, valid)
+    check_values(options)
 
 
 def normalise_options(options: Mapping[str, object] | None) -> dict[str, object]:
@@ -143,10 +155,118 @@ def normalise_options(options: Mapping[str, object] | None) -> dict[str, object]
 
     Raises:
         UnknownSlurmOption: an option `batch_script` does not know.
+        BadSlurmOption: a value `check_values` refuses.
     """
+    if options is not None and not isinstance(options, Mapping):
+        raise BadSlurmOption("slurm", options, "the Slurm options are a dict of NAME: VALUE")
     normal = {str(key).replace("-", "_"): value for key, value in (options or {}).items()}
     check_options(normal)
     return normal
+
+
+def check_slurm_options(options: Mapping[str, object] | None) -> dict[str, object]:
+    """The Slurm options as `launch(..., slurm=options)` would use them, checked.
+
+    For callers outside this package (``run_exp``) that want to refuse bad
+    options before they store anything.
+
+    Raises:
+        UnknownSlurmOption, BadSlurmOption: as `normalise_options`.
+    """
+    return normalise_options(options)
+
+
+# sbatch options that the script sets itself: the logs must stay in the
+# session's folder (`ssearch logs` reads them there) and the array is the
+# workers. `extra` may not set these, nor an option of its own name.
+_OWN_DIRECTIVES = ("job-name", "array", "output", "error")
+
+
+def _word_problem(text: str) -> str | None:
+    """Why ``text`` is not one word for sbatch, or None."""
+    if not text:
+        return "the value is empty; leave the option out instead"
+    if "\n" in text or "\r" in text:
+        return "the value contains a line break, which would start another #SBATCH line; give one word"
+    if any(char.isspace() or not char.isprintable() for char in text):
+        return (
+            "the value must be one word, without spaces or control characters "
+            "(sbatch would read the rest as more options); give one word"
+        )
+    return None
+
+
+def _one_word(option: str, value: object) -> str:
+    """``value`` as the text of one sbatch argument, or BadSlurmOption."""
+    if isinstance(value, bool) or not isinstance(value, (str, numbers.Real)):
+        raise BadSlurmOption(option, value, "give a word or a number")
+    if isinstance(value, numbers.Real) and not math.isfinite(value):
+        raise BadSlurmOption(option, value, "give a finite number")
+    text = str(value)
+    problem = _word_problem(text)
+    if problem:
+        raise BadSlurmOption(option, value, problem)
+    if text.startswith("-"):
+        raise BadSlurmOption(
+            option, value, "the value starts with '-', so sbatch would read it as an option; give the value only"
+        )
+    return text
+
+
+def _check_extra(extra: object) -> None:
+    items = [extra] if isinstance(extra, str) else extra
+    if not isinstance(items, Sequence):
+        raise BadSlurmOption("extra", extra, "give sbatch options such as --mail-type=END, one per --slurm:extra=")
+    named = tuple(name.replace("_", "-") for name in script_options() if name not in ("extra", "array_parallelism"))
+    for item in items:
+        if not isinstance(item, str) or not item.startswith("--") or item[2:3] in ("", "-", "="):
+            raise BadSlurmOption(
+                "extra", item, "each extra sbatch argument is one long option, e.g. --mail-type=END"
+            )
+        problem = _word_problem(item)
+        if problem:
+            raise BadSlurmOption("extra", item, problem)
+        name = item[2:].partition("=")[0]
+        # sbatch accepts an unambiguous prefix of an option's name (--out=...).
+        if any(own.startswith(name) for own in _OWN_DIRECTIVES):
+            raise BadSlurmOption(
+                "extra", item, "slurm-search sets --job-name, --array, --output and --error itself (the logs "
+                "stay in the session's folder: see `ssearch logs`); leave it out"
+            )
+        taken = [own for own in named if own.startswith(name)]
+        if taken:
+            raise BadSlurmOption("extra", item, f"set it with its own option: --slurm:{taken[0].replace('-', '_')}=VALUE")
+
+
+def check_values(options: Mapping[str, object]) -> None:
+    """Refuse Slurm option values that the batch script cannot hold as given.
+
+    Every value (``None``: left out) becomes the value of one ``#SBATCH``
+    option, so it must be one word: no whitespace, line break or control
+    character, not empty, not starting with ``-`` (sbatch would take it for
+    another option). ``extra`` is a string or a list of long options
+    (``--mail-type=END``), each one word, none of those the script sets
+    itself (``--output``, ``--error``, ``--array``, ``--job-name``) nor one
+    that has its own name here. ``array_parallelism`` and ``generations`` are
+    integers >= 1; ``margin`` is a finite number of seconds >= 0.
+
+    Raises:
+        BadSlurmOption: the first value refused, naming the option.
+    """
+    for option, value in options.items():
+        if value is None:
+            continue
+        if option == "extra":
+            _check_extra(value)
+        elif option in ("array_parallelism", "generations"):
+            text = _one_word(option, value)
+            if isinstance(value, float) or not (text.isascii() and text.isdigit()) or int(text) < 1:
+                raise BadSlurmOption(option, value, "give a whole number >= 1")
+        elif option == "margin":
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+                raise BadSlurmOption(option, value, "give a number of seconds >= 0")
+        else:
+            _one_word(option, value)
 
 
 def split_options(options: Mapping[str, object]) -> tuple[dict[str, object], dict[str, object]]:

@@ -9,14 +9,20 @@
 `context` (or `params`) may hold `sleep`: seconds to wait per trial, to
 stand for real work; `fail`: a probability of raising instead of returning
 (the draw is seeded by the parameters, so a trial fails the same way on
-every attempt).
+every attempt). `create_session` checks the context through
+`objective.check_context`: each must be a finite number >= 0 (`fail` <= 1).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import random
 import time
 from typing import Any
+
+# What the context may set, and the largest value each takes.
+CONTEXT_KEYS = {"sleep": math.inf, "fail": 1.0}
 
 
 def space() -> dict[str, Any]:
@@ -38,3 +44,29 @@ def objective(params: dict[str, Any], context: Any = None) -> float:
     if options.get("fail") and random.Random(repr(sorted(params.items()))).random() < float(options["fail"]):
         raise RuntimeError(f"demo objective failed on purpose at {params}")
     return float(params.get("x", 0.0)) ** 2 + float(params.get("y", 0.0)) ** 2
+
+
+def check_context(context: Any) -> None:
+    """Refuse a context the objective cannot use (`create_session` calls this).
+
+    Raises:
+        ValueError: `sleep` or `fail` is not a finite number >= 0 (`fail`
+            at most 1).
+    """
+    if not isinstance(context, dict):
+        return  # the objective ignores anything but a dict
+    for key, top in CONTEXT_KEYS.items():
+        value = context.get(key)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+            or not 0 <= value <= top
+        ):
+            bound = f" and <= {top:g}" if math.isfinite(top) else ""
+            raise ValueError(f"{key} must be a finite number >= 0{bound}, not {value!r}")
+
+
+objective.check_context = check_context  # type: ignore[attr-defined]

@@ -1,0 +1,80 @@
+"""Checking a run's sampling settings before the run is stored.
+
+A sampling node reads its sample count, method, threads and Slurm options
+from parameters only when it runs, which for a nested node is inside every
+trial of the node around it, after the run and its sessions were stored.
+`check_tree` walks the tree the experiment function built and checks, under
+the run's parameters, each setting by its role (`_settings`), and the Slurm
+options through the session package's own check. A setting that names a
+parameter the run does not have (one that `use(...)` sets on the way down)
+is left to the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._nodes import Node, SamplingNode, children
+from ._params import MISSING, get_param
+from ._settings import METHODS, check_count, check_method, check_threads
+
+__all__ = ["check_tree"]
+
+_ROLES = (("sample_count", check_count), ("method", check_method), ("threads", check_threads))
+
+
+def sampling_nodes(tree: Any) -> list[SamplingNode]:
+    """Every sampling node of a result tree, once each, outside in."""
+    found: list[SamplingNode] = []
+    seen: set[int] = set()
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Node):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            if isinstance(item, SamplingNode):
+                found.append(item)
+        elif not isinstance(item, (Mapping, list, tuple)):
+            continue
+        stack.extend(child for _, child in reversed(children(item)))
+    return found
+
+
+def check_tree(tree: Any, params: Mapping[str, Any]) -> None:
+    """Refuse a run whose sampling settings cannot work, before it is stored.
+
+    Raises:
+        BadValue: a count or a number of threads that is not an integer >= 1
+            (``--tune:settings=0``, ``inf``), an unknown method; named after
+            the parameter (``--tune:settings``) or the node.
+        SessionError: Slurm options that `slurm_search.session` refuses
+            (an unknown name, a value that is not one word).
+    """
+    for node in sampling_nodes(tree):
+        where = f"{node.function}({node.var!r})"
+        for role, check in _ROLES:
+            if role == "sample_count" and node.strategy == "enumeration":
+                continue  # the size of the list
+            value = getattr(node, role)
+            if isinstance(value, str) and not (role == "method" and value in METHODS):
+                found = get_param(params, value)
+                if found is MISSING or found is None:
+                    continue  # set by use(...) on the way down, or a placeholder: the node checks it
+                check(f"--{value}", found)
+            else:
+                check(f"{where} {role}", value)
+        _check_slurm(node, params)
+
+
+def _check_slurm(node: SamplingNode, params: Mapping[str, Any]) -> None:
+    options = node.slurm
+    if isinstance(options, str):
+        options = get_param(params, options)
+        if options is MISSING or options is None:
+            return
+    from slurm_search import session
+
+    session.check_slurm_options(options)

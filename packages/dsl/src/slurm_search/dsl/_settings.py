@@ -1,0 +1,57 @@
+"""The values a sampling node's settings take, checked by their role.
+
+A sampling node has a sample count, a method and a number of threads, each
+given as a value or as the name of a parameter (``"tune:settings"``). Which
+parameter is a count is known only from the node that reads it, so the
+checks are by role, here, and used twice: by `SamplingNode.bind` when the
+node runs, and by `_precheck.check_tree` on the whole tree before a run is
+stored (so ``--tune:settings=0`` leaves nothing behind). Pure functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import BadValue
+
+__all__ = ["METHODS", "check_count", "check_method", "check_threads"]
+
+METHODS = ("inline", "cpu", "slurm")
+
+
+def _whole_number(value: Any) -> bool:
+    # int only: inf, nan, 2.5 and true are not counts (1e999 reads as inf).
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_count(option: str, value: Any) -> int:
+    """A sample count: an integer >= 1.
+
+    Raises:
+        BadValue: ``option=value is not valid: expected a whole number >= 1 ...``.
+    """
+    if not _whole_number(value):
+        raise BadValue(option, value, "a whole number >= 1 (the number of samples)")
+    return value
+
+
+def check_method(option: str, value: Any) -> str:
+    """A method: ``inline``, ``cpu`` or ``slurm``.
+
+    Raises:
+        BadValue: naming the methods.
+    """
+    if not isinstance(value, str) or value not in METHODS:
+        raise BadValue(option, value, " or ".join(METHODS))
+    return value
+
+
+def check_threads(option: str, value: Any) -> int:
+    """A number of workers: an integer >= 1.
+
+    Raises:
+        BadValue: ``option=value is not valid: expected a whole number >= 1 ...``.
+    """
+    if not _whole_number(value):
+        raise BadValue(option, value, "a whole number >= 1 (the number of workers)")
+    return value

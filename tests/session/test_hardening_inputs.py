@@ -1,0 +1,329 @@
+"""Bad input to ssearch and to the session API: refused as one line, before
+anything is stored or submitted.
+
+Slurm option values (one word each), session settings (finite counts and
+leases, booleans, the demo's context, the ale type's fixed hyperparameters),
+session names (no '..', not too long), click's own usage errors.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import stat
+
+import pytest
+from click.testing import CliRunner
+from hyperopt import hp
+
+from slurm_search import session, state
+from slurm_search.session import demo
+from slurm_search.session._cli import cli
+from slurm_search.session._launch_errors import BadSlurmOption, UnknownSlurmOption
+from slurm_search.session._slurm_script import batch_script, check_options, normalise_options
+
+from _cli_helpers import assert_one_line_error, ssearch
+
+DEMO = "slurm_search.session.demo:objective"
+SPACE = {"x": hp.uniform("x", -2, 2)}
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def assert_nothing_stored():
+    assert session.list_sessions(all=True) == []
+    assert state.names() == []
+
+
+@pytest.fixture
+def fake_sbatch(tmp_path, monkeypatch):
+    """An ``sbatch`` first on PATH that records each call and answers a job id.
+
+    FAKE at the subprocess boundary: these tests show that nothing is
+    submitted at all, which needs no cluster; the real submission is tested
+    on the local cluster in test_slurm.py.
+    """
+    folder = tmp_path / "fake_bin"
+    folder.mkdir()
+    calls = tmp_path / "sbatch_calls"
+    script = folder / "sbatch"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {calls}\necho 4242\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return calls
+
+
+# -- 1. Slurm option values are one word each ---------------------------------
+
+SMUGGLING = [
+    ("time", "5 --output=/tmp/x-%j.out", "one word"),
+    ("time", "5\n#SBATCH --output=/tmp/x-%j.out", "line break"),
+    ("time", "5\r--output=/tmp/x", "line break"),
+    ("partition", "a\tb", "one word"),
+    ("partition", "--output=/tmp/x", "starts with '-'"),
+    ("time", "-5", "starts with '-'"),
+    ("mem", "", "empty"),
+    ("qos", "a\x00b", "one word"),
+]
+
+
+@pytest.mark.parametrize(("option", "value", "needle"), SMUGGLING)
+def test_ssearch_start_refuses_a_slurm_value_that_is_not_one_word(fake_sbatch, option, value, needle):
+    result = invoke("start", "demo", "max_evals=2", "--method=slurm", f"--slurm:{option}={value}")
+    line = assert_one_line_error(result.exit_code, result.stdout, result.stderr, f"Slurm option {option}=", needle)
+    assert "Traceback" not in line
+    assert_nothing_stored()
+    assert not fake_sbatch.exists()  # nothing was submitted
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ("--output=/tmp/x-%j.out", "sets --job-name, --array, --output and --error itself"),
+        ("--out=/tmp/x", "itself"),  # sbatch takes a prefix of an option's name
+        ("--error=/tmp/e", "itself"),
+        ("--array=0-100", "itself"),
+        ("-o", "one long option"),
+        ("/tmp/x", "one long option"),
+        ("--mail-type=END --output=/tmp/x", "one word"),
+        ("--mail-type=END\n#SBATCH --output=/tmp/x", "line break"),
+        ("--part=gpu", "--slurm:partition"),
+        ("--time=5", "--slurm:time"),
+    ],
+)
+def test_extra_is_a_list_of_long_options_that_do_not_redirect_the_logs(fake_sbatch, extra, needle):
+    result = invoke("start", "demo", "max_evals=2", "--method=slurm", f"--slurm:extra={extra}")
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, "Slurm option extra=", needle)
+    assert_nothing_stored()
+    assert not fake_sbatch.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("generations", "inf"), ("generations", "0"), ("generations", "2.5"), ("margin", "-1"),
+     ("margin", "nan"), ("margin", "inf"), ("array_parallelism", "0"), ("array_parallelism", "two")],
+)
+def test_run_options_and_array_parallelism_are_numbers_in_range(fake_sbatch, option, value):
+    result = invoke("start", "demo", "max_evals=2", "--method=slurm", f"--slurm:{option}={value}")
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, f"Slurm option {option}=")
+    assert_nothing_stored()
+    assert not fake_sbatch.exists()
+
+
+def test_a_smuggled_output_is_refused_as_a_real_process(tmp_path, fake_sbatch):
+    env = dict(os.environ)  # with the fake sbatch first on PATH
+    proc = ssearch("start", "demo", "--method=slurm", f"--slurm:time=5 --output={tmp_path}/x-%j.out", env=env)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "Slurm option time=", "one word")
+    proc = ssearch("start", "demo", "--method=slurm", "--slurm:time=5\n#SBATCH --output=/tmp/x", env=env)
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "line break")
+    assert_nothing_stored()
+    assert not fake_sbatch.exists()
+
+
+def test_good_slurm_values_still_pass():
+    options = normalise_options(
+        {"time": "1:00:00", "partition": "gpu", "cpus-per-task": 2, "mem": "4G", "exclude": "node[01-02]",
+         "gres": None, "extra": ["--mail-type=END", "--signal=USR1@60"], "generations": 3, "margin": 30.0,
+         "array_parallelism": 2}
+    )
+    assert options["cpus_per_task"] == 2
+    text = batch_script(["x"], logs="/l", job_name="j", tasks=2, environment={}, extra="--exclusive")
+    assert "#SBATCH --exclusive\n" in text
+
+
+def test_the_api_refuses_the_same_values_with_a_typed_error():
+    for check in (check_options, normalise_options, session.check_slurm_options):
+        with pytest.raises(BadSlurmOption) as info:
+            check({"time": "5 --output=/tmp/x"})
+        err = info.value
+        assert (err.option, err.value) == ("time", "5 --output=/tmp/x")
+        assert isinstance(err, session.SessionError) and isinstance(err, ValueError)
+        assert "\n" not in str(err)
+        copy = pickle.loads(pickle.dumps(err))
+        assert (copy.option, copy.value, copy.reason, str(copy)) == (err.option, err.value, err.reason, str(err))
+    with pytest.raises(BadSlurmOption, match="line break"):
+        batch_script(["x"], logs="/l", job_name="j", tasks=1, environment={}, time="5\n#SBATCH --output=/x")
+    with pytest.raises(BadSlurmOption, match="one word"):
+        batch_script(["x"], logs="/l", job_name="j", tasks=1, environment={}, partition="a --output=/x")
+    with pytest.raises(BadSlurmOption, match="itself"):
+        batch_script(["x"], logs="/l", job_name="j", tasks=1, environment={}, extra=["--output=/x"])
+    with pytest.raises(UnknownSlurmOption):
+        normalise_options({"output": "/tmp/x"})
+    with pytest.raises(BadSlurmOption):
+        normalise_options("time=5")
+
+
+def test_launch_refuses_before_annotating_or_submitting(fake_sbatch):
+    name = session.create_session(DEMO, SPACE, max_evals=2)
+    before = session.annotations(name)
+    with pytest.raises(BadSlurmOption):
+        session.launch(name, method="slurm", workers=2, slurm={"time": "5 --output=/tmp/x"}, wait=False)
+    assert session.annotations(name) == before
+    assert not fake_sbatch.exists()
+
+
+def test_restart_refuses_a_bad_slurm_option_before_restarting(fake_sbatch):
+    name = session.create_session(DEMO, SPACE, max_evals=2)
+    session.work_on(name)
+    log = state.paths(name).log
+    size = log.stat().st_size
+    result = invoke("restart", name, "--method=slurm", "--slurm:time=5 --output=/tmp/x")
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, "one word")
+    assert log.stat().st_size == size  # no restart written
+    assert not fake_sbatch.exists()
+
+
+# -- 3. session settings: refused before the session is written --------------
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["sleep=inf"], "sleep"),
+        (["sleep=1e999"], "sleep"),
+        (["sleep=nan"], "sleep"),
+        (["sleep=-1"], "sleep"),
+        (["max_evals=0"], "max_evals"),
+        (["max_evals=-1"], "max_evals"),
+        (["max_evals=inf"], "max_evals"),
+        (["max_evals=1e999"], "max_evals"),
+        (["max_evals=2.5"], "max_evals"),
+        (["interruptible=maybe"], "interruptible"),
+        (["interruptible=1"], "interruptible"),
+        (["lease_seconds=inf"], "lease_seconds"),
+        (["lease_seconds=1e999"], "lease_seconds"),
+        (["lease_seconds=1e12"], "lease_seconds"),
+        (["lease_seconds=0"], "lease_seconds"),
+        (["lease_seconds=-1"], "lease_seconds"),
+        (["lease_seconds=nan"], "lease_seconds"),
+        (["--workers=0"], "--workers"),
+        (["--workers=-1"], "--workers"),
+        (["--workers=many"], "--workers"),
+        (["--method=gpu"], "--method"),
+    ],
+)
+def test_bad_settings_are_one_line_and_store_nothing(args, needle):
+    method = [] if any(a.startswith("--method") for a in args) else ["--method=inline"]
+    result = invoke("start", "demo", "max_evals=2", *args, *method)
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, needle)
+    assert_nothing_stored()
+
+
+def test_a_missing_argument_is_one_line():
+    result = invoke("start")
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, "TYPE", "start --help")
+
+
+def test_bad_settings_as_a_real_process():
+    for args, needle in ((["sleep=inf"], "sleep"), (["interruptible=maybe"], "interruptible"),
+                         (["lease_seconds=inf"], "lease_seconds"), (["--workers=0"], "--workers")):
+        proc = ssearch("start", "demo", *args, "--method=inline")
+        assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, needle)
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"context": {"sleep": math.inf}},
+        {"context": {"sleep": math.nan}},
+        {"context": {"sleep": -1}},
+        {"context": {"sleep": "long"}},
+        {"context": {"fail": 2}},
+        {"lease_seconds": math.inf},
+        {"lease_seconds": 1e12},
+        {"lease_seconds": math.nan},
+        {"interruptible": "maybe"},
+        {"interruptible": 1},
+        {"max_evals": math.inf},
+    ],
+)
+def test_create_session_refuses_the_same_values(kw):
+    args = {"max_evals": 2, **kw}
+    with pytest.raises(session.InvalidSetting) as info:
+        session.create_session(DEMO, demo.space(), **args)
+    assert info.value.setting == next(iter(kw))
+    assert "\n" not in str(info.value)
+    assert_nothing_stored()
+
+
+def test_the_demo_context_check_is_on_the_objective():
+    demo.objective.check_context({"sleep": 0.0, "fail": 0.5})
+    demo.objective.check_context(None)
+    with pytest.raises(ValueError, match="sleep"):
+        demo.objective.check_context({"sleep": math.inf})
+    name = session.create_session(demo.objective, demo.space(), max_evals=1, context={"sleep": 0.01}, interruptible=True)
+    assert session.info(name).interruptible is True
+
+
+def _ale_registered() -> bool:
+    from slurm_search.session._registry import session_types
+
+    return "ale" in session_types()
+
+
+@pytest.mark.skipif(not _ale_registered(), reason="the ale session type (slurm-search-rl) is not installed")
+def test_ale_fixed_hyperparameters_are_checked_and_not_searched_as_well():
+    result = invoke("start", "ale", "agent=debug", "hp:lr=abc", "--method=inline")
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, "hp:lr='abc'", "finite number")
+    result = invoke("start", "ale", "agent=debug", "hp:lr=inf", "--method=inline")
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, "hp:lr=inf")
+    result = invoke("start", "ale", "agent=debug", "hp:lr=0.01", "space:lr=[0.001,0.1]", "--method=inline")
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, "both fixed", "searched")
+    assert_nothing_stored()
+    # A fixed hyperparameter is left out of the default space: the search
+    # does not replace it.
+    result = invoke("start", "ale", "agent=debug", "hp:lr=0.01", "test_episodes=2", "max_evals=3", "--method=inline")
+    assert result.exit_code == 0, result.output
+    name = result.stdout.strip()
+    assert session.context(name)["hp"] == {"lr": 0.01}
+    assert [set(r.params) for r in session.results(name)] == [{"entropy_loss_scaling"}] * 3
+
+
+# -- 4. session names: no '..', not over the lock layer's length --------------
+
+LONG = "a" * 300
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show", "a..b"],
+        ["progress", "search:a..b"],
+        ["stop", "a..b"],
+        ["show", LONG],
+        ["progress", f"{LONG}:y"],
+        ["logs", f"{LONG}:y"],
+        ["work_on", "x:" + "b" * 195],
+        ["start", "demo", "name=a..b", "--method=inline"],
+        ["start", "demo", f"name={LONG}", "--method=inline"],
+        ["start", "demo", f"name={LONG}:y", "--method=inline"],
+    ],
+)
+def test_bad_session_names_are_one_line(args):
+    result = invoke(*args)
+    assert_one_line_error(result.exit_code, result.stdout, result.stderr, "invalid session name")
+    assert_nothing_stored()
+
+
+def test_a_long_type_is_one_line_as_a_real_process():
+    proc = ssearch("progress", f"{LONG}:y")
+    assert_one_line_error(proc.returncode, proc.stdout, proc.stderr, "invalid session name", "bytes")
+
+
+def test_the_api_raises_invalid_session_name():
+    for name in ("a..b", "search:x..", LONG, f"{LONG}:y", "s:" + "b" * 193):
+        with pytest.raises(session.InvalidSessionName) as info:
+            session.create_session(DEMO, SPACE, max_evals=1, name=name)
+        assert info.value.name == name and info.value.reason
+        with pytest.raises(session.InvalidSessionName):
+            session.progress(name)
+        with pytest.raises(session.InvalidSessionName):
+            session.stop(name)
+    assert_nothing_stored()
+    # The longest name that fits: its Slurm lock (`<name>.slurm`) fits too.
+    longest = "s:" + "b" * 192
+    assert session.create_session(DEMO, SPACE, max_evals=1, name=longest) == longest
