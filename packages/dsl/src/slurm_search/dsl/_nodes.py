@@ -23,7 +23,7 @@ from . import _runtime
 from ._errors import BadValue, SpecError
 from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
-from ._settings import METHODS, check_count, check_method, check_threads
+from ._settings import METHODS, check_count, check_method, check_threads, check_timeout
 
 __all__ = [
     "Node",
@@ -233,6 +233,7 @@ class SamplingNode(Node):
         threads: int | str = 1,
         measure: str | None = None,
         slurm: str | Mapping[str, Any] = "slurm",
+        trial_timeout: float | str | None = None,
     ) -> None:
         if isinstance(var_space, tuple):
             self.var, self.space = var_space
@@ -247,6 +248,7 @@ class SamplingNode(Node):
         self.threads = threads
         self.measure = split_path(measure) if measure else None
         self.slurm = slurm
+        self.trial_timeout = trial_timeout
 
     @property
     def function(self) -> str:
@@ -287,6 +289,10 @@ class SamplingNode(Node):
         check_count(f"{where} sample_count", count)
         method = check_method(f"{where} method", lookup(self.method, "method"))
         threads = check_threads(f"{where} threads", lookup(self.threads, "threads"))
+        timeout = check_timeout(
+            f"{where} trial_timeout",
+            None if self.trial_timeout is None else lookup(self.trial_timeout, "trial_timeout"),
+        )
         slurm = self.slurm
         if isinstance(slurm, str):
             slurm = get_param(current, slurm) if has_param(current, slurm) else {}
@@ -296,6 +302,7 @@ class SamplingNode(Node):
             "method": method,
             "threads": threads,
             "slurm": dict(slurm or {}),
+            "trial_timeout": timeout,
         }
 
     def _evaluate(self, path: list[str]) -> Any:
@@ -345,6 +352,7 @@ def _sampling(strategy: str) -> Callable[..., SamplingNode]:
         method: str = "inline",
         threads: int | str = 1,
         slurm: str | Mapping[str, Any] = "slurm",
+        trial_timeout: float | str | None = None,
         **measure: str,
     ) -> SamplingNode:
         keyword = {"minimize": "minimize_measure", "maximize": "maximize_measure"}.get(strategy)
@@ -360,11 +368,13 @@ def _sampling(strategy: str) -> Callable[..., SamplingNode]:
             threads=threads,
             measure=measure.get(keyword) if keyword else None,
             slurm=slurm,
+            trial_timeout=trial_timeout,
         )
 
     build.__name__ = STRATEGIES[strategy][0]
     build.__doc__ = (
-        f"``{STRATEGIES[strategy][0]}(var_or_(var, space_param), expr, sample_count=, method=, threads=)``: "
+        f"``{STRATEGIES[strategy][0]}(var_or_(var, space_param), expr, sample_count=, method=, threads=, "
+        "trial_timeout=)``: "
         f"sample ``var`` ({strategy}) from its space (default: parameter ``<var>_space``) and "
         "evaluate ``expr`` at each sample through a search session."
     )

@@ -17,11 +17,16 @@ from typing import Any
 
 from ._nodes import Node, SamplingNode, children
 from ._params import MISSING, get_param
-from ._settings import METHODS, check_count, check_method, check_threads
+from ._settings import METHODS, check_count, check_method, check_threads, check_timeout
 
 __all__ = ["check_tree"]
 
-_ROLES = (("sample_count", check_count), ("method", check_method), ("threads", check_threads))
+_ROLES = (
+    ("sample_count", check_count),
+    ("method", check_method),
+    ("threads", check_threads),
+    ("trial_timeout", check_timeout),
+)
 
 
 def sampling_nodes(tree: Any) -> list[SamplingNode]:
@@ -59,6 +64,8 @@ def check_tree(tree: Any, params: Mapping[str, Any]) -> None:
             if role == "sample_count" and node.strategy == "enumeration":
                 continue  # the size of the list
             value = getattr(node, role)
+            if role == "trial_timeout" and value is None:
+                continue
             if isinstance(value, str) and not (role == "method" and value in METHODS):
                 found = get_param(params, value)
                 if found is MISSING or found is None:

@@ -64,6 +64,8 @@ def _create(node: SamplingNode, bound: dict[str, Any], path: list[str], run: _ru
     accepted = inspect.signature(session.create_session).parameters
     if "lease_seconds" in accepted:
         kwargs["lease_seconds"] = LEASE_SECONDS
+    if bound.get("trial_timeout") is not None:
+        kwargs["trial_timeout"] = bound["trial_timeout"]
     return session.create_session(OBJECTIVE, _session_space(node, bound["space"]), **kwargs)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._errors import BadValue
 
-__all__ = ["METHODS", "check_count", "check_method", "check_threads"]
+__all__ = ["METHODS", "check_count", "check_method", "check_threads", "check_timeout"]
 
 METHODS = ("inline", "cpu", "slurm")
 
@@ -55,3 +55,16 @@ def check_threads(option: str, value: Any) -> int:
     if not _whole_number(value):
         raise BadValue(option, value, "a whole number >= 1 (the number of workers)")
     return value
+
+
+def check_timeout(option: str, value: Any) -> float | None:
+    """A trial timeout: a finite number of seconds > 0, or None (no limit).
+
+    Raises:
+        BadValue: anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise BadValue(option, value, "a finite number of seconds > 0, or none")
+    return float(value)
