@@ -276,6 +276,14 @@ def cli(
     except _user_error_types() as err:
         click.echo(f"run_exp: error: {err}", err=True)
         ctx.exit(1)
+    except OSError as err:  # a full or read-only store: one line, not a traceback
+        from slurm_search.state import store_os_error
+
+        wrapped = store_os_error(err)
+        if wrapped is None:
+            raise
+        click.echo(f"run_exp: error: {wrapped}", err=True)
+        ctx.exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:

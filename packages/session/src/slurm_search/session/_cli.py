@@ -63,6 +63,13 @@ class _Group(click.Group):
             raise click.ClickException(str(err)) from None
         except click.UsageError as err:
             raise _one_line(err, ctx) from None
+        except OSError as err:  # a full or read-only store: one line, not a traceback
+            from slurm_search.state import store_os_error
+
+            wrapped = store_os_error(err)
+            if wrapped is None:
+                raise
+            raise click.ClickException(str(wrapped)) from None
 
 
 # click >= 8.2 shows the help through this UsageError when no argument is given.

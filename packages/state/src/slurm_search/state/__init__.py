@@ -17,7 +17,9 @@ from ._errors import (
     LogCompacted,
     NotFound,
     StateError,
+    StoreUnavailable,
     UnsafeState,
+    store_os_error,
 )
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
@@ -47,6 +49,7 @@ __all__ = [
     "NotFound",
     "Position",
     "StateError",
+    "StoreUnavailable",
     "UnreadableRecord",
     "UnsafeState",
     "append",
@@ -61,6 +64,7 @@ __all__ = [
     "restore_previous",
     "root",
     "split",
+    "store_os_error",
     "subdir",
     "transaction",
     "update",

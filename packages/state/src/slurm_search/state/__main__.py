@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from slurm_search import locking
 
 from . import _doctor, _log, _names, _objects, _salvage
-from ._errors import NotFound, StateError
+from ._errors import NotFound, StateError, store_os_error
 from ._frames import FILE_HEADER_SIZE
 
 _SHOW_WIDTH = 2000  # characters of an object's repr that `show` prints
@@ -180,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = args.run(args)
     except (StateError, locking.LockError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        wrapped = store_os_error(err)
+        if wrapped is None:
+            raise
+        print(f"error: {wrapped}", file=sys.stderr)
         return 1
     return status or 0
 

@@ -8,6 +8,7 @@ boundary (multiprocessing, concurrent.futures) intact.
 
 from __future__ import annotations
 
+import errno as _errno
 from pathlib import Path
 
 RESTORE_COMMAND = "python -m slurm_search.state restore {name}"
@@ -186,3 +187,39 @@ class LockNotCoherent(StateError):
         self.name = name
         self.path = path
         self.reason = reason
+
+
+class StoreUnavailable(StateError):
+    """The filesystem refused a write or a read: full, read-only, no permission, a link.
+
+    Nothing stored is lost: writes are atomic, so the failed one left the
+    old version in place.
+
+    Attributes:
+        path: the file or folder, when the system said which.
+        errno: the system's error number.
+    """
+
+    def __init__(self, path: object, errno_: int, reason: str, fix: str) -> None:
+        where = f" at {path}" if path else ""
+        super().__init__(f"the store{where} is {reason}: {fix}; nothing stored was lost")
+        self.path = path
+        self.errno = errno_
+
+
+_OS_ERRORS = {
+    _errno.ENOSPC: ("full (no space left on the device)", "free space there, then run the command again"),
+    _errno.EDQUOT: ("over its disk quota", "free space or raise the quota, then run the command again"),
+    _errno.EROFS: ("on a read-only filesystem", "point SLURM_SEARCH_HOME at a writable folder"),
+    _errno.EACCES: ("not writable by you", "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME"),
+    _errno.EPERM: ("not writable by you", "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME"),
+    _errno.ELOOP: ("reached through a symbolic link", "replace the link with the real file or folder"),
+}
+
+
+def store_os_error(err: OSError) -> StoreUnavailable | None:
+    """The one-line error a command prints for `err`, if it is one a user can fix."""
+    found = _OS_ERRORS.get(err.errno or 0)
+    if found is None:
+        return None
+    return StoreUnavailable(err.filename, err.errno or 0, *found)
