@@ -142,3 +142,9 @@ def test_ssearch_exits_non_zero_when_every_trial_failed():
         f"Error: session {name} failed: see `ssearch show {name}` for the last traceback, "
         f"fix the objective, then `ssearch restart {name}`"
     )
+
+
+@pytest.mark.parametrize("space", [5, "abc", None])
+def test_a_space_without_hyperparameters_is_named_as_such(space):
+    with pytest.raises(session.InvalidSpace, match="holds no hyperparameter: give a dict of hp expressions"):
+        session.create_session("session_test_objectives:noop", space, max_evals=2)

@@ -65,7 +65,19 @@ def build_domain(space: Any) -> Domain:
     try:
         return Domain(_no_objective, space)
     except Exception as err:  # hyperopt raises many types for a bad space
+        if not _has_hyperparameter(space):
+            raise InvalidSpace(
+                f"{space!r} holds no hyperparameter: give a dict of hp expressions or "
+                "lists of choices, e.g. {'x': hp.uniform('x', 0, 1), 'act': ['relu', 'tanh']}"
+            ) from err
         raise InvalidSpace(f"{type(err).__name__}: {err}") from err
+
+
+def _has_hyperparameter(space: Any) -> bool:
+    try:
+        return any(node.name == "hyperopt_param" for node in pyll.dfs(pyll.as_apply(space)))
+    except Exception:  # noqa: BLE001 - not even an expression: it has none
+        return False
 
 
 @functools.lru_cache(maxsize=64)
