@@ -134,7 +134,7 @@ def _prepare(v: View, claim: bool) -> tuple[int, dict] | None:
         st = v.refresh()
         if st.spec.algo not in ("tpe", "anneal"):
             return None
-        choice = pick(st, time.time())
+        choice = pick(st, time.time(), v.lease_left())
         if choice.action != "new":
             return None
         return choice.tid, _suggest(v, choice.tid)
@@ -147,7 +147,7 @@ def _claim_events(
     events: list[Any] = []
     st = v.state
     while True:
-        choice = pick(st, now)
+        choice = pick(st, now, v.lease_left())
         if choice.action != "expire":
             break
         event = Expire(choice.tid, st.trials[choice.tid].attempt, now)

@@ -338,18 +338,28 @@ class Pick(NamedTuple):
     retry_at: float | None = None
 
 
-def pick(state: SessionState, now: float) -> Pick:
+def pick(state: SessionState, now: float, lease_left: dict[int, float] | None = None) -> Pick:
     """Which trial a worker should claim at `now`.
 
     Order: a trial waiting for an attempt (lowest tid), a running trial whose
     lease ran out (lowest tid), a new trial while fewer than `max_evals`
     exist. Costs O(running + waiting), not O(trials).
+
+    Args:
+        state: the session's state.
+        now: `time.time()`, for `retry_at`.
+        lease_left: seconds left of each running trial's lease as the caller
+            measures them (`View.lease_left`: on its own clock, so that hosts'
+            clocks need not agree). None: compare the `lease_until` of the
+            events with `now` (one clock; for tests and tools).
     """
     current = status(state)
     if current != "running":
         return Pick("none", reason=current)
     if state.waiting:
         return Pick("retry", min(state.waiting))
+    if lease_left is not None:
+        return _pick_measured(state, now, lease_left)
     expired = [tid for tid, until in state.running.items() if until <= now]
     if expired:
         tid = min(expired)
@@ -359,6 +369,19 @@ def pick(state: SessionState, now: float) -> Pick:
     if len(state.trials) < state.spec.max_evals:
         return Pick("new", state.next_tid)
     return Pick("none", reason="busy", retry_at=min(state.running.values(), default=now))
+
+
+def _pick_measured(state: SessionState, now: float, lease_left: dict[int, float]) -> Pick:
+    expired = [tid for tid in state.running if lease_left.get(tid, 1.0) <= 0]
+    if expired:
+        tid = min(expired)
+        if state.trials[tid].tries >= state.spec.max_attempts:
+            return Pick("expire", tid)
+        return Pick("retry", tid)
+    if len(state.trials) < state.spec.max_evals:
+        return Pick("new", state.next_tid)
+    soonest = min((lease_left.get(tid, 0.0) for tid in state.running), default=0.0)
+    return Pick("none", reason="busy", retry_at=now + max(0.0, soonest))
 
 
 def keep_claiming(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import pickle
 import threading
+import time
 from typing import Any
 
 from slurm_search import state as store
@@ -56,6 +57,43 @@ class View:
         self._space: Any = None
         self._context: Any = None
         self._context_loaded = False
+        # tid -> (what its lease last looked like, when this process first saw that)
+        self._beats: dict[int, tuple[tuple[Any, ...], float]] = {}
+
+    # -- leases, as this process measures them ---------------------------
+
+    def lease_left(self, now: float | None = None) -> dict[int, float]:
+        """Seconds left, on this process's own clock, of each running trial's lease.
+
+        A trial's lease is renewed when its log shows a new claim or renewal
+        of it (a new attempt, a new `lease_until`): the values in the events
+        are the holder's and only tell that something changed. This process
+        notes, on its monotonic clock, when it first saw each change; a lease
+        runs out when it has seen no change for `lease_seconds`. So a taker
+        never relies on the holder's clock agreeing with its own, and a
+        process that just started waits a full lease before taking a trial
+        over. Call it after a refresh, and often (each claim and each idle
+        poll do), so that no change goes unseen for long.
+
+        Args:
+            now: `time.monotonic()` (default: now).
+        """
+        st = self._require_state()
+        now = time.monotonic() if now is None else now
+        lease = st.spec.lease_seconds
+        beats = self._beats
+        left: dict[int, float] = {}
+        for tid in st.running:
+            trial = st.trials[tid]
+            key = (trial.attempt, trial.lease_until, trial.refresh_time)
+            seen = beats.get(tid)
+            if seen is None or seen[0] != key:
+                seen = beats[tid] = (key, now)
+            left[tid] = seen[1] + lease - now
+        if len(beats) > len(left):
+            for tid in [t for t in beats if t not in left]:
+                del beats[tid]
+        return left
 
     # -- reading the log -------------------------------------------------
 
@@ -119,6 +157,20 @@ class View:
             elif isinstance(rec, Status) and rec.action == "restart":
                 self._all_dirty = True
         self.state = current
+        if current is not None and current.running:
+            self._note_beats(current, [getattr(r, "tid", None) for r in records])
+
+    def _note_beats(self, st: SessionState, tids: list[Any]) -> None:
+        """Note when this process saw the running trials among `tids` claimed or renewed."""
+        now = time.monotonic()
+        for tid in tids:
+            if tid is None or tid not in st.running:
+                continue
+            trial = st.trials[tid]
+            key = (trial.attempt, trial.lease_until, trial.refresh_time)
+            seen = self._beats.get(tid)
+            if seen is None or seen[0] != key:
+                self._beats[tid] = (key, now)
 
     def invalidate(self) -> None:
         """After a failed write: the state may hold events the log lacks."""

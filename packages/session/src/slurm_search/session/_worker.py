@@ -143,7 +143,7 @@ def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL)
         time.sleep(wait if deadline is None else min(wait, deadline - now))
         wait = min(wait * 1.5, longest)
         with v.mutex:
-            choice = pick(v.refresh(), time.time())
+            choice = pick(v.refresh(), time.time(), v.lease_left())
         if choice.action != "none" or choice.reason != "busy":
             return True
 
