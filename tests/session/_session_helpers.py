@@ -70,3 +70,14 @@ def kill_mid_trial(name: str, victim, owns, min_ok: int) -> int:
             victim.wait()
             return mine[0].tid
         time.sleep(0.02)
+
+
+def fill_up(path) -> None:
+    """Write zeros to file `path` until its filesystem is full (ENOSPC)."""
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass

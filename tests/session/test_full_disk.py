@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from _session_helpers import fill_up
 from hyperopt import hp
 
 from slurm_search import session
@@ -37,14 +38,7 @@ def test_a_worker_waits_for_space_and_then_finishes(tiny_store, caplog):
     worker = threading.Thread(target=lambda: done.append(session.work_on(name)))
     worker.start()
     time.sleep(0.2)
-    # Fill the filesystem to the last block.
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
+    fill_up(filler)  # to the last block
     time.sleep(1.0)
     assert worker.is_alive() and not done  # waiting, not dead
     filler.unlink()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from _session_helpers import fill_up
 
 BIN = os.path.dirname(sys.executable)
 
@@ -28,13 +29,7 @@ def full_store(tmp_path):
         ok = subprocess.run([f"{BIN}/ssearch", "start", "demo", "max_evals=2", "name=kept", "--method=inline"],
                             env=env, capture_output=True, text=True, timeout=300)
         assert ok.returncode == 0, ok.stderr
-        with open(mount / "filler", "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        fill_up(mount / "filler")
         yield env
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)

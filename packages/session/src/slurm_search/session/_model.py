@@ -358,20 +358,9 @@ def pick(state: SessionState, now: float, lease_left: dict[int, float] | None = 
         return Pick("none", reason=current)
     if state.waiting:
         return Pick("retry", min(state.waiting))
-    if lease_left is not None:
-        return _pick_measured(state, now, lease_left)
-    expired = [tid for tid, until in state.running.items() if until <= now]
-    if expired:
-        tid = min(expired)
-        if state.trials[tid].tries >= state.spec.max_attempts:
-            return Pick("expire", tid)
-        return Pick("retry", tid)
-    if len(state.trials) < state.spec.max_evals:
-        return Pick("new", state.next_tid)
-    return Pick("none", reason="busy", retry_at=min(state.running.values(), default=now))
-
-
-def _pick_measured(state: SessionState, now: float, lease_left: dict[int, float]) -> Pick:
+    if lease_left is None:
+        # One clock: the holder's lease_until against `now`.
+        lease_left = {tid: until - now for tid, until in state.running.items()}
     expired = [tid for tid in state.running if lease_left.get(tid, 1.0) <= 0]
     if expired:
         tid = min(expired)
