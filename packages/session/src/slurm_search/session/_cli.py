@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from typing import Any
 
@@ -160,7 +161,15 @@ def summary(name: str) -> dict[str, Any]:
         found = pick(name) if results else None
         info[key] = None if found is None else {"tid": found.tid, "loss": found.loss, "params": found.params}
     info["annotations"] = dict(api.annotations(name))
+    info["nodes"] = _summary.by_node(_owners_and_statuses(name))
     return info
+
+
+def _owners_and_statuses(name: str) -> list[tuple[str | None, str]]:
+    from ._view import view
+
+    st = view(name).refresh()
+    return [(trial.owner, trial.status) for trial in st.trials.values()]
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -193,7 +202,7 @@ def show(session: str, key: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2, default=repr))
         return
-    skip = {"name", "loss", "best", "worst", "annotations", "last_traceback"}
+    skip = {"name", "loss", "best", "worst", "annotations", "last_traceback", "nodes"}
     click.echo(name)
     for field, value in info.items():
         if field not in skip:
@@ -212,6 +221,11 @@ def show(session: str, key: str | None, as_json: bool) -> None:
             click.echo(f"{which}: trial {entry['tid']}, loss {entry['loss']:.6g}")
             for param, value in sorted(_flatten(entry["params"]).items()):
                 click.echo(f"  {param} = {value!r}")
+    if info["nodes"]:
+        click.echo("by node:")
+        keys = ["node", "workers", "ok", "failed", "running"]
+        table = _summary.table([k.upper() for k in keys], [[row[k] for k in keys] for row in info["nodes"]])
+        click.echo("\n".join("  " + line for line in table.splitlines()))
     if info.get("last_traceback"):
         click.echo("last failure:\n" + info["last_traceback"].rstrip())
     if info["annotations"]:
@@ -470,9 +484,15 @@ def logs(session: str, worker: str | None) -> None:
             sizes = [(folder / f"{stem}{ext}") for ext in (".out", ".err")]
             stamps = [p.stat().st_mtime for p in sizes if p.exists()]
             rows.append(
-                [stem, sum(p.stat().st_size for p in sizes if p.exists()), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(max(stamps)))]
+                [
+                    _summary.node_of(_logged_worker(folder / f"{stem}.err")),
+                    stem,
+                    sum(p.stat().st_size for p in sizes if p.exists()),
+                    time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(max(stamps))),
+                ]
             )
-        click.echo(_summary.table(["WORKER", "BYTES", "MODIFIED"], rows))
+        rows.sort(key=lambda row: (row[0], row[1]))
+        click.echo(_summary.table(["NODE", "WORKER", "BYTES", "MODIFIED"], rows))
         return
     if worker not in workers:
         import difflib
@@ -484,6 +504,20 @@ def logs(session: str, worker: str | None) -> None:
         if path.exists():
             click.echo(f"==> {path} <==")
             click.echo(path.read_text(errors="replace"), nl=False)
+
+
+_STARTS = re.compile(r"worker (\S+) starts on ")
+
+
+def _logged_worker(err_file: Any) -> str | None:
+    """The worker id a worker's log names in its first lines ("worker ID starts on ..."), if any."""
+    try:
+        with open(err_file, errors="replace") as f:
+            head = f.read(8192)
+    except OSError:
+        return None
+    found = _STARTS.search(head)
+    return found.group(1) if found else None
 
 
 @cli.command("work_on", context_settings=CONTEXT)

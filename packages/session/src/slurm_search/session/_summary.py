@@ -72,3 +72,34 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+LOCAL = "(local)"
+
+
+def node_of(worker: str | None) -> str:
+    """The host part of a worker id (``host:pid``, ``host:slurm-JOB_TASK``); local ids have none."""
+    if not worker:
+        return "?"
+    host, sep, _ = worker.partition(":")
+    return host if sep else LOCAL
+
+
+def by_node(trials: Sequence[tuple[str | None, str]]) -> list[dict[str, Any]]:
+    """Trials grouped by the node of their worker, from (owner, status) pairs.
+
+    Returns:
+        One row per node, sorted: node, workers (distinct owners), and the
+        count of ok, failed and running trials.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    owners: dict[str, set[str]] = {}
+    for owner, status in trials:
+        node = node_of(owner)
+        row = rows.setdefault(node, {"node": node, "workers": 0, "ok": 0, "failed": 0, "running": 0})
+        owners.setdefault(node, set()).add(owner or "?")
+        if status in ("ok", "failed", "running"):
+            row[status] += 1
+    for node, row in rows.items():
+        row["workers"] = len(owners[node])
+    return [rows[node] for node in sorted(rows)]
