@@ -33,8 +33,9 @@ def test_a_session_from_start_to_restart(tmp_path):
     assert shown.returncode == 0 and f"best: trial {session.best(name).tid}" in shown.stdout
 
     table = ssearch("logs", name).stdout.splitlines()
-    workers = [line.split()[0] for line in table[1:]]
-    assert table[0].split() == ["WORKER", "BYTES", "MODIFIED"] and len(workers) == 2
+    workers = [line.split()[1] for line in table[1:]]
+    assert table[0].split() == ["NODE", "WORKER", "BYTES", "MODIFIED"] and len(workers) == 2
+    assert {line.split()[0] for line in table[1:]} == {"(local)"}  # local workers, on this host
     one = ssearch("logs", name, workers[0])
     assert one.returncode == 0 and f"worker {workers[0]} starts on {name}" in one.stdout
 
