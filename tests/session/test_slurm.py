@@ -6,6 +6,7 @@ minute). Each test is sized to its purpose; together they take a few minutes.
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
@@ -55,7 +56,7 @@ def test_array_survives_a_task_cancelled_mid_trial(slurm_cluster):
     job = launched.job_id
 
     def running_trial_of(task):
-        worker = f"slurm-{job}_{task}"
+        worker = f"{socket.gethostname()}:slurm-{job}_{task}"
         for doc in session.trial_docs(name):
             if doc["owner"] == worker and doc["result"]["status"] == "new":
                 return doc["tid"]
@@ -63,7 +64,7 @@ def test_array_survives_a_task_cancelled_mid_trial(slurm_cluster):
 
     interrupted = None
     for task in (1, 2):  # a second try if the kill fell between two trials
-        worker = f"slurm-{job}_{task}"
+        worker = f"{socket.gethostname()}:slurm-{job}_{task}"
         tid = _wait_until(lambda: running_trial_of(task), 180, f"task {task} to run a trial")
         slurm_cluster.cancel(f"{job}_{task}")
         slurm_cluster.wait_for_job(f"{job}_{task}", timeout=60)

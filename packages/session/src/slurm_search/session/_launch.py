@@ -40,6 +40,7 @@ class Launched:
     job_id: str | None = None
     processes: list[subprocess.Popen] = dataclasses.field(default_factory=list)
     progress: Any = None
+    settled_at_start: int | None = None
 
     def wait(self, show: bool = True) -> Any:
         """Wait until the session is finished; return its progress.
@@ -53,12 +54,30 @@ class Launched:
         elif self.method == "slurm":
             self.progress = wait_for(self.name, lambda: bool(_slurm_jobs_queued(self.name)), show=show)
             if not finished(self.progress):
-                raise WorkersFailed(self.name, f"its Slurm jobs ended; see `ssearch logs {self.name}`")
+                raise WorkersFailed(self.name, self._slurm_failure())
         else:
             from slurm_search import session
 
             self.progress = session.progress(self.name)
         return self.progress
+
+
+    def _slurm_failure(self) -> str:
+        """Why the session's Slurm jobs ended before it was done, in one line."""
+        from slurm_search import session
+
+        settled = _settled(self.progress)
+        jobs = [str(job) for job in session.annotations(self.name).get("slurm_jobs", [])]
+        if self.settled_at_start is not None and settled <= self.settled_at_start and jobs:
+            # Nothing done: maybe no task could even see the store. Slurm says how they ended.
+            why = _slurm.failed_at_start(self.name, jobs[-1:])
+            if why is not None:
+                return why
+        return f"its Slurm jobs ended; see `ssearch logs {self.name}`"
+
+
+def _settled(progress: Any) -> int:
+    return int(getattr(progress, "completed", 0) or 0) + int(getattr(progress, "failed", 0) or 0)
 
 
 def _slurm_jobs_queued(name: str) -> list[str]:
@@ -113,9 +132,9 @@ def launch(
         logger.warning("%s: Slurm options ignored with method %s", name, method)
     if method == "slurm" and not _slurm.available():
         raise SlurmNotFound("sbatch")
-    session.progress(name)  # UnknownSession before anything starts
+    before = session.progress(name)  # UnknownSession before anything starts
     session.annotate(name, "launch", {"method": method, "workers": workers, "slurm": dict(options)})
-    launched = Launched(name, method, workers)
+    launched = Launched(name, method, workers, settled_at_start=_settled(before))
     if method == "inline":
         session.work_on(name)
         launched.progress = session.progress(name)

@@ -24,7 +24,9 @@ import datetime as _dt
 import logging
 import os
 import shutil
+import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -33,13 +35,14 @@ from pathlib import Path
 from slurm_search import locking, state
 
 from . import _slurm_script
-from ._config import logs_dir, ssearch_command
+from ._config import logs_dir
 from ._launch_errors import SlurmCommandError, SlurmNotFound, SubmissionError
 from ._wait import finished
 
 logger = logging.getLogger(__name__)
 
 HOME_VARIABLE = "SLURM_SEARCH_HOME"
+_MODULE = "slurm_search.session._slurm"  # run by each array task (`main`)
 _COMMAND_TIMEOUT = 60.0
 # The margin before the end time when none is given: a tenth of the job's
 # time, between 5 s and 2 min (a worker needs it to finish or drop its trial
@@ -178,6 +181,68 @@ def queued(job_ids: Sequence[str]) -> list[str]:
     return found
 
 
+def task_states(job_ids: Sequence[str]) -> list[dict[str, str]]:
+    """What slurmctld still knows of these jobs' tasks: one dict per task.
+
+    Keys as ``scontrol -o show job`` prints them (``JobId``, ``ArrayTaskId``,
+    ``JobState``, ``ExitCode``, ``BatchHost``, ``NodeList``, ``StdErr``...).
+    Jobs it has forgotten (``MinJobAge`` after their end) are left out.
+    """
+    path = shutil.which("scontrol")
+    tasks: list[dict[str, str]] = []
+    if path is None:
+        return tasks
+    for job_id in job_ids:
+        try:
+            proc = subprocess.run(
+                [path, "-o", "show", "job", str(job_id)], capture_output=True, text=True, timeout=_COMMAND_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            continue
+        if proc.returncode != 0:
+            continue
+        for line in proc.stdout.splitlines():
+            fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
+            if fields.get("JobId"):
+                tasks.append(fields)
+    return tasks
+
+
+def failed_at_start(name: str, job_ids: Sequence[str]) -> str | None:
+    """One line when every task of these jobs ended FAILED, else None.
+
+    Called by the launcher when the session's jobs left the queue and the
+    session made no progress: the usual cause is a store the nodes cannot
+    see (the tasks cannot even write there to say so), so the line quotes
+    Slurm's view (states, exit codes, nodes) and, if this host can read one,
+    a task's error file.
+    """
+    tasks = task_states(job_ids)
+    if not tasks or any(task.get("JobState") not in ("FAILED", "NODE_FAIL", "BOOT_FAIL") for task in tasks):
+        return None
+    nodes = sorted({task.get("BatchHost") or task.get("NodeList") or "?" for task in tasks} - {"(null)"})
+    codes = sorted({task.get("ExitCode", "?") for task in tasks})
+    said = ""
+    for task in tasks:
+        try:
+            lines = [ln.strip() for ln in Path(task.get("StdErr", "")).read_text().splitlines() if ln.strip()]
+        except (OSError, ValueError):
+            continue
+        if lines:
+            said = f"; task {task.get('JobId')} said: {lines[-1]}"
+            break
+    try:
+        root = str(state.root())
+    except Exception:  # noqa: BLE001
+        root = os.environ.get(HOME_VARIABLE, "?")
+    return (
+        f"all {len(tasks)} Slurm tasks (job {', '.join(map(str, job_ids))}) failed at start "
+        f"(exit {', '.join(codes)} on {', '.join(nodes) or '?'}) and the session did not progress: "
+        f"the store {root} is probably not visible on those nodes; put {HOME_VARIABLE} on a filesystem "
+        f"shared with every compute node (each task's error is in its .err file as the node sees it){said}"
+    )
+
+
 def _parse_end_time(text: str) -> float | None:
     text = text.strip()
     try:
@@ -219,8 +284,14 @@ def default_margin(start: float, end: float) -> float:
 
 
 def worker_command(name: str, generation: int) -> list[str]:
-    """The argv of one array task: this interpreter's ``ssearch generational_work_on``."""
-    return [*ssearch_command(), "-v", "generational_work_on", name, "--generation", str(generation)]
+    """The argv of one array task: this interpreter's ``ssearch generational_work_on``.
+
+    It starts with `main` of this module (``python -m slurm_search.session._slurm``),
+    which first checks that the node sees the session in its store (else one
+    line on stderr and exit status 2, see `store_problem`), then runs
+    ``ssearch -v generational_work_on NAME --generation G``.
+    """
+    return [sys.executable, "-m", _MODULE, name, str(generation)]
 
 
 def _lock_name(name: str) -> str:
@@ -354,7 +425,8 @@ def generational_work_on(name: str, generation: int, env: SlurmEnv | None = None
     """
     api = _api()
     env = env if env is not None else SlurmEnv.from_environ()
-    worker_id = f"slurm-{env.worker_id}" if env else None
+    # host:slurm-JOB_TASK: a trial's owner says which node ran it.
+    worker_id = f"{socket.gethostname()}:slurm-{env.worker_id}" if env else None
     end = job_end_time(env.job_id) if env else None
     deadline = None
     timer = None
@@ -382,3 +454,51 @@ def _hand_over_quietly(name: str, generation: int) -> None:
         hand_over(name, generation)
     except Exception:  # noqa: BLE001 - a timer thread must log, not die silently
         logger.exception("%s: could not submit generation %d", name, generation + 1)
+
+
+def store_problem(name: str) -> str | None:
+    """Why this host cannot work on the session ``name``, or None if it can.
+
+    Run by each array task before it works: a store the node does not see
+    (SLURM_SEARCH_HOME on a disk of the submitting host only, a folder of the
+    same name that is another on each node) has no such session there.
+    """
+    api = _api()
+    try:
+        root = str(state.root())
+    except Exception as err:  # noqa: BLE001 - any failure to find the store is the answer
+        root = f"{os.environ.get(HOME_VARIABLE, '?')} ({err})"
+    try:
+        api.progress(name)
+        return None
+    except (api.UnknownSession, state.NotFound, state.StoreUnavailable, OSError):
+        pass
+    return (
+        f"the store {root} is not visible on node {socket.gethostname()}: session {name} is not in it "
+        f"(as seen from here); put {HOME_VARIABLE} on a filesystem shared by the submitting host and "
+        "every compute node, and start the session there"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m slurm_search.session._slurm NAME GENERATION``: one array task.
+
+    Exits with status 2 and one line on stderr when the node cannot see the
+    session (`store_problem`), else runs ``ssearch -v generational_work_on``.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print(f"usage: python -m {_MODULE} SESSION GENERATION", file=sys.stderr)
+        raise SystemExit(2)
+    name, generation = args
+    problem = store_problem(name)
+    if problem is not None:
+        print(f"ssearch: error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    from ._cli import main as cli_main
+
+    cli_main(["-v", "generational_work_on", name, "--generation", str(int(generation))])
+
+
+if __name__ == "__main__":
+    main()
