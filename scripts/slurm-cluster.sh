@@ -31,6 +31,8 @@
 #   SLURM_LOG_DIR        daemon logs (/var/log/slurm)
 #   SLURM_CLUSTER_SHARED the shared folder of a cluster of nodes (/srv/slurm-search-shared)
 #   SLURM_CLUSTER_BACKING the folder behind its views (/var/lib/slurm-cluster/shared)
+#   SLURM_CLUSTER_CPUS   CPUs each node of a cluster of nodes declares (this machine's
+#                        count); more lets more tasks run at once (up to 4 per CPU)
 set -euo pipefail
 
 readonly PACKAGES=(slurmctld slurmd slurm-client munge)
@@ -169,6 +171,8 @@ write_conf() {
         [[ $nodes -eq 1 ]] && partition_nodes=node1
         node_lines="# Each node is a slurmd in its own namespaces, at its own address and port."
         mem=$((mem / nodes))
+        # config_overrides: slurmd accepts more CPUs than it finds (benchmarks of many workers).
+        cpus=${SLURM_CLUSTER_CPUS:-$cpus}
         for ((k = 1; k <= nodes; k++)); do
             node_lines+=$'\n'"NodeName=node$k NodeAddr=$(node_ip "$k") NodeHostname=node$k Port=$(node_port "$k") CPUs=$cpus RealMemory=$mem State=UNKNOWN"
         done
