@@ -218,3 +218,13 @@ def test_display_ast_graph_without_the_dot_program(tmp_path):
     assert dot_path.endswith("ast.dot") and open(dot_path).read().startswith("digraph")
     assert not os.path.exists(dot_path[: -len(".dot")] + ".svg")
     assert "apt-get install graphviz" in out.stderr and "not installed" in out.stderr
+
+
+def test_the_demo_takes_slurm_options_as_the_readme_shows():
+    # README: run_exp demo ... --tune:method=slurm --slurm:partition=cpu
+    proc = subprocess.run(
+        [str(RUN_EXP), "demo", "--debug=true", "--slurm:partition=debug", "--slurm:time=10"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "experiment: exp:" in proc.stdout

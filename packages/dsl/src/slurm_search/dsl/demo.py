@@ -132,6 +132,8 @@ spec = Spec(
         "delay": 0.0,
         "tune": {"goal": "max", "settings": 10, "seeds": 3, "method": "inline", "threads": 2},
         "eval": {"seeds": 6, "method": "inline", "threads": 2},
+        # Slurm options of the searches that run on Slurm (--slurm:partition=...).
+        "slurm": {"partition": None, "time": None},
     },
     experiment_func=demo_experiment,
     debug_overrides={"tune": {"settings": 3, "seeds": 2}, "eval": {"seeds": 2}},
