@@ -236,6 +236,23 @@ def test_a_session_in_the_shared_folder_runs_on_several_nodes(cluster, monkeypat
     assert (home / "lock-mode").read_text().split()[0] == "soft"
 
 
+def test_doctor_runs_its_live_test_between_two_nodes(cluster):
+    # The store in the shared folder, seen through node-local views: doctor
+    # takes the lease mode, and its live test through srun spans two nodes.
+    home = _job_dir(cluster) / "home"
+    proc = _run(
+        [sys.executable, "-m", "slurm_search.state", "doctor", "--slurm", "--slurm-arg=--partition=debug"],
+        timeout=600,
+        env=dict(os.environ, SLURM_SEARCH_HOME=str(home)),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "lock mode soft: fuse (FUSE)" in proc.stdout
+    [live] = [line for line in proc.stdout.splitlines() if "Slurm tasks" in line]
+    assert "2 Slurm tasks on 2 nodes" in live and "200/200 transactions, 200/200 appends" in live
+    hosts = live.split("(")[1].split(")")[0].split(", ")
+    assert len(hosts) == 2 and set(hosts) <= set(NODE_NAMES), live
+
+
 def _running_nodes() -> dict[str, str]:
     """Array task -> node of the running jobs (the session's workers)."""
     out = _run(["squeue", "-h", "-t", "R", "-o", "%i %N"]).stdout
