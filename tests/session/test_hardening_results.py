@@ -110,7 +110,7 @@ def test_sys_exit_in_an_objective_fails_its_trial_instead_of_ending_the_worker()
     assert "SystemExit: 3" in _tracebacks(timed)[0]
 
 
-def test_an_unreadable_record_written_before_the_fix_is_skipped(monkeypatch):
+def test_an_unreadable_record_written_before_the_fix_is_skipped():
     # A store written before results were checked: a Result whose result
     # does not unpickle, appended as the old worker did.
     import session_test_objectives as objectives

@@ -96,10 +96,10 @@ class SoftBackend:
             now = time.monotonic()
             current = _observe(self._path)
             if current is None:
-                seen = None  # just let go: try again (a cached name may still say it exists)
-                time.sleep(_MIN_POLL)
-                continue
-            if current != seen:
+                # Just let go: try again soon (a cached name may still say
+                # the file exists), once the deadline is checked below.
+                seen, poll = None, _MIN_POLL
+            elif current != seen:
                 seen, since = current, now
             elif now - since > self._grace:
                 self._break(seen[0], now - since)

@@ -61,7 +61,6 @@ class Launched:
             self.progress = session.progress(self.name)
         return self.progress
 
-
     def _slurm_failure(self) -> str:
         """Why the session's Slurm jobs ended before it was done, in one line."""
         from slurm_search import session

@@ -80,19 +80,12 @@ class View:
         """
         st = self._require_state()
         now = time.monotonic() if now is None else now
+        self._note_beats(st, st.running, now)
         lease = st.spec.lease_seconds
-        beats = self._beats
-        left: dict[int, float] = {}
-        for tid in st.running:
-            trial = st.trials[tid]
-            key = (trial.attempt, trial.lease_until, trial.refresh_time)
-            seen = beats.get(tid)
-            if seen is None or seen[0] != key:
-                seen = beats[tid] = (key, now)
-            left[tid] = seen[1] + lease - now
-        if len(beats) > len(left):
-            for tid in [t for t in beats if t not in left]:
-                del beats[tid]
+        left = {tid: self._beats[tid][1] + lease - now for tid in st.running}
+        if len(self._beats) > len(left):
+            for tid in [t for t in self._beats if t not in left]:
+                del self._beats[tid]
         return left
 
     # -- reading the log -------------------------------------------------
@@ -158,11 +151,10 @@ class View:
                 self._all_dirty = True
         self.state = current
         if current is not None and current.running:
-            self._note_beats(current, [getattr(r, "tid", None) for r in records])
+            self._note_beats(current, [getattr(r, "tid", None) for r in records], time.monotonic())
 
-    def _note_beats(self, st: SessionState, tids: list[Any]) -> None:
-        """Note when this process saw the running trials among `tids` claimed or renewed."""
-        now = time.monotonic()
+    def _note_beats(self, st: SessionState, tids: Any, now: float) -> None:
+        """Note when (`now`) this process saw the running trials among `tids` claimed or renewed anew."""
         for tid in tids:
             if tid is None or tid not in st.running:
                 continue

@@ -65,33 +65,39 @@ def ensure_dirs(dirs: Iterable[Path]) -> None:
         os.chmod(d, mode)
 
 
-def _statx_refresher():  # type: ignore[no-untyped-def]
-    """statx(fd, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC) through libc, or None."""
+_AT_FDCWD = -100
+_AT_SYMLINK_NOFOLLOW = 0x100
+_AT_EMPTY_PATH = 0x1000
+_AT_STATX_FORCE_SYNC = 0x2000
+_STATX_BASIC_STATS = 0x7FF
+
+
+def _load_statx():  # type: ignore[no-untyped-def]
+    """statx(dirfd, path, flags) through libc (its result ignored), or None without it."""
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        statx = libc.statx
+        statx = ctypes.CDLL(None, use_errno=True).statx
     except (OSError, AttributeError):
         return None
     statx.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.c_void_p]
+    # Only the call's side effect matters (the kernel refreshes its cached
+    # attributes); what it writes here is never read, so one buffer serves all.
     buf = ctypes.create_string_buffer(256)
-    flags = 0x1000 | 0x2000  # AT_EMPTY_PATH | AT_STATX_FORCE_SYNC
-    mask = 0x7FF  # STATX_BASIC_STATS
 
-    def refresh(fd: int, path: bytes = b"") -> None:
-        statx(fd if not path else -100, path, flags if not path else 0x2000 | 0x100, mask, buf)
+    def call(dirfd: int, path: bytes, flags: int) -> None:
+        statx(dirfd, path, flags, _STATX_BASIC_STATS, buf)
 
-    return refresh
+    return call
 
 
-_refresh = _statx_refresher()
+_statx = _load_statx()
 
 
 def fresh_stat(path: Path) -> os.stat_result:
     """os.stat of `path`, after making the kernel ask the file server (see refresh)."""
-    if _refresh is not None and _on_shared_fs(path):
-        _refresh(-100, os.fsencode(path))  # AT_FDCWD, AT_STATX_FORCE_SYNC | AT_SYMLINK_NOFOLLOW
+    if _statx is not None and _on_shared_fs(path):
+        _statx(_AT_FDCWD, os.fsencode(path), _AT_STATX_FORCE_SYNC | _AT_SYMLINK_NOFOLLOW)
     return os.stat(path, follow_symlinks=False)
 
 
@@ -118,8 +124,8 @@ def refresh(fd: int, path: Path | str) -> None:
     statx asks the server. Skipped on a local filesystem (`path` tells which),
     where nothing is cached that another host could change.
     """
-    if _refresh is not None and _on_shared_fs(path):
-        _refresh(fd)
+    if _statx is not None and _on_shared_fs(path):
+        _statx(fd, b"", _AT_EMPTY_PATH | _AT_STATX_FORCE_SYNC)
 
 
 def _user_groups() -> set[int]:
