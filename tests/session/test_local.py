@@ -17,10 +17,10 @@ from hyperopt import hp
 
 from slurm_search import session, state
 from slurm_search.session._events import Result
-from slurm_search.session._launch import launch
-from slurm_search.session._launch_errors import WorkersFailed
-from slurm_search.session._local import start_workers, wait_workers
-from slurm_search.session._registry import session_arguments
+from slurm_search.session.workers import launch
+from slurm_search.session.workers._errors import WorkersFailed
+from slurm_search.session.workers._local import start_workers, wait_workers
+from slurm_search.session.workers._registry import session_arguments
 from slurm_search.session._view import View
 
 
@@ -124,8 +124,8 @@ import session_test_objectives
 session_test_objectives.FORKED_FROM = os.getpid()
 from hyperopt import hp
 from slurm_search import locking, session
-from slurm_search.session._launch import launch
-from slurm_search.session._local import fork_is_safe
+from slurm_search.session.workers import launch
+from slurm_search.session.workers._local import fork_is_safe
 
 def forked():
     name = session.create_session("session_test_objectives:where", {"x": hp.uniform("x", 0, 1)}, max_evals=4)
@@ -195,7 +195,7 @@ def test_ssearch_start_refuses_a_bad_start_setting_before_creating_the_session(s
                   env={**os.environ, "SLURM_SEARCH_WORKER_START": "threads"})
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert [line for line in out.stderr.splitlines() if line.strip()] == [
-        "Error: invalid worker start ($SLURM_SEARCH_WORKER_START) 'threads': expected auto, fork, spawn"
+        "ssearch: error: invalid worker start ($SLURM_SEARCH_WORKER_START) 'threads': expected auto, fork, spawn"
     ]
     assert state.names("search") == []
     # The same command with a good setting creates and runs the session.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from slurm_search import state
 
-from ._errors import InvalidSetting
+from slurm_search.session import InvalidSetting
 
 METHODS = ("inline", "cpu", "slurm")
 # How local workers start (see _local.py); the environment variable that sets it.
@@ -31,7 +31,7 @@ def ssearch_command() -> list[str]:
     script = Path(sys.executable).parent / "ssearch"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "slurm_search.session._cli"]
+    return [sys.executable, "-m", "slurm_search.session.workers._cli"]
 
 
 def logs_dir(name: str) -> Path:
