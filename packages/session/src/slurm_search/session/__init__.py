@@ -20,20 +20,8 @@ from ._hyperopt_import import defer_optimisers
 
 defer_optimisers()
 
-from ._claims import (
-    Trial,
-    annotate,
-    compact_session,
-    default_worker_id,
-    delete_trial,
-    enable,
-    next_trial,
-    record_failure,
-    record_result,
-    renew_lease,
-    restart,
-    stop,
-)
+from ._claims import Trial, default_worker_id, next_trial, record_failure, record_result, renew_lease
+from ._commands import annotate, compact_session, delete_trial, enable, restart, stop
 from ._create import ALGOS, create_session, delete_session
 from ._errors import (
     CorruptSession,

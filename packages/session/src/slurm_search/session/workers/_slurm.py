@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from slurm_search import locking, state
-from slurm_search.session import UnknownSession, annotate, annotations, progress, work_on
+from slurm_search.session import annotate, annotations, progress, work_on
 
 from . import _slurm_script
 from ._config import logs_dir
