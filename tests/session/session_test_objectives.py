@@ -92,3 +92,22 @@ def exits(params, context=None):
     import sys
 
     sys.exit(3)
+
+
+def curve(params, context=None):
+    """A learning curve: reports ``x + 1 / step`` at steps 1..``steps``, returns ``x``.
+
+    Context: ``steps`` (default 16), ``sleep`` seconds per step, ``record``
+    a file to which each step reached is appended as ``tid-less x step``.
+    """
+    from slurm_search import session
+
+    ctx = context or {}
+    for step in range(1, int(ctx.get("steps", 16)) + 1):
+        if ctx.get("sleep"):
+            time.sleep(ctx["sleep"])
+        if ctx.get("record"):
+            with open(ctx["record"], "a", encoding="utf-8") as out:
+                out.write(f"{params['x']!r} {step} {os.getpid()}\n")
+        session.report(params["x"] + 1.0 / step, step)
+    return float(params["x"])

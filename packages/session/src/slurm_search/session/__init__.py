@@ -26,12 +26,15 @@ from ._create import ALGOS, create_session, delete_session
 from ._errors import (
     CorruptSession,
     InvalidObjective,
+    InvalidReport,
     InvalidResult,
     InvalidSessionName,
     InvalidSetting,
     InvalidSpace,
     LeaseLost,
     NoMoreTrials,
+    NotInTrial,
+    Pruned,
     SessionError,
     SessionExists,
     UnknownSession,
@@ -39,6 +42,8 @@ from ._errors import (
 )
 from ._model import keep_claiming
 from ._names import session_name
+from ._pruners import should_prune
+from ._reports import current_trial, report
 from ._queries import (
     Progress,
     SessionInfo,
@@ -62,13 +67,16 @@ __all__ = [
     "ALGOS",
     "CorruptSession",
     "InvalidObjective",
+    "InvalidReport",
     "InvalidResult",
     "InvalidSessionName",
     "InvalidSetting",
     "InvalidSpace",
     "LeaseLost",
     "NoMoreTrials",
+    "NotInTrial",
     "Progress",
+    "Pruned",
     "SessionError",
     "SessionExists",
     "SessionInfo",
@@ -84,6 +92,7 @@ __all__ = [
     "compact_session",
     "context",
     "create_session",
+    "current_trial",
     "default_worker_id",
     "delete_session",
     "delete_trial",
@@ -96,9 +105,11 @@ __all__ = [
     "record_failure",
     "record_result",
     "renew_lease",
+    "report",
     "restart",
     "results",
     "session_name",
+    "should_prune",
     "space",
     "stop",
     "trial_docs",

@@ -23,6 +23,7 @@ from slurm_search.locking import lock
 from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
+from ._pruners import check_pruner
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._view import forget
 
@@ -57,6 +58,8 @@ def create_session(
     interruptible: bool = False,
     error_attempts: int = 1,
     trial_timeout: float | None = None,
+    pruner: str | None = None,
+    pruner_options: dict | None = None,
 ) -> str:
     """Create a search session.
 
@@ -85,6 +88,12 @@ def create_session(
         trial_timeout: seconds an objective may run; past it the trial is
             stopped (the objective runs in a child process then) and failed
             with "timed out after N s". None: no limit.
+        pruner: None, `median` or `asha`: stops trials early on their
+            intermediate reports (`report(value, step)`; see _pruners.py).
+        pruner_options: the pruner's options (median: n_startup_trials,
+            n_warmup_steps, interval_steps, n_min_trials; asha:
+            min_resource, reduction_factor, max_resource,
+            min_early_stopping_rate, bootstrap_count).
 
     Returns:
         The session's `type:name`.
@@ -124,6 +133,7 @@ def create_session(
         or not 0 < trial_timeout < float("inf")
     ):
         raise InvalidSetting("trial_timeout", trial_timeout, "a finite number of seconds > 0, or none")
+    pruner, pruner_options = check_pruner(pruner, pruner_options)
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidSetting("metadata", metadata, "a dict")
     try:
@@ -152,6 +162,8 @@ def create_session(
         created=time.time(),
         error_attempts=error_attempts,
         trial_timeout=None if trial_timeout is None else float(trial_timeout),
+        pruner=pruner,
+        pruner_options=pruner_options,
     )
     with lock(full):
         if _taken(full):

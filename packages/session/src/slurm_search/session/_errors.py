@@ -241,3 +241,57 @@ class UnknownTrial(SessionError, KeyError):
         )
         self.name = name
         self.tid = tid
+
+
+class Pruned(SessionError):
+    """Raised by `report` when the session's pruner stops the current trial.
+
+    Let it propagate out of the objective: the worker records the trial as
+    `pruned` (its loss is its last reported value). It is not a failure and
+    the trial is never run again.
+
+    Attributes:
+        name: the session.
+        tid: the pruned trial.
+        attempt: its attempt.
+        step: the step of its last report.
+        value: its last reported value (the pruned trial's loss).
+    """
+
+    def __init__(self, name: str, tid: int, attempt: int, step: int | None, value: float | None) -> None:
+        super().__init__(
+            f"trial {tid} of {name!r} was pruned at step {step} (value {value!r}): "
+            "let this exception leave the objective"
+        )
+        self.name = name
+        self.tid = tid
+        self.attempt = attempt
+        self.step = step
+        self.value = value
+
+
+class NotInTrial(SessionError, RuntimeError):
+    """`report` was called where no trial is being evaluated."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "report() was called outside a trial: call it from an objective that a session's "
+            "worker evaluates (work_on, `ssearch work_on`, a DSL sampling node)"
+        )
+
+
+class InvalidReport(SessionError, ValueError):
+    """An intermediate report is not a finite value at a whole step >= 0.
+
+    Attributes:
+        value: the value given.
+        step: the step given.
+    """
+
+    def __init__(self, value: object, step: object) -> None:
+        super().__init__(
+            f"invalid report value={value!r} step={step!r}: report a finite number "
+            "(an intermediate loss, lower is better) at a whole step >= 0"
+        )
+        self.value = value
+        self.step = step

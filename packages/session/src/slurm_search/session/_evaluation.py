@@ -35,6 +35,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from ._errors import Pruned
+
 __all__ = ["Outcome", "call_objective", "unstorable_reason"]
 
 # What the clean interpreter runs: read length-prefixed pickles on stdin,
@@ -69,13 +71,14 @@ _PICKLE_PROTOCOL = 5
 
 
 class Outcome:
-    """What one objective call gave: a result, or the reason it failed."""
+    """What one objective call gave: a result, the reason it failed, or its pruning."""
 
-    __slots__ = ("result", "failure")
+    __slots__ = ("result", "failure", "pruned")
 
-    def __init__(self, result: Any = None, failure: str | None = None) -> None:
+    def __init__(self, result: Any = None, failure: str | None = None, pruned: Pruned | None = None) -> None:
         self.result = result
         self.failure = failure
+        self.pruned = pruned
 
 
 def _only_builtins(data: bytes) -> bool:
@@ -189,6 +192,8 @@ def call_objective(
     if timeout is None:
         try:
             result = normalize(objective(params, context))
+        except Pruned as err:  # the pruner stopped the trial (or an enclosing one)
+            return Outcome(pruned=err)
         # The objective is user code: any exception is the trial's failure,
         # kept with its traceback; so is sys.exit, which would otherwise end
         # the worker (and, inline, the launcher) without a word.
@@ -196,7 +201,7 @@ def call_objective(
             return Outcome(failure=traceback.format_exc())
     else:
         outcome = _in_child(objective, params, context, normalize, timeout)
-        if outcome.failure is not None:
+        if outcome.failure is not None or outcome.pruned is not None:
             return outcome
         result = outcome.result
     why = unstorable_reason(result, module)
@@ -220,6 +225,8 @@ def _in_child(
         try:
             try:
                 result = normalize(objective(params, context))
+            except Pruned as err:
+                message = ("pruned", err)
             except (Exception, SystemExit):
                 message = ("error", traceback.format_exc())
             else:
@@ -267,6 +274,8 @@ def _in_child(
         code = os.waitstatus_to_exitcode(status)
         how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
         return Outcome(failure=f"the objective's process {how} before returning a result")
+    if kind == "pruned":
+        return Outcome(pruned=payload)
     if kind != "ok":
         return Outcome(failure=payload)
     try:

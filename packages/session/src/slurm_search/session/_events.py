@@ -45,6 +45,9 @@ class Spec(NamedTuple):
             1: such a trial is not retried (retries are for lost workers).
         trial_timeout: seconds an objective may run before its trial is
             stopped and failed; None: no limit.
+        pruner: `median`, `asha` or None: which pruner stops trials early
+            on their intermediate reports (see _pruners.py).
+        pruner_options: the pruner's options, defaults filled in.
     """
 
     objective: str
@@ -63,6 +66,9 @@ class Spec(NamedTuple):
     # Added in 0.2: logs written before read as their defaults.
     error_attempts: int = 1
     trial_timeout: float | None = None
+    # Added in 0.3 (intermediate reports and pruning).
+    pruner: str | None = None
+    pruner_options: dict | None = None
 
 
 class Created(NamedTuple):
@@ -114,6 +120,38 @@ class Failure(NamedTuple):
     worker: str
     attempt: int
     traceback: str
+    time: float
+    duration: float
+
+
+class Report(NamedTuple):
+    """The owner of a trial reports intermediate values (a batch of them).
+
+    `values` is a tuple of `(step, value)` in the order they were reported;
+    a value is an intermediate loss (lower is better). A later report of a
+    step replaces the earlier one. Reports of an attempt that does not hold
+    the trial any more are refused, like its results.
+    """
+
+    tid: int
+    worker: str
+    attempt: int
+    values: tuple
+    time: float
+
+
+class Prune(NamedTuple):
+    """The owner of a trial reports that it stopped it on the pruner's word.
+
+    `loss` is the trial's last reported value (None if it reported none:
+    a trial stopped because an enclosing trial was pruned); `step` its step.
+    """
+
+    tid: int
+    worker: str
+    attempt: int
+    step: int | None
+    loss: float | None
     time: float
     duration: float
 

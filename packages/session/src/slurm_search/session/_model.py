@@ -15,7 +15,7 @@ session is doing, and which trial a worker should get at time `now`.
 
 Trial statuses: `new` (waiting for an attempt: a failed attempt with tries
 left, or a restarted trial), `running` (claimed; its lease may have run out),
-`ok`, `failed` (out of attempts).
+`ok`, `failed` (out of attempts), `pruned` (stopped early: _pruners.py).
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ from ._events import (
     Spec,
     Status,
 )
+from ._pruners import PRUNING_EVENTS, apply_pruning
 
 logger = logging.getLogger(__name__)
 
-TRIAL_STATUSES = ("new", "running", "ok", "failed")
+TRIAL_STATUSES = ("new", "running", "ok", "failed", "pruned")
 
 
 class TrialState(NamedTuple):
@@ -51,7 +52,7 @@ class TrialState(NamedTuple):
     Attributes:
         tid: the trial id (0, 1, 2, ... in claim order; never reused).
         vals: hyperopt's `misc["vals"]`: label -> [value] or [] if inactive.
-        status: `new`, `running`, `ok` or `failed`.
+        status: `new`, `running`, `ok`, `failed` or `pruned`.
         owner: the worker of the current or last attempt.
         attempt: how many times the trial was claimed (never goes down).
         tries: attempts since the trial was created or restarted; the trial
@@ -105,6 +106,7 @@ class SessionState:
     duration_count: int = 0
     events: int = 0
     unreadable: int = 0
+    pruning: Any = None  # _pruners.PruningState, from the first report on
 
     @property
     def mean_duration(self) -> float | None:
@@ -240,6 +242,8 @@ def apply(state: SessionState | None, event: Any) -> SessionState:
         state.next_tid = max(state.next_tid, event.tid + 1)
     elif kind is Annotate:
         state.annotations[event.key] = event.value
+    elif kind in PRUNING_EVENTS:
+        apply_pruning(state, event, _put)
     elif kind is UnreadableRecord:
         # Written before results were checked: its trial stays running until
         # its lease runs out, and is then run again.

@@ -38,6 +38,7 @@ class Progress:
         last_traceback: the last failure's traceback (None before any).
         best_loss: the lowest loss so far (None before any result).
         mean_duration: mean seconds of an ok trial's objective call.
+        pruned: trials the pruner stopped early.
     """
 
     name: str
@@ -50,6 +51,7 @@ class Progress:
     last_traceback: str | None
     best_loss: float | None
     mean_duration: float | None
+    pruned: int = 0
 
 
 class TrialResult(NamedTuple):
@@ -76,6 +78,8 @@ class SessionInfo:
     lease_seconds: float
     interruptible: bool
     created: float
+    pruner: str | None = None
+    pruner_options: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class SessionSummary:
     max_evals: int | None
     created: float | None
     error: str | None = None
+    pruned: int | None = None
 
 
 def _fresh(name: str) -> tuple[View, SessionState]:
@@ -118,6 +123,7 @@ def progress(name: str) -> Progress:
             last_traceback=st.last_traceback,
             best_loss=min(losses) if losses else None,
             mean_duration=st.mean_duration,
+            pruned=st.counts.get("pruned", 0),
         )
 
 
@@ -137,6 +143,8 @@ def info(name: str) -> SessionInfo:
         lease_seconds=spec.lease_seconds,
         interruptible=spec.interruptible,
         created=spec.created,
+        pruner=spec.pruner,
+        pruner_options=dict(spec.pruner_options) if spec.pruner_options else None,
     )
 
 
@@ -244,6 +252,7 @@ def _summary(full: str) -> SessionSummary | None:
         failed=st.counts["failed"],
         max_evals=st.spec.max_evals,
         created=st.spec.created,
+        pruned=st.counts.get("pruned", 0),
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import InvalidResult
-from ._events import Failure, Result
+from ._events import Failure, Prune, Result
 from ._view import View
 
 
@@ -59,5 +59,12 @@ def failure_report(worker: str, tid: int, text: str, duration: float | None, v: 
     def make(attempt: int) -> Failure:
         now = time.time()
         return Failure(tid, worker, attempt, text, now, _elapsed(v, tid, duration, now))
+
+    return make
+
+
+def prune_report(worker: str, tid: int, step: int | None, loss: float | None, duration: float) -> Callable[[int], Any]:
+    def make(attempt: int) -> Prune:
+        return Prune(tid, worker, attempt, step, loss, time.time(), float(duration))
 
     return make

@@ -39,6 +39,8 @@ _JOB_STATE = {
     "running": JOB_STATE_RUNNING,
     "ok": JOB_STATE_DONE,
     "failed": JOB_STATE_ERROR,
+    # A pruned trial is done: its loss (its last report) is what TPE learns from.
+    "pruned": JOB_STATE_DONE,
 }
 
 
@@ -201,6 +203,14 @@ def trial_doc(trial: TrialState) -> dict:
         result.setdefault("status", "ok")
     elif trial.status == "failed":
         result = {"status": "fail", "failure": trial.traceback}
+    elif trial.status == "pruned":
+        # status ok with its last reported loss: hyperopt's TPE and anneal
+        # read `loss` whatever the status; a trial pruned before reporting
+        # has none, and counts as failed for them.
+        loss = (trial.result or {}).get("loss")
+        result = {"status": "ok" if loss is not None else "fail", "pruned": True, "step": (trial.result or {}).get("step")}
+        if loss is not None:
+            result["loss"] = loss
     else:
         result = {"status": "new"}
     vals = {label: list(v) for label, v in trial.vals.items()}

@@ -22,6 +22,9 @@ from ._errors import LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick
 from ._names import resolve_objective, session_name
+from ._pruners import last_report
+from ._reports import TrialReports, evaluating
+from ._results import prune_report
 from ._view import view
 
 logger = logging.getLogger(__name__)
@@ -35,12 +38,14 @@ class WorkReport(NamedTuple):
         failed: failed attempts it recorded.
         lost: reports refused because the lease had been taken over.
         reason: why it stopped: `done`, `stopped`, `failed` or `deadline`.
+        pruned: trials it recorded as pruned.
     """
 
     completed: int
     failed: int
     lost: int
     reason: str
+    pruned: int = 0
 
 
 class _LeaseKeeper:
@@ -183,7 +188,7 @@ def work_on(
     objective = resolve_objective(spec.objective)
     context = v.context()
     keeper = _LeaseKeeper(name, worker, spec.lease_seconds)
-    completed = failed = lost = 0
+    completed = failed = lost = pruned = 0
     report: Any = None  # makes the event recording the last trial's outcome
     ok = False  # whether that outcome is a result (else a failure)
     duration = 0.0  # how long that trial took
@@ -224,6 +229,8 @@ def work_on(
             if report is not None:
                 if ok:
                     completed += 1
+                elif ok is None:  # pruned
+                    pruned += 1
                 else:
                     failed += 1
             report = trial = None
@@ -246,10 +253,10 @@ def work_on(
     finally:
         keeper.stop()
     logger.info(
-        "worker %s stops on %s (%s): %d ok, %d failed, %d lost",
-        worker, name, reason, completed, failed, lost,
+        "worker %s stops on %s (%s): %d ok, %d failed, %d lost, %d pruned",
+        worker, name, reason, completed, failed, lost, pruned,
     )
-    return WorkReport(completed, failed, lost, reason)
+    return WorkReport(completed, failed, lost, reason, pruned)
 
 
 def _evaluate(
@@ -261,24 +268,60 @@ def _evaluate(
     keeper: _LeaseKeeper,
     v: Any,
     timeout: float | None = None,
-) -> tuple[bool, float, Any]:
-    """Run the objective on a trial; return (ok, duration, the report to record)."""
+) -> tuple[bool | None, float, Any]:
+    """Run the objective on a trial; return (ok, duration, the report to record).
+
+    ok is None for a pruned trial. When the trial stopped because an
+    enclosing trial (a session evaluated inline around this one) was pruned,
+    this trial is recorded pruned at once and that `Pruned` raised.
+    """
     logger.debug("%s evaluates trial %s of %s: %r", worker, trial.tid, name, trial.params)
     keeper.hold(trial.tid, trial.attempt)
+    reports = TrialReports(name, worker, trial.tid, trial.attempt)
+
+    def reporting_objective(params: Any, context: Any) -> Any:
+        try:
+            return objective(params, context)
+        finally:
+            reports.close()  # in the process that ran it (a trial_timeout child too)
+
     start = time.perf_counter()
     try:
         # An exception (or sys.exit) of the objective, a result that cannot be
         # stored, a timeout: each is the trial's failure, with its reason.
         # KeyboardInterrupt goes through (the lease then runs out and another
         # worker re-runs the trial).
-        outcome = call_objective(
-            objective, trial.params, context, normalize_result, timeout, v.state.spec.objective.partition(":")[0]
-        )
+        with evaluating(reports):
+            outcome = call_objective(
+                reporting_objective, trial.params, context, normalize_result, timeout,
+                v.state.spec.objective.partition(":")[0],
+            )
     finally:
         keeper.release()
     duration = time.perf_counter() - start
+    if outcome.pruned is not None:
+        return _pruned(name, worker, trial, reports, outcome.pruned, duration, v)
     if outcome.failure is not None:
         logger.warning("trial %s of %s failed on %s:\n%s", trial.tid, name, worker, outcome.failure)
         return False, duration, failure_report(worker, trial.tid, outcome.failure, duration, v)
     return True, duration, result_report(worker, trial.tid, outcome.result, duration, v)
 
+
+
+def _pruned(
+    name: str, worker: str, trial: Trial, reports: TrialReports, err: Any, duration: float, v: Any
+) -> tuple[None, float, Any]:
+    """The report recording a pruned trial; raises `err` when it was an enclosing trial's."""
+    if err.name == name and err.tid == trial.tid:
+        return None, duration, prune_report(worker, trial.tid, err.step, err.value, duration)
+    # The objective reported from a forked child: its last report is in the log.
+    last = reports.last or last_report(v.refresh(), trial.tid, trial.attempt)
+    step, loss = last if last is not None else (None, None)
+    logger.info("trial %s of %s stops: the enclosing trial %s of %s was pruned", trial.tid, name, err.tid, err.name)
+    try:
+        claim_and_report(
+            name, worker, prune_report(worker, trial.tid, step, loss, duration), trial.tid, trial.attempt, claim=False
+        )
+    except LeaseLost as lost:
+        logger.warning("%s", lost)
+    raise err
