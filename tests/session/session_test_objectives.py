@@ -111,3 +111,10 @@ def curve(params, context=None):
                 out.write(f"{params['x']!r} {step} {os.getpid()}\n")
         session.report(params["x"] + 1.0 / step, step)
     return float(params["x"])
+
+
+def bad_report(params, context=None):
+    from slurm_search import session
+
+    session.report(float("nan"), 1)
+    return 0.0
