@@ -75,5 +75,7 @@ def existing(text: str) -> str:
 
 
 def summary_line(now: Any) -> str:
-    """``3/10 done, 1 failed (running)``."""
-    return f"{now.completed}/{now.max_evals} done, {now.failed} failed ({now.status})"
+    """``3/10 done, 1 failed (running)``; ``, 4 pruned`` after the failed ones if any."""
+    pruned = getattr(now, "pruned", 0)
+    more = f", {pruned} pruned" if pruned else ""
+    return f"{now.completed}/{now.max_evals} done, {now.failed} failed{more} ({now.status})"

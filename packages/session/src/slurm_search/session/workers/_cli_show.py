@@ -41,8 +41,8 @@ def list_(all_: bool, as_json: bool) -> None:
     if not rows:
         click.echo("no sessions" if all_ else "no active sessions (see --all)", err=True)
         return
-    header = ["NAME", "STATUS", "ALGO", "DONE", "FAILED", "RUNNING", "MAX", "CREATED"]
-    keys = ["name", "status", "algo", "completed", "failed", "running", "max_evals", "created"]
+    header = ["NAME", "STATUS", "ALGO", "DONE", "FAILED", "PRUNED", "RUNNING", "MAX", "CREATED"]
+    keys = ["name", "status", "algo", "completed", "failed", "pruned", "running", "max_evals", "created"]
     click.echo(_summary.table(header, [[row[key] for key in keys] for row in rows]))
     for row in rows:
         if row.get("error"):
@@ -63,9 +63,19 @@ def summary(name: str) -> dict[str, Any]:
     for key, pick in (("best", core.best), ("worst", core.worst)):
         found = pick(name) if results else None
         info[key] = None if found is None else {"tid": found.tid, "loss": found.loss, "params": found.params}
+    info["pruned_trials"] = _pruned_trials(name) if progress.pruned else []
     info["annotations"] = dict(core.annotations(name))
     info["nodes"] = _summary.by_node(core.trial_owners(name))
     return info
+
+
+def _pruned_trials(name: str) -> list[dict[str, Any]]:
+    """The trials the pruner stopped: tid, the step of their last report, their loss there."""
+    return [
+        {"tid": doc["tid"], "step": doc["result"].get("step"), "loss": doc["result"].get("loss")}
+        for doc in core.trial_docs(name)
+        if doc["result"].get("pruned")
+    ]
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -76,6 +86,9 @@ def _plain(obj: Any) -> dict[str, Any]:
 
         return dataclasses.asdict(obj)
     return dict(vars(obj))
+
+
+PRUNED_SHOWN = 10
 
 
 @click.command(context_settings=CONTEXT)
@@ -98,7 +111,7 @@ def show(session: str, key: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2, default=repr))
         return
-    skip = {"name", "loss", "best", "worst", "annotations", "last_traceback", "nodes"}
+    skip = {"name", "loss", "best", "worst", "annotations", "last_traceback", "nodes", "pruned_trials"}
     click.echo(name)
     for field, value in info.items():
         if field not in skip:
@@ -117,6 +130,14 @@ def show(session: str, key: str | None, as_json: bool) -> None:
             click.echo(f"{which}: trial {entry['tid']}, loss {entry['loss']:.6g}")
             for param, value in sorted(_flatten(entry["params"]).items()):
                 click.echo(f"  {param} = {value!r}")
+    if info["pruned_trials"]:
+        shown = info["pruned_trials"][:PRUNED_SHOWN]
+        click.echo(f"pruned (stopped early, loss = last report): {len(info['pruned_trials'])} trials")
+        for entry in shown:
+            loss = "none" if entry["loss"] is None else f"{entry['loss']:.6g}"
+            click.echo(f"  trial {entry['tid']}: pruned at step {entry['step']}, loss {loss}")
+        if len(info["pruned_trials"]) > len(shown):
+            click.echo(f"  ... (`ssearch show {name} pruned_trials` lists them all)")
     if info["nodes"]:
         click.echo("by node:")
         keys = ["node", "workers", "ok", "failed", "running"]

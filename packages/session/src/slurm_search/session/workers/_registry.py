@@ -73,6 +73,8 @@ def demo(params: dict) -> dict[str, Any]:
     Parameters:
         sleep: seconds each evaluation sleeps (default 0), to make workers
             and time limits observable.
+        steps: report intermediate values at that many steps (default 0:
+            none), for a session with a pruner (``pruner=asha``).
 
     Returns:
         `create_session` arguments (rand search, 50 evaluations by default).
@@ -81,14 +83,17 @@ def demo(params: dict) -> dict[str, Any]:
 
     params = dict(params)
     sleep = params.pop("sleep", 0.0)
+    steps = params.pop("steps", 0)
     if params:
-        raise ValueError(f"unknown parameter {', '.join(sorted(params))}; demo takes: sleep")
+        raise ValueError(f"unknown parameter {', '.join(sorted(params))}; demo takes: sleep, steps")
     if isinstance(sleep, bool) or not isinstance(sleep, (int, float)) or not 0 <= sleep < math.inf:
         raise ValueError(f"sleep must be a finite number of seconds >= 0, not {sleep!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 1_000_000:
+        raise ValueError(f"steps must be a whole number from 0 to 1000000, not {steps!r}")
     return {
         "objective": "slurm_search.session.demo:objective",
         "space": {"x": hp.uniform("x", -2, 2), "y": hp.uniform("y", -2, 2)},
-        "context": {"sleep": float(sleep)},
+        "context": {"sleep": float(sleep), **({"steps": steps} if steps else {})},
         "algo": "rand",
         "max_evals": 50,
     }
