@@ -43,6 +43,7 @@ from ._nodes import (
     use,
 )
 from ._params import parse_value
+from ._reports import report
 from ._run import RunResult, prepare, run_experiment, show_experiment, stop_experiment
 from ._runtime import param, params
 from ._spec import ENTRY_POINT_GROUP, Spec, load_spec, registered
@@ -80,6 +81,7 @@ __all__ = [
     "random_sampling",
     "registered",
     "render_graph",
+    "report",
     "resume_command",
     "run_dir",
     "run_experiment",

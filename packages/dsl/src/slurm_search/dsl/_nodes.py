@@ -23,7 +23,7 @@ from . import _runtime
 from ._errors import BadValue, SpecError
 from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
-from ._settings import METHODS, check_count, check_method, check_threads, check_timeout
+from ._settings import METHODS, PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
 
 __all__ = [
     "Node",
@@ -234,6 +234,8 @@ class SamplingNode(Node):
         measure: str | None = None,
         slurm: str | Mapping[str, Any] = "slurm",
         trial_timeout: float | str | None = None,
+        pruner: str | None = None,
+        pruner_options: str | Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(var_space, tuple):
             self.var, self.space = var_space
@@ -249,6 +251,8 @@ class SamplingNode(Node):
         self.measure = split_path(measure) if measure else None
         self.slurm = slurm
         self.trial_timeout = trial_timeout
+        self.pruner = pruner
+        self.pruner_options = pruner_options
 
     @property
     def function(self) -> str:
@@ -272,7 +276,8 @@ class SamplingNode(Node):
         where = f"{self.function}({self.var!r})"
 
         def lookup(value: Any, what: str) -> Any:
-            if isinstance(value, str) and not (what == "method" and value in METHODS):
+            literal = (what == "method" and value in METHODS) or (what == "pruner" and value in PRUNER_VALUES)
+            if isinstance(value, str) and not literal:
                 found = get_param(current, value)
                 if found is MISSING:
                     raise BadValue(f"{where} {what}", value, "a value or the name of a parameter")
@@ -293,6 +298,10 @@ class SamplingNode(Node):
             f"{where} trial_timeout",
             None if self.trial_timeout is None else lookup(self.trial_timeout, "trial_timeout"),
         )
+        options = self.pruner_options
+        if isinstance(options, str):
+            options = get_param(current, options) if has_param(current, options) else None
+        pruner = check_pruner(where, self.strategy, lookup(self.pruner, "pruner"), options)
         slurm = self.slurm
         if isinstance(slurm, str):
             slurm = get_param(current, slurm) if has_param(current, slurm) else {}
@@ -303,6 +312,7 @@ class SamplingNode(Node):
             "threads": threads,
             "slurm": dict(slurm or {}),
             "trial_timeout": timeout,
+            "pruner": pruner,
         }
 
     def _evaluate(self, path: list[str]) -> Any:
@@ -353,6 +363,8 @@ def _sampling(strategy: str) -> Callable[..., SamplingNode]:
         threads: int | str = 1,
         slurm: str | Mapping[str, Any] = "slurm",
         trial_timeout: float | str | None = None,
+        pruner: str | None = None,
+        pruner_options: str | Mapping[str, Any] | None = None,
         **measure: str,
     ) -> SamplingNode:
         keyword = {"minimize": "minimize_measure", "maximize": "maximize_measure"}.get(strategy)
@@ -369,12 +381,14 @@ def _sampling(strategy: str) -> Callable[..., SamplingNode]:
             measure=measure.get(keyword) if keyword else None,
             slurm=slurm,
             trial_timeout=trial_timeout,
+            pruner=pruner,
+            pruner_options=pruner_options,
         )
 
     build.__name__ = STRATEGIES[strategy][0]
     build.__doc__ = (
         f"``{STRATEGIES[strategy][0]}(var_or_(var, space_param), expr, sample_count=, method=, threads=, "
-        "trial_timeout=)``: "
+        "trial_timeout=, pruner=, pruner_options=)``: "
         f"sample ``var`` ({strategy}) from its space (default: parameter ``<var>_space``) and "
         "evaluate ``expr`` at each sample through a search session."
     )

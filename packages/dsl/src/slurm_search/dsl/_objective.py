@@ -16,7 +16,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from . import _runtime
+from . import _reports, _runtime
 from ._errors import MeasureError
 from ._measures import select
 from ._nodes import SamplingNode, evaluate_tree, navigate
@@ -81,6 +81,6 @@ def evaluate(params: Mapping[str, Any], context: ObjectiveContext) -> dict[str, 
         raise TypeError(f"{'.'.join(context.node_path)} leads to {type(node).__name__}, not a sampling node")
     value = params["value"]
     path = list(context.node_path) + [f"@{point_key(value)}"]
-    with _runtime.evaluation(with_param(context.node_params, context.var, value), run):
+    with _runtime.evaluation(with_param(context.node_params, context.var, value), run), _reports.frame(context.sign):
         result = evaluate_tree(node.expr, path)
     return {"loss": loss_of(result, context.sign, context.measure), "value": result}

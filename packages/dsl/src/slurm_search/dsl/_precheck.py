@@ -17,7 +17,7 @@ from typing import Any
 
 from ._nodes import Node, SamplingNode, children
 from ._params import MISSING, get_param
-from ._settings import METHODS, check_count, check_method, check_threads, check_timeout
+from ._settings import METHODS, PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
 
 __all__ = ["check_tree"]
 
@@ -74,6 +74,20 @@ def check_tree(tree: Any, params: Mapping[str, Any]) -> None:
             else:
                 check(f"{where} {role}", value)
         _check_slurm(node, params)
+        _check_pruner(node, params, where)
+
+
+def _check_pruner(node: SamplingNode, params: Mapping[str, Any], where: str) -> None:
+    pruner, options = node.pruner, node.pruner_options
+    if isinstance(pruner, str) and pruner not in PRUNER_VALUES:
+        pruner = get_param(params, pruner)
+        if pruner is MISSING:
+            return  # set by use(...) on the way down: the node checks it
+    if isinstance(options, str):
+        options = get_param(params, options)
+        if options is MISSING:
+            return
+    check_pruner(where, node.strategy, pruner, options)
 
 
 def _check_slurm(node: SamplingNode, params: Mapping[str, Any]) -> None:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from . import _experiment, _runtime
+from . import _experiment, _reports, _runtime
 from ._errors import DslError, ExperimentStopped, SamplingError
 from ._measures import SamplingResults
 from ._nodes import STRATEGIES, SamplingNode
@@ -66,6 +66,9 @@ def _create(node: SamplingNode, bound: dict[str, Any], path: list[str], run: _ru
         kwargs["lease_seconds"] = LEASE_SECONDS
     if bound.get("trial_timeout") is not None:
         kwargs["trial_timeout"] = bound["trial_timeout"]
+    pruner, pruner_options = bound.get("pruner") or (None, None)
+    if pruner is not None:
+        kwargs["pruner"], kwargs["pruner_options"] = pruner, pruner_options
     return session.create_session(OBJECTIVE, _session_space(node, bound["space"]), **kwargs)
 
 
@@ -112,6 +115,7 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
         name, created = _experiment.session_for_path(run.name, path, lambda: _create(node, bound, path, run))
     except session.SessionError as err:
         raise SamplingError("-", where, str(err)) from None
+    _reports.replay(name, STRATEGIES[node.strategy][2])
     progress = session.progress(name)
     if progress.status == "stopped":
         if _experiment.read_run(run.name)["status"] == "stopped":
@@ -138,6 +142,11 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
                     slurm=bound["slurm"] if bound["method"] == "slurm" else None,
                     show_progress=True,
                 )
+        except session.Pruned:
+            # An enclosing trial was pruned while this node ran (see _reports.py):
+            # nobody will finish this session; stopped, it is not listed as running.
+            session.stop(name)
+            raise
         except DslError:
             raise
         except session.SessionError as err:

@@ -14,9 +14,10 @@ from typing import Any
 
 from ._errors import BadValue
 
-__all__ = ["METHODS", "check_count", "check_method", "check_threads", "check_timeout"]
+__all__ = ["METHODS", "PRUNER_VALUES", "check_count", "check_method", "check_pruner", "check_threads", "check_timeout"]
 
 METHODS = ("inline", "cpu", "slurm")
+PRUNER_VALUES = ("none", "median", "asha")
 
 
 def _whole_number(value: Any) -> bool:
@@ -68,3 +69,31 @@ def check_timeout(option: str, value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
         raise BadValue(option, value, "a finite number of seconds > 0, or none")
     return float(value)
+
+
+def check_pruner(option: str, strategy: str, pruner: Any, options: Any) -> tuple[str | None, dict | None]:
+    """A pruner (``none``, ``median``, ``asha``) and its options, checked as the session checks them.
+
+    ``options`` is the pruner's options, or a dict of them by pruner name
+    (``{"asha": {...}, "median": {...}}``: one parameter serves both).
+
+    Raises:
+        BadValue: an unknown pruner, a pruner on a node that optimises
+            nothing (random, enumeration), options the pruner does not take.
+    """
+    from slurm_search import session
+
+    if pruner is None or pruner == "none":
+        return None, None
+    if pruner not in PRUNER_VALUES:
+        raise BadValue(f"{option} pruner", pruner, " or ".join(PRUNER_VALUES))
+    if strategy not in ("minimize", "maximize"):
+        raise BadValue(
+            f"{option} pruner", pruner, "none: a pruner needs a goal (minimizing_sampling or maximizing_sampling)"
+        )
+    if isinstance(options, dict) and set(options) & set(PRUNER_VALUES):
+        options = options.get(pruner)
+    try:
+        return session.check_pruner(pruner, dict(options or {}) if isinstance(options, dict) else options)
+    except session.InvalidSetting as err:
+        raise BadValue(f"{option} {err.setting}", err.value, str(err).split("expected ", 1)[-1]) from None

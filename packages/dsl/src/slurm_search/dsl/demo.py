@@ -9,6 +9,10 @@ worst setting found on fresh seeds.
 enumerates ``x`` over a grid and averages over random seeds; it has no TPE,
 so its results are the same whichever way it runs (inline, cpu, slurm).
 
+With ``--steps=N`` the noisy quadratic "trains" in N steps (its delay spread
+over them) and reports ``value - 1/step`` at each (``slurm_search.dsl.report``),
+so ``--tune:pruner=asha`` (or ``median``) stops bad settings early.
+
 Every call of the objective appends a line to the file named by
 ``$SSEARCH_DEMO_CALLS`` when it is set (tests count calls with it).
 """
@@ -24,6 +28,7 @@ from typing import Any
 from hyperopt import hp
 
 from ._experiment import run_dir
+from ._reports import report
 from ._nodes import (
     accepts_param_names,
     enumeration_sampling,
@@ -53,9 +58,14 @@ def noisy_quadratic(xy: Any, seed: int, noise: float, delay: float = 0.0) -> flo
     ``xy`` is ``{"x": .., "y": ..}`` or a number (then ``y`` is 0).
     """
     x, y = (xy["x"], xy["y"]) if isinstance(xy, dict) else (float(xy), 0.0)
-    if delay:
-        time.sleep(float(delay))
     value = quadratic(x, y) + float(noise) * random.Random(int(seed)).gauss(0.0, 1.0)
+    steps = int(param("steps") or 0)
+    for step in range(1, steps + 1):  # a learning curve rising to the value
+        if delay:
+            time.sleep(float(delay) / steps)
+        report(value - 1.0 / step, step)
+    if delay and not steps:
+        time.sleep(float(delay))
     calls = os.environ.get(CALLS_VARIABLE)
     if calls:
         # One write per line with O_APPEND: lines of concurrent workers never mix.
@@ -85,7 +95,10 @@ def demo_experiment() -> dict[str, Any]:
         sample_count="tune:seeds",
         method="inline",
     )
-    common = {"sample_count": "tune:settings", "method": "tune:method", "threads": "tune:threads"}
+    common = {
+        "sample_count": "tune:settings", "method": "tune:method", "threads": "tune:threads",
+        "pruner": "tune:pruner", "pruner_options": "tune:pruner_options",
+    }
     if maximize:
         tuning = maximizing_sampling("xy", seeds, maximize_measure="mean", **common)
         best, worst = tuning["argmax:mean"], tuning["argmin:mean"]
@@ -130,7 +143,13 @@ spec = Spec(
         "seed_space": hp.randint("seed", 2**31 - 1),
         "noise": 0.5,
         "delay": 0.0,
-        "tune": {"goal": "max", "settings": 10, "seeds": 3, "method": "inline", "threads": 2},
+        "steps": 0,
+        "tune": {
+            "goal": "max", "settings": 10, "seeds": 3, "method": "inline", "threads": 2,
+            # --tune:pruner=asha (or median) with --steps=N: stop bad settings early.
+            "pruner": "none",
+            "pruner_options": {"asha": {"min_resource": 1, "reduction_factor": 2}, "median": {"n_startup_trials": 3}},
+        },
         "eval": {"seeds": 6, "method": "inline", "threads": 2},
         # Slurm options of the searches that run on Slurm (--slurm:partition=...).
         "slurm": {"partition": None, "time": None},

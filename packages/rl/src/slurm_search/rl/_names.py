@@ -45,7 +45,7 @@ AGENT_FAMILIES = {"classic": "classic_control", "atari": "atari", "continuous": 
 ENV_FAMILIES = ("classic", "atari", "continuous")
 _DEBUG_AGENT = re.compile(r"debug[0-9]*")
 _ENV_FORMS = ["classic:<gymnasium id>", "atari:<game>", "continuous:<gymnasium id>"]
-RUN_PARAM_KEYS = ("train_frames", "train_episodes", "test_episodes", "device", "delay", "logdir", "threads")
+RUN_PARAM_KEYS = ("train_frames", "train_episodes", "test_episodes", "device", "delay", "logdir", "threads", "report_every")
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ class RunParams:
     delay: float = 0.0
     logdir: str | None = None
     threads: int = 1
+    report_every: int = 0  # frames between intermediate reports (0: none)
 
 
 @lru_cache(maxsize=None)
@@ -288,6 +289,7 @@ def parse_run_params(run_params: object) -> RunParams:
     if device is not None and not isinstance(device, str):
         raise BadRunParams("device", device, "a device name: auto, cpu, cuda, cuda:1, …")
     logdir = given.get("logdir")
+    report_every = _count("report_every", given.get("report_every", 0), False)
     return RunParams(
         train_frames=frames,
         train_episodes=episodes,
@@ -296,6 +298,7 @@ def parse_run_params(run_params: object) -> RunParams:
         delay=max(delay, 0.0),
         logdir=None if logdir is None else str(logdir),
         threads=max(int(threads), 1),
+        report_every=int(report_every),
     )
 
 

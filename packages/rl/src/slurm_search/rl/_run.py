@@ -74,7 +74,11 @@ def run_results(
         run_params: ``train_frames``, ``train_episodes`` (either bounds
             training), ``test_episodes`` (default 100), ``device`` (default
             cuda when available, else cpu), ``threads`` (torch threads,
-            default 1), ``delay`` (seconds a debug agent sleeps), ``logdir``.
+            default 1), ``delay`` (seconds a debug agent sleeps), ``logdir``,
+            ``report_every`` (frames between intermediate reports of the mean
+            return of the last training episodes, to the sampling trials
+            around the run, whose pruner may stop it: ``slurm_search.dsl.report``;
+            default 0: none).
         run_seed_value: the seed; the same seed gives the same returns on the CPU.
 
     Returns:
@@ -98,6 +102,10 @@ def run_results(
         raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
     from ._training import train_and_test  # torch and ALL load here, not on import
 
-    returns = train_and_test(agent_name, env_name, hp, params, seed, tensorboard_dir(params))
+    # Intermediate reports reach the sampling trials around this run (a
+    # hyperparameter setting averaged over seeds), whose pruner may stop it.
+    from slurm_search.dsl import report
+
+    returns = train_and_test(agent_name, env_name, hp, params, seed, tensorboard_dir(params), report)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
     return summarize(returns)

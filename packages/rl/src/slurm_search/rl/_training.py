@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,10 @@ from torch.utils.tensorboard import SummaryWriter
 from ._hparams import coerce_hyperparameters
 from ._names import AGENT_FAMILIES, AgentName, EnvName, RunParams
 
-__all__ = ["train_and_test", "preset_defaults"]
+__all__ = ["REPORT_WINDOW", "train_and_test", "preset_defaults"]
+
+# Intermediate reports are the mean return of this many last training episodes.
+REPORT_WINDOW = 10
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +76,40 @@ def _close(experiment) -> None:
         SummaryWriter.close(writer)
 
 
+def _report_training(experiment, every: int, report: Callable[[float, int], None]) -> None:
+    """Call ``report(mean return of the last REPORT_WINDOW training episodes, step)``
+    at each multiple ``step`` of ``every`` frames (checked as each episode ends:
+    an episode that crosses several multiples reports each, with one value), so
+    every trial reports at the same steps. ``report`` may raise (a pruned
+    trial): the exception leaves ``experiment.train``."""
+    recent: deque[float] = deque(maxlen=REPORT_WINDOW)
+    log = experiment._log_training_episode
+    next_step = [every]
+
+    def logged(returns, *args, **kwargs):
+        log(returns, *args, **kwargs)
+        recent.append(float(returns))
+        while experiment.frame >= next_step[0]:
+            step, next_step[0] = next_step[0], next_step[0] + every
+            report(sum(recent) / len(recent), step)
+
+    experiment._log_training_episode = logged
+
+
 def train_and_test(
-    agent: AgentName, env: EnvName, hp: Mapping[str, Any] | None, params: RunParams, seed: int, logdir: Path
+    agent: AgentName,
+    env: EnvName,
+    hp: Mapping[str, Any] | None,
+    params: RunParams,
+    seed: int,
+    logdir: Path,
+    report: Callable[[float, int], None] | None = None,
 ) -> list[float]:
     """Train the agent and return its test episodes' returns.
+
+    With ``params.report_every`` and ``report``, reports the mean return of
+    recent training episodes every ``report_every`` frames (see
+    ``_report_training``).
 
     Raises:
         UnknownHyperparameter: ``hp`` names a hyperparameter the preset does not take.
@@ -100,6 +134,8 @@ def train_and_test(
     else:
         _seed_env(base_env, seed)
         experiment = SingleEnvExperiment(preset, base_env, **options)
+    if report is not None and params.report_every:
+        _report_training(experiment, params.report_every, report)
     try:
         experiment.train(frames=params.train_frames, episodes=params.train_episodes)
         returns = experiment.test(episodes=params.test_episodes)

@@ -42,8 +42,8 @@ from ._errors import (
 )
 from ._model import keep_claiming
 from ._names import session_name
-from ._pruners import should_prune
-from ._reports import current_trial, report
+from ._pruners import PRUNERS, check_pruner, should_prune
+from ._reports import current_trial, report, trial_reports
 from ._queries import (
     Progress,
     SessionInfo,
@@ -65,6 +65,7 @@ from ._worker import WorkReport, work_on
 
 __all__ = [
     "ALGOS",
+    "PRUNERS",
     "CorruptSession",
     "InvalidObjective",
     "InvalidReport",
@@ -89,6 +90,7 @@ __all__ = [
     "annotate",
     "annotations",
     "best",
+    "check_pruner",
     "compact_session",
     "context",
     "create_session",
@@ -114,6 +116,7 @@ __all__ = [
     "stop",
     "trial_docs",
     "trial_owners",
+    "trial_reports",
     "work_on",
     "worst",
 ]

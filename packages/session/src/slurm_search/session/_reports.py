@@ -41,7 +41,7 @@ from ._events import Report
 from ._pruners import rung_index, should_prune
 from ._view import View, view
 
-__all__ = ["FLUSH_SECONDS", "TrialReports", "current_trial", "evaluating", "report"]
+__all__ = ["FLUSH_SECONDS", "TrialReports", "current_trial", "evaluating", "report", "trial_reports"]
 
 logger = logging.getLogger(__name__)
 
@@ -206,3 +206,22 @@ def report(value: float, step: int) -> None:
     if trial is None:
         raise NotInTrial()
     trial.report(value, step)
+
+
+def trial_reports(name: str, finished_only: bool = False) -> dict[int, dict[int, float]]:
+    """Each trial's reports (step -> value, in the order first reported), by tid.
+
+    The reports of the attempt that holds or finished each trial. With
+    `finished_only`, only ok and pruned trials.
+    """
+    from ._names import session_name
+    from ._pruners import trial_values
+
+    v = view(session_name(name))
+    with v.mutex:
+        st = v.refresh()
+        return {
+            tid: dict(trial_values(st, tid))
+            for tid in sorted(st.trials)
+            if not finished_only or st.trials[tid].status in ("ok", "pruned")
+        }
