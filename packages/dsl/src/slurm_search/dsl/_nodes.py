@@ -280,7 +280,8 @@ class SamplingNode(Node):
             if isinstance(value, str) and not literal:
                 found = get_param(current, value)
                 if found is MISSING:
-                    raise BadValue(f"{where} {what}", value, "a value or the name of a parameter")
+                    expected = "none, median, asha or " if what == "pruner" else "a value or "
+                    raise BadValue(f"{where} {what}", value, expected + "the name of a parameter")
                 return found
             return value
 
@@ -301,7 +302,7 @@ class SamplingNode(Node):
         options = self.pruner_options
         if isinstance(options, str):
             options = get_param(current, options) if has_param(current, options) else None
-        pruner = check_pruner(where, self.strategy, lookup(self.pruner, "pruner"), options)
+        pruner = check_pruner(f"{where} pruner", self.strategy, lookup(self.pruner, "pruner"), options)
         slurm = self.slurm
         if isinstance(slurm, str):
             slurm = get_param(current, slurm) if has_param(current, slurm) else {}

@@ -79,15 +79,16 @@ def check_tree(tree: Any, params: Mapping[str, Any]) -> None:
 
 def _check_pruner(node: SamplingNode, params: Mapping[str, Any], where: str) -> None:
     pruner, options = node.pruner, node.pruner_options
+    option, options_option = f"{where} pruner", f"{where} pruner_options"
     if isinstance(pruner, str) and pruner not in PRUNER_VALUES:
-        pruner = get_param(params, pruner)
+        option, pruner = f"--{pruner}", get_param(params, pruner)
         if pruner is MISSING:
             return  # set by use(...) on the way down: the node checks it
     if isinstance(options, str):
-        options = get_param(params, options)
+        options_option, options = f"--{options}", get_param(params, options)
         if options is MISSING:
             return
-    check_pruner(where, node.strategy, pruner, options)
+    check_pruner(option, node.strategy, pruner, options, options_option)
 
 
 def _check_slurm(node: SamplingNode, params: Mapping[str, Any]) -> None:

@@ -71,11 +71,16 @@ def check_timeout(option: str, value: Any) -> float | None:
     return float(value)
 
 
-def check_pruner(option: str, strategy: str, pruner: Any, options: Any) -> tuple[str | None, dict | None]:
+def check_pruner(
+    option: str, strategy: str, pruner: Any, options: Any, options_option: str | None = None
+) -> tuple[str | None, dict | None]:
     """A pruner (``none``, ``median``, ``asha``) and its options, checked as the session checks them.
 
     ``options`` is the pruner's options, or a dict of them by pruner name
     (``{"asha": {...}, "median": {...}}``: one parameter serves both).
+
+    ``option`` names the pruner setting in messages (``--tune:pruner``),
+    ``options_option`` its options (default: ``option`` with ``pruner_options``).
 
     Raises:
         BadValue: an unknown pruner, a pruner on a node that optimises
@@ -86,14 +91,13 @@ def check_pruner(option: str, strategy: str, pruner: Any, options: Any) -> tuple
     if pruner is None or pruner == "none":
         return None, None
     if pruner not in PRUNER_VALUES:
-        raise BadValue(f"{option} pruner", pruner, " or ".join(PRUNER_VALUES))
+        raise BadValue(option, pruner, " or ".join(PRUNER_VALUES))
     if strategy not in ("minimize", "maximize"):
-        raise BadValue(
-            f"{option} pruner", pruner, "none: a pruner needs a goal (minimizing_sampling or maximizing_sampling)"
-        )
+        raise BadValue(option, pruner, "none: a pruner needs a goal (minimizing_sampling or maximizing_sampling)")
     if isinstance(options, dict) and set(options) & set(PRUNER_VALUES):
         options = options.get(pruner)
     try:
         return session.check_pruner(pruner, dict(options or {}) if isinstance(options, dict) else options)
     except session.InvalidSetting as err:
-        raise BadValue(f"{option} {err.setting}", err.value, str(err).split("expected ", 1)[-1]) from None
+        where = options_option or option.replace("pruner", "pruner_options")
+        raise BadValue(f"{where} {err.setting}", err.value, str(err).split("expected ", 1)[-1]) from None
