@@ -29,7 +29,8 @@ def _tuning(strategy: str) -> dict[str, Any]:
     check_params()
     seeds = seed_runs("search:runs_per_setting")
     common = {"sample_count": "search:settings", "method": "search:method", "threads": "search:threads"}
-    if strategy == "tpe":
+    if strategy == "tpe":  # --search:pruner=asha stops bad settings early (run:report_every frames apart)
+        common.update(pruner="search:pruner", pruner_options="search:pruner_options")
         tuning = maximizing_sampling("hp", seeds, maximize_measure="mean", **common)
     else:
         tuning = random_sampling("hp", seeds, **common)
@@ -86,14 +87,22 @@ def display_hp_tuning_effects(session_name: str, params: dict, results: dict) ->
     return report_paths(paths)
 
 
+# Steps are training frames (run:report_every apart); ASHA's rungs at 10k, 30k
+# and 90k frames of the 100k a run trains. Scale them with --run:train_frames.
+PRUNER_OPTIONS = {
+    "asha": {"min_resource": 10_000, "reduction_factor": 3, "max_resource": 100_000},
+    "median": {"n_startup_trials": 5, "n_warmup_steps": 20_000},
+}
+
+
 def _tuning_config(search: dict, eval_runs: int) -> dict[str, Any]:
     return {
         "agent": "classic:a2c",
         "env": "classic:CartPole-v1",
         "hp_space": dict(A2C_SPACE),
         "run_seed_space": RUN_SEED_SPACE,
-        "run": dict(RUN),
-        "search": search,
+        "run": {**RUN, "report_every": 5_000},
+        "search": {"pruner": "none", "pruner_options": PRUNER_OPTIONS, **search},
         "eval": {"runs": eval_runs},
         "slurm": dict(SLURM),
     }
