@@ -76,24 +76,33 @@ def _close(experiment) -> None:
         SummaryWriter.close(writer)
 
 
-def _report_training(experiment, every: int, report: Callable[[float, int], None]) -> None:
+def _report_training(experiment, every: int, report: Callable[[float, int], None]) -> Callable[[], None]:
     """Call ``report(mean return of the last REPORT_WINDOW training episodes, step)``
     at each multiple ``step`` of ``every`` frames (checked as each episode ends:
     an episode that crosses several multiples reports each, with one value), so
     every trial reports at the same steps. ``report`` may raise (a pruned
-    trial): the exception leaves ``experiment.train``."""
+    trial): the exception leaves ``experiment.train``.
+
+    Returns:
+        What reports the multiples reached after the last episode ended (call
+        it when training stops).
+    """
     recent: deque[float] = deque(maxlen=REPORT_WINDOW)
     log = experiment._log_training_episode
     next_step = [every]
 
-    def logged(returns, *args, **kwargs):
-        log(returns, *args, **kwargs)
-        recent.append(float(returns))
-        while experiment.frame >= next_step[0]:
+    def due(frames: int) -> None:
+        while recent and frames >= next_step[0]:
             step, next_step[0] = next_step[0], next_step[0] + every
             report(sum(recent) / len(recent), step)
 
+    def logged(returns, *args, **kwargs):
+        log(returns, *args, **kwargs)
+        recent.append(float(returns))
+        due(experiment.frame)
+
     experiment._log_training_episode = logged
+    return lambda: due(experiment.frame - 1)  # frames are counted from 1
 
 
 def train_and_test(
@@ -134,10 +143,11 @@ def train_and_test(
     else:
         _seed_env(base_env, seed)
         experiment = SingleEnvExperiment(preset, base_env, **options)
-    if report is not None and params.report_every:
-        _report_training(experiment, params.report_every, report)
+    finish = _report_training(experiment, params.report_every, report) if report and params.report_every else None
     try:
         experiment.train(frames=params.train_frames, episodes=params.train_episodes)
+        if finish is not None:
+            finish()
         returns = experiment.test(episodes=params.test_episodes)
     finally:
         _close(experiment)
