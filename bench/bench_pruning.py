@@ -203,7 +203,7 @@ def rl(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="what", required=True)
+    sub = parser.add_subparsers(dest="what")  # neither: both, with their defaults (run_all.py)
     syn = sub.add_parser("synthetic")
     syn.add_argument("--trials", type=int, default=100)
     syn.add_argument("--steps", type=int, default=60)
@@ -211,17 +211,23 @@ def main() -> None:
     syn.add_argument("--workers", type=int, default=4)
     rlp = sub.add_parser("rl")
     rlp.add_argument("--repeats", type=int, default=5)
-    rlp.add_argument("--settings", type=int, default=12)
+    rlp.add_argument("--settings", type=int, default=16)
     rlp.add_argument("--runs", type=int, default=2)
-    rlp.add_argument("--eval-runs", type=int, default=4)
-    rlp.add_argument("--frames", type=int, default=8000)
-    rlp.add_argument("--report-every", type=int, default=1000)
-    rlp.add_argument("--min-resource", type=int, default=2000)
+    rlp.add_argument("--eval-runs", type=int, default=3)
+    rlp.add_argument("--frames", type=int, default=4000)
+    rlp.add_argument("--report-every", type=int, default=500)
+    rlp.add_argument("--min-resource", type=int, default=1000)
     rlp.add_argument("--eta", type=int, default=3)
     rlp.add_argument("--test-episodes", type=int, default=10)
     rlp.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    synthetic(args) if args.what == "synthetic" else rl(args)
+    if args.what is None:
+        synthetic(parser.parse_args(["synthetic"]))
+        rl(parser.parse_args(["rl"]))
+    elif args.what == "synthetic":
+        synthetic(args)
+    else:
+        rl(args)
 
 
 if __name__ == "__main__":
