@@ -121,10 +121,10 @@ class TrialReports:
             LeaseLost: the attempt does not hold the trial any more (the
                 buffered reports are dropped).
         """
-        self._own_process()
         self._flushed_at = time.monotonic()
         if not self._buffer:
-            return
+            return  # (before the check of the process: a child that reported nothing reads no log)
+        self._own_process()
         values, self._buffer = tuple(self._buffer), []
         v = self._view
         with lock(self.name), v.mutex:

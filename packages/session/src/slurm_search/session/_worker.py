@@ -30,7 +30,14 @@ from ._view import view
 logger = logging.getLogger(__name__)
 
 
-class WorkReport(NamedTuple):
+class _Counts(NamedTuple):
+    completed: int
+    failed: int
+    lost: int
+    reason: str
+
+
+class WorkReport(_Counts):
     """What one `work_on` call did.
 
     Attributes:
@@ -38,14 +45,18 @@ class WorkReport(NamedTuple):
         failed: failed attempts it recorded.
         lost: reports refused because the lease had been taken over.
         reason: why it stopped: `done`, `stopped`, `failed` or `deadline`.
-        pruned: trials it recorded as pruned.
+        pruned: trials it recorded as pruned (an attribute beside the
+            tuple: a WorkReport still unpacks and compares as
+            `(completed, failed, lost, reason)`).
     """
 
-    completed: int
-    failed: int
-    lost: int
-    reason: str
-    pruned: int = 0
+    def __new__(cls, completed: int, failed: int, lost: int, reason: str, pruned: int = 0) -> WorkReport:
+        self = super().__new__(cls, completed, failed, lost, reason)
+        self.pruned = pruned
+        return self
+
+    def __getnewargs__(self) -> tuple:
+        return (*self, self.pruned)
 
 
 class _LeaseKeeper:
