@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["Frame", "frame", "replay", "report"]
+__all__ = ["Frame", "frame", "replay", "report", "reporting"]
 
 _frames: ContextVar[tuple[Frame, ...]] = ContextVar("slurm_search_dsl_frames", default=())
 
@@ -94,6 +94,12 @@ def frame(sign: int) -> Iterator[Frame]:
         yield new
     finally:
         _frames.reset(token)
+
+
+def reporting() -> bool:
+    """Whether a sampling trial of this process receives reports (a frame is open here)."""
+    stack = _frames.get()
+    return bool(stack) and stack[-1].pid == os.getpid()
 
 
 def report(value: float, step: int) -> None:

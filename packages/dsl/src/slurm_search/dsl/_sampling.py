@@ -97,6 +97,23 @@ def _reporting(name: str, where: str) -> Iterator[None]:
         thread.join(timeout=1.0)
 
 
+def _wait_for_lost_trials(name: str) -> None:
+    """Resuming inline with a pruner (here, or around this node): let the killed run's trials come back first.
+
+    Their leases run out after a lease as this process measures it; a worker
+    would meanwhile start new trials, and the pruner would then judge the
+    lost ones against trials the uninterrupted run had not yet run. Waiting
+    keeps the order, so the decisions (and the results) are the same.
+    """
+    import time
+
+    from slurm_search import session
+
+    lease = session.info(name).lease_seconds
+    progress_logger.info("%s: waiting %.0f s for the leases of the interrupted run's trials", name, lease)
+    time.sleep(lease + 0.5)
+
+
 def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> SamplingResults:
     """Evaluate ``node`` (its settings ``bound``) at ``path`` through its session.
 
@@ -133,6 +150,8 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
             bound["method"],
             f"x{bound['threads']}" if bound["method"] != "inline" else "",
         )
+        if bound["method"] == "inline" and progress.running and (session.info(name).pruner or _reports.reporting()):
+            _wait_for_lost_trials(name)
         try:
             with _reporting(name, where) if bound["method"] == "inline" else contextlib.nullcontext():
                 workers.launch(
