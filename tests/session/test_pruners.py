@@ -259,3 +259,25 @@ def test_pruned_trial_state_and_counts():
     assert trial.status == "pruned" and trial.result == {"loss": 6.0, "step": 1} and trial.attempt == 1
     assert state.counts["pruned"] == 1 and state.counts["ok"] == 1 and state.counts["running"] == 0
     assert state.duration_count == 1  # a pruned trial's duration is not an ok trial's
+
+
+def test_a_snapshot_written_before_pruning_takes_reports_and_prunings():
+    import pickle
+
+    from slurm_search.session._events import Snapshot
+    from slurm_search.session._model import apply
+
+    log = Log("asha", min_resource=1, reduction_factor=2)
+    log.claim(0).claim(1)
+    old = log.state()
+    del old.__dict__["pruning"]  # as pickled by a version without reports
+    del old.counts["pruned"]
+    state = apply(None, Snapshot(pickle.loads(pickle.dumps(old))))
+    assert state.pruning is None
+    for event in (
+        Report(0, "w", 1, ((1, 5.0),), 0.0),
+        Report(1, "w", 1, ((1, 6.0),), 0.0),
+        Prune(1, "w", 1, 1, 6.0, 0.0, 1.0),
+    ):
+        state = apply(state, event)
+    assert state.counts["pruned"] == 1 and state.trials[1].status == "pruned" and should_prune(state, 1)

@@ -5,6 +5,7 @@ learning from pruned trials; `report` outside a trial."""
 from __future__ import annotations
 
 import math
+import statistics
 import time
 
 import pytest
@@ -106,9 +107,8 @@ def test_median_prunes_from_the_ok_trials():
             continue
         # at its last step, its value was worse than the median of the trials ok before it
         step = trial.result["step"]
-        before = [t for t in ok if t < trial.tid]
-        xs = sorted(state.trials[t].vals["x"][0] + 1 / step for t in before)
-        assert trial.result["loss"] > xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+        before = [state.trials[t].vals["x"][0] + 1 / step for t in ok if t < trial.tid]
+        assert len(before) >= 3 and trial.result["loss"] > statistics.median(before)
 
 
 def test_a_trial_timeout_child_reports_and_is_pruned_as_in_process():
@@ -129,14 +129,7 @@ def test_reports_of_a_lost_attempt_are_refused():
     trial = session.next_trial(name, "a")
     old = TrialReports(name, "a", trial.tid, trial.attempt)
     old.report(0.5, 1)  # buffered
-    View(name)  # another process would take the trial over once it saw no renewal for a lease
-    taker = View(name)
-    taker.refresh()
-    time.sleep(0.4)
-    from slurm_search.session._view import view
-
-    view(name).reset()  # this process forgets it saw the claim: it measures the lease afresh
-    time.sleep(0.4)
+    time.sleep(0.5)  # "a" renews nothing: its lease runs out
     again = session.next_trial(name, "b")
     assert again.tid == trial.tid and again.attempt == 2
     with pytest.raises(session.LeaseLost):

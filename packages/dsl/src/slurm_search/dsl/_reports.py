@@ -87,8 +87,8 @@ def frame(sign: int) -> Iterator[Frame]:
     trial = session.current_trial()
     stack = _frames.get()
     parent = stack[-1] if stack and stack[-1].pid == os.getpid() else None
-    key = f"{trial.name}:{trial.tid}" if trial is not None else f"inline:{len(parent.steps) if parent else 0}"
-    new = Frame(trial, sign, key, parent)
+    new = Frame(trial, sign, "", parent)
+    new.key = f"{trial.name}:{trial.tid}" if trial is not None else f"frame:{id(new)}"
     token = _frames.set(stack + (new,))
     try:
         yield new
