@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from slurm_search import state
+from slurm_search.dsl import report
 from slurm_search.locking import ensure_dir
 
 from ._debug import debug_returns
@@ -104,8 +105,6 @@ def run_results(
 
     # Intermediate reports reach the sampling trials around this run (a
     # hyperparameter setting averaged over seeds), whose pruner may stop it.
-    from slurm_search.dsl import report
-
     returns = train_and_test(agent_name, env_name, hp, params, seed, tensorboard_dir(params), report)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
     return summarize(returns)
