@@ -196,3 +196,33 @@ def test_four_workers_with_kills(workers):  # noqa: F811 - fixture
             assert trial.result["loss"] == values[top] == trial.vals["x"][0] + 1 / top
     prunes = events(name, Prune)
     assert len(prunes) == progress.pruned  # recorded once each, never retried
+
+
+def test_the_worker_decides_as_should_prune_on_its_reports_with_steps_reported_again():
+    import random
+
+    name = session.create_session(
+        CURVE, SPACE, max_evals=8, seed=3, pruner="median",
+        pruner_options={"n_startup_trials": 2, "n_warmup_steps": 2, "interval_steps": 2},
+    )
+    for _ in range(4):  # four ok trials with full curves
+        trial = session.next_trial(name, "w")
+        reports = TrialReports(name, "w", trial.tid, trial.attempt)
+        for step in range(1, 9):
+            reports.values[step] = 1.0 + random.Random(trial.tid * 10 + step).random()
+            reports._buffer.append((step, reports.values[step]))
+        reports.flush()
+        session.record_result(name, "w", trial.tid, 1.0)
+    rng = random.Random(5)
+    for attempt in range(30):
+        trial = session.next_trial(name, "w") if attempt == 0 else trial
+        reports = TrialReports(name, "w", trial.tid, trial.attempt)
+        for _ in range(12):
+            step, value = rng.randint(0, 9), rng.uniform(0.5, 2.5)  # steps go back and forth
+            expected = should_prune(final_state(name), trial.tid, {**reports.values, step: value})
+            try:
+                reports.report(value, step)
+                pruned = False
+            except session.Pruned:
+                pruned = True
+            assert pruned is expected, (dict(reports.values), step, value)

@@ -53,6 +53,7 @@ __all__ = [
     "asha_promotable",
     "check_pruner",
     "last_report",
+    "median_decision",
     "rung_index",
     "rung_step",
     "should_prune",
@@ -279,25 +280,28 @@ def should_prune(state: Any, tid: int, values: dict[int, float] | None = None) -
     return False
 
 
-def _first_in_interval(step: int, steps: Any, warmup: int, interval: int) -> bool:
-    """Optuna's rule: the first report at or after the last pruning point of the interval."""
-    lower = (step - warmup) // interval * interval + warmup
-    before = max((s for s in steps if s != step), default=-1)
-    return before < lower
-
-
 def _median_prunes(state: Any, options: dict, values: dict[int, float]) -> bool:
     if not values:
         return False
-    ok = [t for t in state.trials.values() if t.status == "ok"]
-    if not ok or len(ok) < options["n_startup_trials"]:
-        return False
     step = max(values)
+    before = max((s for s in values if s != step), default=-1)
+    return median_decision(state, options, step, min(values.values()), before)
+
+
+def median_decision(state: Any, options: dict, step: int, best: float, before: int) -> bool:
+    """The median rule for a trial whose last step is `step`, best value `best`
+    and largest other step `before` (what `should_prune` computes from its
+    reports; a worker keeps them as it goes, so a decision costs O(ok trials),
+    not O(steps))."""
     if step < options["n_warmup_steps"]:
         return False
-    if not _first_in_interval(step, values.keys(), options["n_warmup_steps"], options["interval_steps"]):
+    warmup, interval = options["n_warmup_steps"], options["interval_steps"]
+    if before >= (step - warmup) // interval * interval + warmup:
+        return False  # not the first report of its interval (Optuna's rule)
+    ok = [t for t in state.trials.values() if t.status == "ok"]
+    if not ok or len(ok) < options["n_startup_trials"]:
         return False
     at_step = [v[step] for v in (trial_values(state, t.tid) for t in ok) if step in v]
     if len(at_step) < options["n_min_trials"]:
         return False
-    return min(values.values()) > statistics.median(at_step)
+    return best > statistics.median(at_step)

@@ -38,7 +38,7 @@ from slurm_search.locking import lock
 from ._claims import commit
 from ._errors import InvalidReport, LeaseLost, NotInTrial, Pruned
 from ._events import Report
-from ._pruners import rung_index, should_prune
+from ._pruners import median_decision, rung_index, should_prune
 from ._view import View, view
 
 __all__ = ["FLUSH_SECONDS", "TrialReports", "current_trial", "evaluating", "report", "trial_reports"]
@@ -75,7 +75,9 @@ class TrialReports:
         self._buffer: list[tuple[int, float]] = []
         self._flushed_at = time.monotonic()
         self._refreshed_at = 0.0
-        self._top = -1
+        self._top = -1  # the largest step reported
+        self._before = -1  # the largest other step
+        self._best = math.inf  # the lowest value reported
 
     def report(self, value: Any, step: Any) -> None:
         """Record `value` (an intermediate loss) at `step`; raise Pruned if the pruner says stop.
@@ -88,15 +90,16 @@ class TrialReports:
         value, step = _checked(value, step)
         self._own_process()
         self._buffer.append((step, value))
+        again = step in self.values
         self.values[step] = value
         self.last = (step, value)
+        self._best = min(self.values.values()) if again else min(self._best, value)
         st = self._view.state or self._view.refresh()
         spec = st.spec
         now = time.monotonic()
         prune = False
         if spec.pruner == "asha":
-            reached = rung_index(spec.pruner_options, step) > rung_index(spec.pruner_options, self._top)
-            if reached:
+            if rung_index(spec.pruner_options, step) > rung_index(spec.pruner_options, self._top):
                 self.flush()
                 with self._view.mutex:
                     prune = should_prune(self._view.state, self.tid)
@@ -105,9 +108,14 @@ class TrialReports:
                 with self._view.mutex:
                     self._view.refresh()
                 self._refreshed_at = now
+        if step > self._top:
+            self._top, self._before = step, self._top
+        elif step < self._top:
+            self._before = max(self._before, step)
+        if spec.pruner == "median":
+            # should_prune(state, tid, self.values), without going over every step again
             with self._view.mutex:
-                prune = should_prune(self._view.state, self.tid, self.values)
-        self._top = max(self._top, step)
+                prune = median_decision(self._view.state, spec.pruner_options, self._top, self._best, self._before)
         if prune or now - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
         if prune:
