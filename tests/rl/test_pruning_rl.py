@@ -57,3 +57,19 @@ def test_hp_tuning_effects_with_asha_prunes_settings():
     for tid, values in session.trial_reports(tuning).items():
         assert set(values) <= {500, 1000, 1500} and all(v < 0 for v in values.values())  # minus returns
     assert len(result.results["setting_means"]) == progress.completed
+
+
+def test_the_ale_session_type_prunes_on_minus_the_training_return():
+    from slurm_search.session.workers._registry import session_arguments
+
+    args = session_arguments(
+        "ale",
+        {"agent": "classic:a2c", "train_frames": 1500, "report_every": 500, "test_episodes": 2, "device": "cpu"},
+    )
+    args.update(max_evals=5, seed=2, pruner="asha", pruner_options={"min_resource": 500, "reduction_factor": 2})
+    name = session.create_session(**args)
+    session.work_on(name)
+    progress = session.progress(name)
+    assert progress.status == "done" and progress.pruned >= 1 and progress.completed >= 1
+    reports = session.trial_reports(name)
+    assert all(set(v) <= {500, 1000, 1500} and all(x < 0 for x in v.values()) for v in reports.values())

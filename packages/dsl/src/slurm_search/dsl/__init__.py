@@ -43,7 +43,7 @@ from ._nodes import (
     use,
 )
 from ._params import parse_value
-from ._reports import report
+from ._reports import report, reporting
 from ._run import RunResult, prepare, run_experiment, show_experiment, stop_experiment
 from ._runtime import param, params
 from ._spec import ENTRY_POINT_GROUP, Spec, load_spec, registered
@@ -82,6 +82,7 @@ __all__ = [
     "registered",
     "render_graph",
     "report",
+    "reporting",
     "resume_command",
     "run_dir",
     "run_experiment",

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from slurm_search import state
-from slurm_search.dsl import report
+from slurm_search import session, state
+from slurm_search.dsl import report, reporting
 from slurm_search.locking import ensure_dir
 
 from ._debug import debug_returns
@@ -56,6 +56,17 @@ def summarize(returns: list[float]) -> dict[str, Any]:
         "return_var": statistics.pvariance(values),
         "returns_cdf": sorted(values),
     }
+
+
+def _report(mean_return: float, frames: int) -> None:
+    """An intermediate mean return: to the sampling trials around this run in
+    an experiment (a setting averaged over seeds; their pruner may stop it),
+    else, in a plain session's trial (the ``ale`` type), as minus the return
+    (the loss such a session minimises); else nowhere."""
+    if reporting():
+        report(mean_return, frames)
+    elif session.current_trial() is not None:
+        session.report(-mean_return, frames)
 
 
 def run_results(
@@ -103,8 +114,6 @@ def run_results(
         raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
     from ._training import train_and_test  # torch and ALL load here, not on import
 
-    # Intermediate reports reach the sampling trials around this run (a
-    # hyperparameter setting averaged over seeds), whose pruner may stop it.
-    returns = train_and_test(agent_name, env_name, hp, params, seed, tensorboard_dir(params), report)
+    returns = train_and_test(agent_name, env_name, hp, params, seed, tensorboard_dir(params), _report)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
     return summarize(returns)
