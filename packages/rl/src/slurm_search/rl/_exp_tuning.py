@@ -75,6 +75,9 @@ def display_hp_tuning_effects(session_name: str, params: dict, results: dict) ->
             f"mean return {mean_std(results[f'{label}_cdf'])} on fresh seeds"
         )
     print(f"all settings: mean return over seeds {mean_std(results['space_cdf'])}")
+    pruned = _pruned_settings(session_name)
+    if pruned:
+        print(f"settings pruned early (not in the results): {pruned[0]} of {pruned[1]}")
     noise = results["noise"]
     print(f"trial std / hyperparameter std: {noise['trial_std']:.4g} / {noise['hp_std']:.4g} = {noise['ratio']:.3g}")
     paths = setting_plots(
@@ -93,6 +96,17 @@ PRUNER_OPTIONS = {
     "asha": {"min_resource": 10_000, "reduction_factor": 3, "max_resource": 100_000},
     "median": {"n_startup_trials": 5, "n_warmup_steps": 20_000},
 }
+
+
+def _pruned_settings(run_name: str) -> tuple[int, int] | None:
+    """(settings pruned, settings) of the run's tuning session, if it pruned any."""
+    from slurm_search import session, state
+
+    for name in state.read(run_name).get("sessions", {}).values():
+        progress = session.progress(name)
+        if progress.pruned and session.info(name).metadata.get("var") == "hp":
+            return progress.pruned, progress.max_evals
+    return None
 
 
 def _tuning_config(search: dict, eval_runs: int) -> dict[str, Any]:
