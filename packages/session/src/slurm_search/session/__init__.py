@@ -34,6 +34,7 @@ from ._errors import (
     NoMoreTrials,
     SessionError,
     SessionExists,
+    SlurmSearchError,
     UnknownSession,
     UnknownTrial,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Progress",
     "SessionError",
     "SessionExists",
+    "SlurmSearchError",
     "SessionInfo",
     "SessionSummary",
     "Trial",

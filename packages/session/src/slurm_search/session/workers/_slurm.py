@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from slurm_search import locking, state
+from slurm_search.locking import settings
 from slurm_search.session import annotate, annotations, progress, work_on
 
 from . import _slurm_script
@@ -42,7 +43,7 @@ from ._wait import finished
 
 logger = logging.getLogger(__name__)
 
-HOME_VARIABLE = "SLURM_SEARCH_HOME"
+HOME_VARIABLE = settings.HOME_VARIABLE
 TASK_MODULE = "slurm_search.session.workers._task"  # run by each array task
 _COMMAND_TIMEOUT = 60.0
 # The margin before the end time when none is given: a tenth of the job's
@@ -235,7 +236,7 @@ def failed_at_start(name: str, job_ids: Sequence[str]) -> str | None:
     try:
         root = str(state.root())
     except Exception:  # noqa: BLE001
-        root = os.environ.get(HOME_VARIABLE, "?")
+        root = settings.home_key()[0] or "?"
     return (
         f"all {len(tasks)} Slurm tasks (job {', '.join(map(str, job_ids))}) failed at start "
         f"(exit {', '.join(codes)} on {', '.join(nodes) or '?'}) and the session did not progress: "
