@@ -87,6 +87,7 @@ __all__ = [
     "context",
     "create_session",
     "default_worker_id",
+    "defer_optimisers",
     "delete_session",
     "delete_trial",
     "enable",
