@@ -47,7 +47,7 @@ from ._nodes import (
 )
 from ._params import parse_value
 from ._run import RunResult, prepare, run_experiment, show_experiment, stop_experiment
-from ._runtime import param, params
+from ._runtime import current_run, param, params
 from ._spec import ENTRY_POINT_GROUP, Spec, load_spec, registered
 
 __all__ = [
@@ -71,6 +71,7 @@ __all__ = [
     "ast_abstract",
     "ast_dot",
     "ast_text",
+    "current_run",
     "enumeration_sampling",
     "load_spec",
     "maximizing_sampling",
