@@ -39,7 +39,7 @@ DOT_MISSING = (
 )
 
 # Equation names of a measure over a sampling node, by (measure, strategy); None: any strategy.
-_EQUATION_NAMES = {("mean", "enumeration"): "1/n ∑", ("mean", "random"): "E", ("std", "random"): "√Var",
+_EQUATION_NAMES: dict[tuple[str | None, str], str] = {("mean", "enumeration"): "1/n ∑", ("mean", "random"): "E", ("std", "random"): "√Var",
                    ("std", "enumeration"): "√Var"}
 _PLAIN_MEASURES = ("min", "max", "cdf", "argmin", "argmax", "model_argmin", "model_argmax")
 

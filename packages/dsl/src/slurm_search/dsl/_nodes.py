@@ -156,7 +156,7 @@ class UseNode(Node):
         self.value = value
         self.expr = expr
 
-    def __getitem__(self, arg: Any) -> Node:
+    def __getitem__(self, arg: Any) -> Any:  # this node, once its expression is given
         if self.expr is None:
             self.expr = arg
             return self

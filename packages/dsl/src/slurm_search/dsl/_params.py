@@ -157,7 +157,7 @@ def check_overrides(
 
 
 def _prefixes(paths: Iterable[str]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for path in paths:
         parts = path.split(":")
         out.update(":".join(parts[:i]) for i in range(1, len(parts)))

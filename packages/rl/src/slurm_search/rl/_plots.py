@@ -186,7 +186,7 @@ def plot_setting_samples(
             span a factor of 20 or more (learning rates).
     """
     figure, axes = _figure()
-    all_x = []
+    all_x: list[float] = []
     for index, (label, points) in enumerate(groups.items()):
         points = [(float(x), float(y)) for x, y in points]
         if not points:

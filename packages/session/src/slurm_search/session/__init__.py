@@ -14,7 +14,6 @@ or suggest a trial, and its ATPE and TPE modules only when they are used
 (see _hyperopt_import.py).
 """
 
-from __future__ import annotations
 
 from ._hyperopt_import import defer_optimisers
 

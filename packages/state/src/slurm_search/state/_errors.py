@@ -8,10 +8,10 @@ boundary (multiprocessing, concurrent.futures) intact.
 
 from __future__ import annotations
 
-from slurm_search.locking import SlurmSearchError
-
 import errno as _errno
 from pathlib import Path
+
+from slurm_search.locking import SlurmSearchError
 
 RESTORE_COMMAND = "python -m slurm_search.state restore {name}"
 SALVAGE_COMMAND = "python -m slurm_search.state salvage {name}"
