@@ -42,6 +42,7 @@ from ._errors import (
     NoMoreTrials,
     SessionError,
     SessionExists,
+    UnknownLabel,
     UnknownSession,
     UnknownTrial,
 )
@@ -63,6 +64,7 @@ from ._queries import (
     trial_docs,
     worst,
 )
+from ._trial_table import TrialRow, dataframe, trial_rows
 from ._worker import WorkReport, work_on
 
 __all__ = [
@@ -82,6 +84,8 @@ __all__ = [
     "SessionSummary",
     "Trial",
     "TrialResult",
+    "TrialRow",
+    "UnknownLabel",
     "UnknownSession",
     "UnknownTrial",
     "WorkReport",
@@ -91,6 +95,7 @@ __all__ = [
     "compact_session",
     "context",
     "create_session",
+    "dataframe",
     "default_worker_id",
     "delete_session",
     "delete_trial",
@@ -109,6 +114,7 @@ __all__ = [
     "space",
     "stop",
     "trial_docs",
+    "trial_rows",
     "work_on",
     "worst",
 ]
