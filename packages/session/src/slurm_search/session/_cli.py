@@ -563,6 +563,11 @@ def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -
     raise SystemExit(state_main(argv))
 
 
+from ._trials_cli import trials as _trials_command  # noqa: E402 - after the group it joins
+
+cli.add_command(_trials_command)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The ``ssearch`` console script."""
     cli.main(args=argv, prog_name="ssearch")
