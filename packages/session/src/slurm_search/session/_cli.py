@@ -563,9 +563,11 @@ def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -
     raise SystemExit(state_main(argv))
 
 
-from ._trials_cli import trials as _trials_command  # noqa: E402 - after the group it joins
+from ._dashboard_cli import dashboard as _dashboard_command  # noqa: E402 - after the group they join
+from ._trials_cli import trials as _trials_command  # noqa: E402
 
 cli.add_command(_trials_command)
+cli.add_command(_dashboard_command)
 
 
 def main(argv: list[str] | None = None) -> None:
