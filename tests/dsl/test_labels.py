@@ -45,3 +45,22 @@ def test_ssearch_trials_takes_a_label(demo_run):
     out = CliRunner().invoke(cli, ["trials", f"{name}/best_mean", "--format", "json"])
     assert out.exit_code == 0, out.output
     assert '"value"' in out.output
+
+
+def test_the_dashboard_storage_names_an_experiments_sessions_by_label(demo_run):
+    optuna = pytest.importorskip("optuna")
+    from slurm_search.session.dashboard import SessionStorage
+
+    name, sessions = demo_run
+    storage = SessionStorage()
+    studies = {s.study_name: s for s in storage.get_all_studies()}
+    tuning = f"{name}/best_xy/argmax:mean"
+    assert set(studies) == {"/".join([name, *path]) for path in sessions}
+    attrs = studies[tuning].user_attrs
+    assert (attrs["experiment"], attrs["experiment_status"], attrs["session"]) == (
+        name, "complete", sessions[("best_xy", "argmax:mean")],
+    )
+    # A label, a prefix of one, and the session's own name all load the study.
+    for study_name in (tuning, f"{name}/best_xy", sessions[("best_xy", "argmax:mean")]):
+        study = optuna.load_study(study_name=study_name, storage=storage)
+        assert study._study_id == studies[tuning]._study_id and len(study.trials) == 3

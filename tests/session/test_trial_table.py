@@ -95,3 +95,27 @@ def test_ssearch_trials_of_an_unknown_session_is_one_line():
     assert out.exit_code == 1 and "no session named 'search:no_such_session'" in out.output
     bad = CliRunner().invoke(cli, ["trials", "nolabel:x/y"])
     assert bad.exit_code == 1 and "not a label of a known owner type" in bad.output
+
+
+def test_ssearch_dashboard_without_optuna_says_how_to_install_it(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    out = CliRunner().invoke(cli, ["dashboard", "--port", "0"])
+    assert out.exit_code == 1
+    assert out.output.strip().splitlines() == [
+        "Error: ssearch dashboard needs optuna: pip install 'slurm-search-session[dashboard]' "
+        "(optuna, optuna-dashboard, pandas, plotly)"
+    ]
+
+
+def test_ssearch_starts_without_optuna_pandas_or_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from slurm_search.session._cli import cli; "
+        "print(sorted(m for m in ('optuna', 'optuna_dashboard', 'pandas', 'plotly', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
