@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -118,3 +119,32 @@ def test_the_dashboard_lists_a_session_and_follows_its_trials(browser, dashboard
     _wait_for_text(browser, "6 Trials", 60)
     assert proc.poll() is None
     assert len(session.trial_rows(name)) == 6  # the dashboard wrote nothing
+
+
+def test_the_served_dashboard_binds_loopback_and_refuses_writes(dashboard):
+    pytest.importorskip("optuna_dashboard")
+    name = session.create_session("session_test_objectives:noop", {"x": hp.uniform("x", 0, 1)}, max_evals=4)
+    _record(name, 2)
+    proc, url = dashboard
+    studies = _get_json(f"{url}/api/studies", time.time() + 60, proc)["study_summaries"]
+    study_id = studies[0]["study_id"]
+    before = session.trial_rows(name)
+    for method, path in (("DELETE", f"/api/studies/{study_id}"), ("POST", "/api/studies"),
+                         ("PUT", f"/api/studies/{study_id}/note")):
+        request = urllib.request.Request(url + path, data=b"{}", method=method)
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=10)
+        assert err.value.code == 405 and "read-only" in json.load(err.value)["reason"]
+    assert session.trial_rows(name) == before and session.progress(name).completed == 2
+    # Bound to loopback only, as the first line says; a second dashboard on the port is one line.
+    port = url.rsplit(":", 1)[1]
+    with socket.socket() as s:
+        s.settimeout(2)
+        other = [a for a in socket.gethostbyname_ex(socket.gethostname())[2] if not a.startswith("127.")]
+        if other:
+            assert s.connect_ex((other[0], int(port))) != 0
+    again = subprocess.run([str(SSEARCH), "dashboard", "--port", port], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines() == [
+        f"Error: cannot serve on 127.0.0.1:{port}: Address already in use; pick another --port (or --host)"
+    ]

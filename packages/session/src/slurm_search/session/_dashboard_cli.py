@@ -37,10 +37,22 @@ def dashboard(port: int, host: str) -> None:
         import optuna_dashboard  # noqa: F401
     except ImportError as err:
         raise click.ClickException(f"ssearch dashboard needs {err.name or 'optuna-dashboard'}: {INSTALL}") from None
-    from .dashboard import serve
+    from .dashboard import make_server
 
-    click.echo(f"dashboard of {_root()} on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
-    serve(host=host, port=port)
+    try:
+        server = make_server(host=host, port=port)
+    except OSError as err:
+        raise click.ClickException(
+            f"cannot serve on {host}:{port}: {err.strerror or err}; pick another --port (or --host)"
+        ) from None
+    bound = server.server_address[1]
+    click.echo(f"dashboard of {_root()} on http://{host}:{bound}/ (read-only; Ctrl-C stops it)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def _root() -> str:

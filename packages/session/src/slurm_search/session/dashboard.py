@@ -10,7 +10,7 @@ read our sessions unchanged::
     study = optuna.load_study(study_name="search:lumpy_roomy_vague_army", storage=SessionStorage())
     optuna.visualization.plot_optimization_history(study)
 
-and `serve` runs optuna-dashboard over it (``ssearch dashboard``).
+and `make_server` serves optuna-dashboard over it (``ssearch dashboard``).
 
 The mapping:
 
@@ -37,7 +37,9 @@ The mapping:
 
 Every read goes to the store (through this process's incremental views), so
 a dashboard follows running searches. Nothing is ever written: every write
-method raises `ReadOnlyStorageError` (a `NotImplementedError`).
+method raises `ReadOnlyStorageError` (a `NotImplementedError`), and the
+served dashboard refuses every request but GET and HEAD before it reaches
+the storage.
 
 This module imports optuna: it is the `[dashboard]` extra's, and nothing
 else in the package imports it.
@@ -47,11 +49,15 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 import logging
 import math
 import threading
+from socketserver import ThreadingMixIn
 from collections.abc import Container
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import make_server as make_wsgi_server
 
 from optuna.distributions import (
     BaseDistribution,
@@ -422,13 +428,46 @@ class SessionStorage(BaseStorage):
     set_trial_system_attr = _refuse("set_trial_system_attr")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Run optuna-dashboard over `SessionStorage` until interrupted.
+READ_ONLY = "the dashboard is read-only: sessions are changed with ssearch and run_exp, never here"
+
+
+def read_only(app: Any) -> Any:
+    """A WSGI app that answers every request but GET and HEAD with 405 and a JSON `reason`.
+
+    optuna-dashboard shows a request's `reason` to the user, so its create,
+    delete, rename, note and tell buttons say why they do nothing, instead
+    of "internal server error" from a storage that refused.
+    """
+
+    def guarded(environ: dict, start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD"):
+            return app(environ, start_response)
+        body = json.dumps({"reason": READ_ONLY}).encode()
+        start_response(
+            "405 Method Not Allowed",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Allow", "GET, HEAD")],
+        )
+        return [body]
+
+    return guarded
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True  # a browser's open connection never holds up Ctrl-C
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        logger.debug("%s %s", self.address_string(), format % args)
+
+
+def make_server(host: str = "127.0.0.1", port: int = 8080) -> WSGIServer:
+    """optuna-dashboard over `SessionStorage`, read-only, bound to `host:port` (call `serve_forever`).
 
     Raises:
         ImportError: optuna-dashboard is not installed.
+        OSError: the address cannot be bound (in use, not this host's).
     """
-    from optuna_dashboard import run_server
+    from optuna_dashboard import wsgi
 
-    run_server(SessionStorage(), host=host, port=port)
-
+    return make_wsgi_server(host, port, read_only(wsgi(SessionStorage())), _Server, handler_class=_QuietHandler)
