@@ -53,6 +53,7 @@ import json
 import logging
 import math
 import threading
+import time
 from socketserver import ThreadingMixIn
 from collections.abc import Container
 from typing import Any
@@ -77,6 +78,7 @@ from ._trial_table import TrialRow, trial_rows
 
 logger = logging.getLogger(__name__)
 
+LIST_SECONDS = 2.0  # how long a listing of the sessions is reused
 TRIAL_BITS = 20  # tids per study in a trial id: 2**20 trials per session
 _STATES = {
     "ok": TrialState.COMPLETE,
@@ -244,10 +246,18 @@ class SessionStorage(BaseStorage):
         self._names: dict[int, str] = {}  # study id -> session
         self._labels: dict[str, str] = {}  # session -> study name (its label, or itself)
         self._spaces: dict[str, dict[str, Any]] = {}
+        self._owners: dict[str, Any] = {}  # session -> Labelled, from the last listing
+        self._listed: tuple[float, list[str]] | None = None  # (when, sessions)
 
     # -- studies ---------------------------------------------------------------
 
     def _scan(self) -> list[str]:
+        # The listing replays every session's log: a dashboard asks for it on
+        # each poll of each page, so it is reused for LIST_SECONDS (a new
+        # session shows up that much later; its trials are always read fresh).
+        now = time.monotonic()
+        if self._listed is not None and now - self._listed[0] < LIST_SECONDS:
+            return self._listed[1]
         summaries = [s for s in list_sessions(all=True) if s.status != "corrupt"]
         labels = labelled()
         with self._lock:
@@ -257,11 +267,14 @@ class SessionStorage(BaseStorage):
                 if summary.name not in known:
                     self._names[len(self._names) + 1] = summary.name
                 self._labels[summary.name] = labels[summary.name].label if summary.name in labels else summary.name
-        return [s.name for s in summaries]
+            self._owners = labels
+            self._listed = (now, [s.name for s in summaries])
+        return self._listed[1]
 
     def _session(self, study_id: int) -> str:
         name = self._names.get(study_id)
         if name is None:
+            self._listed = None
             self._scan()
             name = self._names.get(study_id)
         if name is None:
@@ -305,7 +318,7 @@ class SessionStorage(BaseStorage):
 
     def get_all_studies(self) -> list[FrozenStudy]:
         sessions = self._scan()
-        labels = labelled()
+        labels = self._owners
         studies = []
         for name in sessions:
             try:
@@ -322,7 +335,9 @@ class SessionStorage(BaseStorage):
             progress(session)
         except (SessionError, UnknownSession) as err:
             raise KeyError(f"no study named {study_name!r}: {err}") from None
-        self._scan()
+        if session not in self._names.values():
+            self._listed = None  # a session newer than the last listing
+            self._scan()
         return self._id(session)
 
     def get_study_name_from_id(self, study_id: int) -> str:
@@ -335,7 +350,8 @@ class SessionStorage(BaseStorage):
 
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
         session = self._session(study_id)
-        return self._user_attrs(session, labelled().get(session))
+        self._scan()
+        return self._user_attrs(session, self._owners.get(session))
 
     def get_study_system_attrs(self, study_id: int) -> dict[str, Any]:
         self._session(study_id)
