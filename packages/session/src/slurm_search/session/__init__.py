@@ -31,6 +31,7 @@ from ._claims import (
     stop,
 )
 from ._create import ALGOS, create_session, delete_session
+from ._current import CurrentTrial, current_trial
 from ._errors import (
     CorruptSession,
     InvalidObjective,
@@ -70,6 +71,7 @@ from ._worker import WorkReport, work_on
 __all__ = [
     "ALGOS",
     "CorruptSession",
+    "CurrentTrial",
     "InvalidObjective",
     "InvalidResult",
     "InvalidSessionName",
@@ -95,6 +97,7 @@ __all__ = [
     "compact_session",
     "context",
     "create_session",
+    "current_trial",
     "dataframe",
     "default_worker_id",
     "delete_session",

@@ -26,6 +26,7 @@ from ._claims import (
     renew_lease,
 )
 from ._errors import LeaseLost, NoMoreTrials
+from ._current import evaluating
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick
 from ._names import resolve_objective, session_name
@@ -278,9 +279,10 @@ def _evaluate(
         # stored, a timeout: each is the trial's failure, with its reason.
         # KeyboardInterrupt goes through (the lease then runs out and another
         # worker re-runs the trial).
-        outcome = call_objective(
-            objective, trial.params, context, normalize_result, timeout, v.state.spec.objective.partition(":")[0]
-        )
+        with evaluating(name, trial.tid, trial.attempt, worker):
+            outcome = call_objective(
+                objective, trial.params, context, normalize_result, timeout, v.state.spec.objective.partition(":")[0]
+            )
     finally:
         keeper.release()
     duration = time.perf_counter() - start
