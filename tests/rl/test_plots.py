@@ -99,11 +99,12 @@ def test_spaced_values():
 
 
 def _legend_outside_axes(figure):
+    """The legend overlaps neither the plot nor its colorbar (nor leaves the saved figure)."""
     figure.canvas.draw()
-    axes = figure.axes[0]
-    legend = axes.get_legend()
+    legend = figure.axes[0].get_legend()
     assert legend is not None
-    return legend.get_window_extent().x0 >= axes.get_window_extent().x1
+    box = legend.get_window_extent()
+    return not any(box.overlaps(axes.get_window_extent()) for axes in figure.axes)
 
 
 def test_a_log_sampled_hyperparameter_gets_a_log_axis():
@@ -142,12 +143,23 @@ def test_titles_name_agent_environment_and_frames():
 
 
 def test_legends_sit_outside_the_data():
-    from slurm_search.rl._plots import draw_optimisation_history, draw_search_curves, draw_setting_samples
+    from slurm_search.rl._plots import (
+        draw_optimisation_history,
+        draw_return_cdfs,
+        draw_search_curves,
+        draw_setting_percentile_surface,
+        draw_setting_samples,
+        draw_value_grid,
+    )
 
     rng = random.Random(2)
     samples = draw_setting_samples({"lr": [(rng.uniform(0, 1), rng.gauss(0, 1)) for _ in range(30)]})
     curves = {f"{r} runs": rl.search_curve(synthetic_settings(), 10, r, trials=30, seed=r) for r in (1, 4)}
-    for figure in (samples, draw_search_curves(curves, reference={"best": 200.0}), draw_optimisation_history([(0, 1.0), (1, 2.0)])):
+    grid = draw_value_grid([({"settings": s, "runs": r}, s * r) for s in (1, 2, 4) for r in (1, 3)], ("settings", "runs"))
+    _, contour = draw_setting_percentile_surface(synthetic_settings())
+    figures = [samples, draw_search_curves(curves, reference={"best": 200.0}), draw_optimisation_history([(0, 1.0), (1, 2.0)]),
+               draw_return_cdfs({"a": [1, 2, 3], "b": [2, 3]}), grid, contour]
+    for figure in figures:
         assert _legend_outside_axes(figure)
 
 

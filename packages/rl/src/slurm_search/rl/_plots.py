@@ -62,11 +62,17 @@ def _label(figure, axes, title: str, xlabel: str, ylabel: str) -> None:
     _legend_outside(axes)
 
 
-def _legend_outside(axes, **kwargs):
-    """The legend right of the axes, top-aligned: it never covers data."""
+def _legend_outside(axes, *, below: bool = False, **kwargs):
+    """The legend outside the axes, so that it never covers data: right of
+    them, top-aligned, or (``below``, for a plot whose right holds a
+    colorbar) under the x label."""
     if "handles" not in kwargs and not axes.get_legend_handles_labels()[0]:
         return None
-    return axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", **kwargs)
+    if below:
+        place = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.12), "ncol": 2}
+    else:
+        place = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
+    return axes.legend(borderaxespad=0.0, fontsize="small", **place, **kwargs)
 
 
 def _integer_ticks(axis) -> None:
@@ -180,12 +186,13 @@ def draw_setting_percentile_surface(
         ranks, np.full_like(ranks, 50, dtype=float), color="white", linestyle="--",
         label=f"median (best {median.max():.4g})",
     )
-    axes.set_title(f"{title} (contour)")
+    first, _, rest = title.partition("\n")
+    axes.set_title(f"{first} (contour)" + (f"\n{rest}" if rest else ""))
     axes.set_xlabel(xlabel)
     axes.set_ylabel("Percentile")
     _integer_ticks(axes.xaxis)
     # The white line shows on a grey legend; nothing else is listed.
-    _legend_outside(axes, facecolor="lightgray", handles=[Line2D([], [], color="white", linestyle="--")],
+    _legend_outside(axes, below=True, facecolor="lightgray", handles=[Line2D([], [], color="white", linestyle="--")],
                     labels=[f"median (best {median.max():.4g})"])
     return surface_figure, contour_figure
 
@@ -342,11 +349,15 @@ def draw_value_grid(
     axes.set_title(title)
     axes.set_xlabel(dims[0])
     axes.set_ylabel(dims[1])
-    for values, axis in ((xs, axes.xaxis), (ys, axes.yaxis)):
+    for values, axis, limits in ((xs, axes.xaxis, axes.set_xlim), (ys, axes.yaxis, axes.set_ylim)):
         if all(float(v).is_integer() for v in values):  # counts: settings, runs
             _integer_ticks(axis)
+        # A margin, so that points (and the best one's star) on the edges show whole.
+        pad = 0.04 * ((max(values) - min(values)) or 1.0)
+        limits(min(values) - pad, max(values) + pad)
     _legend_outside(
         axes,
+        below=True,
         handles=[
             Line2D([], [], marker="o", linestyle="", color="gray", label="evaluated"),
             Line2D([], [], marker="*", linestyle="", color="red", markersize=14, label=f"best: {zs[best]:.4g}"),
