@@ -16,7 +16,6 @@ is called and says how to install it when it is missing.
 from __future__ import annotations
 
 import datetime
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,7 +174,3 @@ def dataframe(name: str) -> Any:
     )
     return frame.set_index("tid")
 
-
-def is_finite(value: Any) -> bool:
-    """Whether `value` is a finite number (a loss that can be plotted and ranked)."""
-    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -71,7 +71,7 @@ from optuna.study import StudyDirection
 from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial, TrialState
 
-from ._errors import SessionError, UnknownSession
+from ._errors import SessionError
 from ._labels import labelled
 from ._queries import info, list_sessions, progress, space
 from ._trial_table import TrialRow, trial_rows
@@ -333,7 +333,7 @@ class SessionStorage(BaseStorage):
         try:
             session = resolve(study_name)
             progress(session)
-        except (SessionError, UnknownSession) as err:
+        except SessionError as err:
             raise KeyError(f"no study named {study_name!r}: {err}") from None
         if session not in self._names.values():
             self._listed = None  # a session newer than the last listing
