@@ -11,6 +11,8 @@ import click
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 INSTALL = "pip install 'slurm-search-session[dashboard]' (optuna, optuna-dashboard, pandas, plotly)"
 
 
@@ -47,6 +49,12 @@ def dashboard(port: int, host: str) -> None:
         ) from None
     bound = server.server_address[1]
     click.echo(f"dashboard of {_root()} on http://{host}:{bound}/ (read-only; Ctrl-C stops it)", err=True)
+    if host not in LOOPBACK:
+        click.echo(
+            f"note: bound to {host}, not 127.0.0.1: anyone who can reach this port sees every session "
+            "(an ssh tunnel to 127.0.0.1 keeps it private, see the README)",
+            err=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
