@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from slurm_search import session, state
 from slurm_search.dsl import run_experiment
-from slurm_search.session._cli import cli
+from slurm_search.session.workers._cli import cli
 
 
 @pytest.fixture

@@ -146,5 +146,5 @@ def test_the_served_dashboard_binds_loopback_and_refuses_writes(dashboard):
     again = subprocess.run([str(SSEARCH), "dashboard", "--port", port], capture_output=True, text=True, timeout=60)
     assert again.returncode == 1
     assert again.stderr.strip().splitlines() == [
-        f"Error: cannot serve on 127.0.0.1:{port}: Address already in use; pick another --port (or --host)"
+        f"ssearch: error: cannot serve on 127.0.0.1:{port}: Address already in use; pick another --port (or --host)"
     ]

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hyperopt import hp
 
 from slurm_search import session
-from slurm_search.session._cli import cli
+from slurm_search.session.workers._cli import cli
 
 SPACE = {"x": hp.uniform("x", 0, 1), "opt": {"act": hp.choice("act", ["relu", "tanh"])}}
 
@@ -104,7 +104,7 @@ def test_ssearch_dashboard_without_optuna_says_how_to_install_it(monkeypatch):
     out = CliRunner().invoke(cli, ["dashboard", "--port", "0"])
     assert out.exit_code == 1
     assert out.output.strip().splitlines() == [
-        "Error: ssearch dashboard needs optuna: pip install 'slurm-search-session[dashboard]' "
+        "ssearch: error: ssearch dashboard needs optuna: pip install 'slurm-search-session[dashboard]' "
         "(optuna, optuna-dashboard, pandas, plotly)"
     ]
 
@@ -114,7 +114,7 @@ def test_ssearch_starts_without_optuna_pandas_or_torch():
     import sys
 
     code = (
-        "import sys; from slurm_search.session._cli import cli; "
+        "import sys; from slurm_search.session.workers._cli import cli; "
         "print(sorted(m for m in ('optuna', 'optuna_dashboard', 'pandas', 'plotly', 'torch') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

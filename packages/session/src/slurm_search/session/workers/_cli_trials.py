@@ -1,13 +1,14 @@
 """``ssearch trials``: every trial of a session as a table, CSV or JSON.
 
 Registered on the ``ssearch`` group by `_cli.py`; the rows come from
-`_trial_table.trial_rows` (the library function, so the command and
+`slurm_search.session.trial_rows` (so the command and
 `slurm_search.session.dataframe` show the same trials).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import math
@@ -16,10 +17,12 @@ from typing import Any
 
 import click
 
-from ._summary import table
-from ._trial_table import TrialRow, param_names, records, trial_rows
+from slurm_search.session import TrialRow, trial_rows
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from ._cli_common import CONTEXT
+from ._summary import table
+
+COLUMNS = ("tid", "state", "attempt", "host", "worker", "loss", "duration", "start", "end")
 
 
 def _local(t: float | None) -> str | None:
@@ -31,6 +34,18 @@ def _number(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def param_names(rows: list[TrialRow]) -> list[str]:
+    """The parameter columns of `rows`, in first-seen order."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row.params))
+    return list(names)
+
+
+def _iso(t: float | None) -> str | None:
+    return None if t is None else datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat()
 
 
 def as_table(rows: list[TrialRow]) -> str:
@@ -55,14 +70,17 @@ def as_table(rows: list[TrialRow]) -> str:
 
 
 def as_csv(rows: list[TrialRow]) -> str:
-    """One line per trial; times in ISO 8601 UTC; parameters as `params_NAME` columns."""
-    flat = records(rows)
+    """One line per trial; times in ISO 8601 UTC; parameters as `params_NAME` columns
+    (as `slurm_search.session.dataframe` and optuna's `trials_dataframe` name them)."""
+    params = param_names(rows)
     out = io.StringIO()
-    columns = list(flat[0]) if flat else ["tid", "state", "attempt", "host", "worker", "loss", "duration", "start", "end"]
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for record in flat:
-        writer.writerow({k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in record.items()})
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*COLUMNS, *(f"params_{p}" for p in params)])
+    for row in rows:
+        writer.writerow(
+            [row.tid, row.state, row.attempt, row.host, row.worker, row.loss, row.duration,
+             _iso(row.start), _iso(row.end), *(row.params.get(p) for p in params)]
+        )
     return out.getvalue()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+from ._cli_common import CONTEXT
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -39,7 +39,7 @@ def dashboard(port: int, host: str) -> None:
         import optuna_dashboard  # noqa: F401
     except ImportError as err:
         raise click.ClickException(f"ssearch dashboard needs {err.name or 'optuna-dashboard'}: {INSTALL}") from None
-    from .dashboard import make_server
+    from slurm_search.session.dashboard import make_server
 
     try:
         server = make_server(host=host, port=port)
