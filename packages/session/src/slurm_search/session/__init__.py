@@ -60,7 +60,9 @@ from ._queries import (
     worst,
 )
 from ._trial_table import TrialRow, dataframe, trial_rows
+from ._values import InvalidValue, format_value, parse_value
 from ._worker import WorkReport, work_on
+from ._words import random_phrase
 
 __all__ = [
     "ALGOS",
@@ -71,6 +73,7 @@ __all__ = [
     "InvalidSessionName",
     "InvalidSetting",
     "InvalidSpace",
+    "InvalidValue",
     "LeaseLost",
     "NoMoreTrials",
     "Progress",
@@ -95,14 +98,18 @@ __all__ = [
     "current_trial",
     "dataframe",
     "default_worker_id",
+    "defer_optimisers",
     "delete_session",
     "delete_trial",
     "enable",
+    "format_value",
     "info",
     "keep_claiming",
     "list_sessions",
     "next_trial",
+    "parse_value",
     "progress",
+    "random_phrase",
     "record_failure",
     "record_result",
     "renew_lease",
