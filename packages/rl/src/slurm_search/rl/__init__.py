@@ -15,6 +15,7 @@ from ._errors import BadRunParams, RLError, UnknownAgent, UnknownEnvironment, Un
 from ._names import parse_agent, parse_env, parse_run_params, preset_names
 from ._nodes import return_cdf, return_mean, return_var
 from ._plots import (
+    plot_optimisation_history,
     plot_return_cdfs,
     plot_search_curves,
     plot_setting_percentile_surface,
@@ -35,6 +36,7 @@ __all__ = [
     "parse_agent",
     "parse_env",
     "parse_run_params",
+    "plot_optimisation_history",
     "plot_return_cdfs",
     "plot_search_curves",
     "plot_setting_percentile_surface",

@@ -4,7 +4,9 @@ and returns the statistics of its test returns."""
 
 from __future__ import annotations
 
+import datetime
 import logging
+import re
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +19,7 @@ from ._debug import debug_returns
 from ._errors import UnknownHyperparameter
 from ._names import RunParams, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names, run_seed
 
-__all__ = ["LOGDIR_VARIABLE", "run_results", "summarize", "tensorboard_dir"]
+__all__ = ["LOGDIR_VARIABLE", "run_logdir", "run_results", "summarize", "tensorboard_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,25 @@ def tensorboard_dir(params: RunParams) -> Path:
     if folder is None:
         folder = state.root() / "tmp" / "tensorboard"
     return make_private_dir(folder)
+
+
+def run_logdir(base: Path, agent: str, env: str, seed: int) -> Path:
+    """One training run's TensorBoard folder under ``base``.
+
+    Inside a search's trial: ``<session>/trial<tid>_seed<seed>`` (and
+    ``_attempt<n>`` for a retried trial, so attempts never mix their event
+    files), where ``<session>`` is the session's name without its type, as
+    ``ssearch list`` and ``ssearch trials`` show it. Outside one (a direct
+    ``run_results`` call): ``<agent>_<env>_seed<seed>_<time>``.
+    """
+    from slurm_search.session import current_trial
+
+    trial = current_trial()
+    if trial is not None:
+        leaf = f"trial{trial.tid}_seed{seed}" + (f"_attempt{trial.attempt}" if trial.attempt > 1 else "")
+        return base / trial.session.split(":", 1)[-1] / leaf
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return base / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{agent}_{env}_seed{seed}_{stamp}")
 
 
 def make_private_dir(folder: Path) -> Path:
@@ -94,6 +115,7 @@ def run_results(
         raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
     from ._training import train_and_test  # torch and ALL load here, not on import
 
-    returns = train_and_test(agent_name, env_name, hp, params, seed, tensorboard_dir(params))
+    logdir = make_private_dir(run_logdir(tensorboard_dir(params), agent_name.preset, env_name.name, seed))
+    returns = train_and_test(agent_name, env_name, hp, params, seed, logdir)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
     return summarize(returns)

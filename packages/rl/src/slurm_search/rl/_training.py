@@ -24,6 +24,7 @@ import torch
 from all import presets
 from all.environments import AtariEnvironment, DuplicateEnvironment, GymEnvironment
 from all.experiments import ParallelEnvExperiment, SingleEnvExperiment
+from all.logging import ExperimentLogger
 from torch.utils.tensorboard import SummaryWriter
 
 from ._hparams import coerce_hyperparameters
@@ -72,10 +73,40 @@ def _close(experiment) -> None:
         SummaryWriter.close(writer)
 
 
+class _RunLogger(ExperimentLogger):
+    """ALL's TensorBoard logger, writing into the folder it is given.
+
+    ALL 0.9.1 always writes into ``<logdir>/<agent>_<env>_<timestamp>``; a
+    run's folder is named by ``run_logdir`` instead (session, trial, seed).
+    """
+
+    def __init__(self, experiment, agent_name, env_name, verbose=True, logdir="runs"):  # noqa: D107
+        self.env_name = env_name
+        self.log_dir = str(logdir)
+        self._experiment = experiment
+        self._verbose = verbose
+        SummaryWriter.__init__(self, log_dir=self.log_dir)
+
+
+def _in_folder(experiment_class):
+    class InFolder(experiment_class):
+        def _make_logger(self, logdir, agent_name, env_name, verbose):
+            return _RunLogger(self, agent_name, env_name, verbose=verbose, logdir=logdir)
+
+    InFolder.__name__ = experiment_class.__name__
+    return InFolder
+
+
+_SingleEnv = _in_folder(SingleEnvExperiment)
+_ParallelEnv = _in_folder(ParallelEnvExperiment)
+
+
 def train_and_test(
     agent: AgentName, env: EnvName, hp: Mapping[str, Any] | None, params: RunParams, seed: int, logdir: Path
 ) -> list[float]:
     """Train the agent and return its test episodes' returns.
+
+    ALL's TensorBoard events and CSV summaries go into ``logdir`` itself.
 
     Raises:
         UnknownHyperparameter: ``hp`` names a hyperparameter the preset does not take.
@@ -96,10 +127,10 @@ def train_and_test(
         copies = [_make_env(env, device) for _ in range(int(n_envs))]
         for index, copy in enumerate(copies):
             _seed_env(copy, seed + index)
-        experiment = ParallelEnvExperiment(preset, DuplicateEnvironment(copies, device=device), **options)
+        experiment = _ParallelEnv(preset, DuplicateEnvironment(copies, device=device), **options)
     else:
         _seed_env(base_env, seed)
-        experiment = SingleEnvExperiment(preset, base_env, **options)
+        experiment = _SingleEnv(preset, base_env, **options)
     try:
         experiment.train(frames=params.train_frames, episodes=params.train_episodes)
         returns = experiment.test(episodes=params.test_episodes)

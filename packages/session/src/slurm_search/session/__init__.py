@@ -22,6 +22,7 @@ defer_optimisers()
 from ._claims import Trial, default_worker_id, next_trial, record_failure, record_result, renew_lease
 from ._commands import annotate, compact_session, delete_trial, enable, restart, stop
 from ._create import ALGOS, create_session, delete_session
+from ._current import CurrentTrial, current_trial
 from ._errors import (
     CorruptSession,
     InvalidObjective,
@@ -34,6 +35,7 @@ from ._errors import (
     SessionError,
     SessionExists,
     SlurmSearchError,
+    UnknownLabel,
     UnknownSession,
     UnknownTrial,
 )
@@ -56,6 +58,7 @@ from ._queries import (
     trial_owners,
     worst,
 )
+from ._trial_table import TrialRow, dataframe, trial_rows
 from ._values import InvalidValue, format_value, parse_value
 from ._worker import WorkReport, work_on
 from ._words import random_phrase
@@ -63,6 +66,7 @@ from ._words import random_phrase
 __all__ = [
     "ALGOS",
     "CorruptSession",
+    "CurrentTrial",
     "InvalidObjective",
     "InvalidResult",
     "InvalidSessionName",
@@ -79,6 +83,8 @@ __all__ = [
     "SessionSummary",
     "Trial",
     "TrialResult",
+    "TrialRow",
+    "UnknownLabel",
     "UnknownSession",
     "UnknownTrial",
     "WorkReport",
@@ -88,6 +94,8 @@ __all__ = [
     "compact_session",
     "context",
     "create_session",
+    "current_trial",
+    "dataframe",
     "default_worker_id",
     "defer_optimisers",
     "delete_session",
@@ -111,6 +119,7 @@ __all__ = [
     "stop",
     "trial_docs",
     "trial_owners",
+    "trial_rows",
     "work_on",
     "worst",
 ]

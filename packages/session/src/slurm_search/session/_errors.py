@@ -231,3 +231,20 @@ class UnknownTrial(SessionError, KeyError):
         )
         self.name = name
         self.tid = tid
+
+
+class UnknownLabel(SessionError, KeyError):
+    """A label (`exp:NAME/path`) names no session, or several.
+
+    Attributes:
+        label: the label as given.
+        candidates: labels that exist and look like it (may be empty).
+        reason: why it names no single session.
+    """
+
+    def __init__(self, label: str, reason: str, candidates: Sequence[str] = ()) -> None:
+        shown = f"; labels: {', '.join(candidates)}" if candidates else ""
+        super().__init__(f"{label!r} {reason}{shown}")
+        self.label = label
+        self.reason = reason
+        self.candidates = list(candidates)

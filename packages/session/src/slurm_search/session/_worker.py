@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
 from ._results import failure_report, normalize_result, result_report
 from ._errors import LeaseLost, NoMoreTrials
+from ._current import evaluating
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick
 from ._names import resolve_objective, session_name
@@ -271,9 +272,10 @@ def _evaluate(
         # stored, a timeout: each is the trial's failure, with its reason.
         # KeyboardInterrupt goes through (the lease then runs out and another
         # worker re-runs the trial).
-        outcome = call_objective(
-            objective, trial.params, context, normalize_result, timeout, v.state.spec.objective.partition(":")[0]
-        )
+        with evaluating(name, trial.tid, trial.attempt, worker):
+            outcome = call_objective(
+                objective, trial.params, context, normalize_result, timeout, v.state.spec.objective.partition(":")[0]
+            )
     finally:
         keeper.release()
     duration = time.perf_counter() - start
