@@ -42,6 +42,15 @@ from ._nodes import (
     random_sampling,
     use,
 )
+from ._param_helpers import (
+    flattened_params,
+    mapped_params,
+    params_equal,
+    params_str,
+    unflattened_params,
+    unwrapped_settings,
+    updated_params,
+)
 from ._params import parse_value
 from ._run import RunResult, prepare, run_experiment, show_experiment, stop_experiment
 from ._runtime import param, params
@@ -69,12 +78,16 @@ __all__ = [
     "ast_dot",
     "ast_text",
     "enumeration_sampling",
+    "flattened_params",
     "load_spec",
+    "mapped_params",
     "maximizing_sampling",
     "measurements",
     "minimizing_sampling",
     "param",
     "params",
+    "params_equal",
+    "params_str",
     "parse_value",
     "prepare",
     "random_sampling",
@@ -86,5 +99,8 @@ __all__ = [
     "select",
     "show_experiment",
     "stop_experiment",
+    "unflattened_params",
+    "unwrapped_settings",
+    "updated_params",
     "use",
 ]

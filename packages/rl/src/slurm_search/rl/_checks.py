@@ -15,6 +15,7 @@ from typing import Any
 
 from slurm_search.dsl import BadValue, param
 
+from ._legacy import modern_hyperparameters
 from ._errors import BadRunParams, UnknownAgent, UnknownEnvironment
 from ._names import AgentName, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names
 
@@ -65,7 +66,7 @@ def check_params() -> list[AgentName]:
     for agent in real:
         takes = preset_hyperparameter_names(agent)
         for option, space in _spaces():
-            unknown = sorted(set(space) - set(takes))
+            unknown = sorted(set(modern_hyperparameters(str(agent), dict.fromkeys(space), takes)) - set(takes))
             if unknown:
                 raise BadValue(
                     option, ",".join(unknown), f"hyperparameters that {agent} takes: {', '.join(takes)}"
