@@ -167,7 +167,8 @@ def percentile_env_norm(env: str, return_mean: float, benchmark: Any = None) -> 
     """A DSL node: the percentile of ``return_mean`` among the benchmark's
     returns on ``env`` (``benchmark``: a stored benchmark's name, default
     the newest)."""
-    return percentile_score(benchmark_env_cdf(benchmark, env), return_mean)
+    # An unset or empty --benchmark: the newest.
+    return percentile_score(benchmark_env_cdf(benchmark or None, env), return_mean)
 
 
 # -- benchmarks in the store ----------------------------------------------------

@@ -71,8 +71,10 @@ def check_params() -> list[AgentName]:
                 raise BadValue(
                     option, ",".join(unknown), f"hyperparameters that {agent} takes: {', '.join(takes)}"
                 )
+    # The original's experiments name them run_params, ours run.
+    key = "run_params" if param("run_params") is not None else "run"
     try:
-        parse_run_params(param("run"))
+        parse_run_params(param(key))
     except BadRunParams as err:
-        raise BadValue(f"--run:{err.key}", err.value, err.expected) from None
+        raise BadValue(f"--{key}:{err.key}", err.value, err.expected) from None
     return agents
