@@ -94,7 +94,7 @@ compare_agents_exp = Spec(
         "hp_space": dict(A2C_SPACE),
         "run_seed_space": RUN_SEED_SPACE,
         "run": dict(RUN),
-        "search": {"settings": 32, "runs_per_setting": 4, "method": "slurm", "threads": 32},
+        "search": {"settings": 30, "runs_per_setting": 1, "method": "slurm", "threads": 8},
         "slurm": dict(SLURM),
     },
     experiment_func=compare_agents,
