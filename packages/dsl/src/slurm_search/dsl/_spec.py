@@ -174,14 +174,28 @@ def spec_modules(ref: str) -> list[str]:
     """The modules that define the spec ``ref`` names: the module of its
     reference and of its functions (through ``functools.partial``), which a
     worker imports before it evaluates a space the experiment built."""
-    spec = load_spec_once(ref)
-    modules = []
     if ref in _LOCAL:
-        pass  # an object handed over in this process: only its functions' modules
+        # An object handed over in this process (it may be registered again):
+        # only its functions' modules.
+        return _function_modules(_LOCAL[ref])
+    return list(_named_spec_modules(ref))
+
+
+@functools.lru_cache(maxsize=None)
+def _named_spec_modules(ref: str) -> tuple[str, ...]:
+    # Once per process: every sampling session of a run asks.
+    modules = []
+    names = registered()
+    if ref in names:
+        modules.append(names[ref].partition(":")[0])
     elif ":" in ref and _dotted(ref.partition(":")[0]):
         modules.append(ref.partition(":")[0])
-    elif ref in registered():
-        modules.append(registered()[ref].partition(":")[0])
+    modules += _function_modules(load_spec_once(ref))
+    return tuple(dict.fromkeys(modules))
+
+
+def _function_modules(spec: Spec) -> list[str]:
+    modules = []
     for func in (spec.experiment_func, spec.display_func):
         while isinstance(func, functools.partial):
             func = func.func
