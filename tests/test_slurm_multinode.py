@@ -565,7 +565,7 @@ def test_a_store_the_nodes_cannot_see_fails_in_one_line_at_once(cluster, login_o
 
     # The nodes have no such folder: Slurm cannot even open the tasks' output files.
     proc = start("unseen")
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error")]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ssearch: error")]
     assert proc.returncode != 0 and len(errors) == 1, proc.stderr
     assert "not visible on those nodes" in errors[0] and "SLURM_SEARCH_HOME" in errors[0], errors
 
@@ -574,7 +574,7 @@ def test_a_store_the_nodes_cannot_see_fails_in_one_line_at_once(cluster, login_o
     logs = home / "search" / name / "logs"
     _script("exec", "node1", "mkdir", "-p", str(logs), timeout=30)  # the nodes' /tmp, under the tmpfs
     proc = start(name)
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error")]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("ssearch: error")]
     assert proc.returncode != 0 and len(errors) == 1, proc.stderr
     assert "exit 2:0" in errors[0] and "SLURM_SEARCH_HOME" in errors[0], errors
     said = _script("exec", "node1", "bash", "-c", f"cat {logs}/*.err", timeout=30).splitlines()

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from slurm_search import rl, session
-from slurm_search.session._registry import session_arguments, session_types
+from slurm_search.session.workers._registry import session_arguments, session_types
 
 
 def test_ale_is_registered():
@@ -74,7 +74,7 @@ def test_bad_parameters_give_one_line(params, match):
 
 
 def test_cli_error_is_one_line_and_creates_nothing(slurm_search_home):
-    code = "from slurm_search.session._cli import main; main()"
+    code = "from slurm_search.session.workers._cli import main; main()"
     out = subprocess.run(
         [sys.executable, "-c", code, "start", "ale", "agent=classic:a2c", "hp:n_step=3", "--method=inline"],
         capture_output=True, text=True, timeout=120,

@@ -6,9 +6,9 @@ from click.testing import CliRunner
 from hyperopt import hp
 
 from slurm_search import session
-from slurm_search.session._cli import cli
-from slurm_search.session._config import logs_dir
-from slurm_search.session._summary import LOCAL, by_node, node_of
+from slurm_search.session.workers._cli import cli
+from slurm_search.session.workers._config import logs_dir
+from slurm_search.session.workers._summary import LOCAL, by_node, node_of
 
 
 def test_node_of_a_worker_id():

@@ -240,7 +240,7 @@ def test_a_suggestion_made_before_the_lock_is_not_claimed_twice():
     # A, which had seen one more result, got tid 5 with another point X.
     from types import SimpleNamespace
 
-    from slurm_search.session._claims import _prepared_vals
+    from slurm_search.session._suggesting import prepared_vals as _prepared_vals
 
     V, X = {"x": [0.25]}, {"x": [0.75]}
     st = SimpleNamespace(trials={5: SimpleNamespace(vals=X)})

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from slurm_search import session
-from slurm_search.session._cli import cli
+from slurm_search.session.workers._cli import cli
 
 from _cli_helpers import assert_one_line_error, install_plugin
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from slurm_search.session._cli_args import BadArgument, parse_assignments, parse_value
-from slurm_search.session._summary import histogram, loss_stats, table
+from slurm_search.session.workers._cli_args import BadArgument, parse_assignments, parse_value
+from slurm_search.session.workers._summary import histogram, loss_stats, table
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 from hyperopt import hp
 
 from slurm_search import session, state
-from slurm_search.session import demo
-from slurm_search.session._cli import cli
-from slurm_search.session._launch_errors import BadSlurmOption, UnknownSlurmOption
-from slurm_search.session._slurm_script import batch_script, check_options, normalise_options
+from slurm_search.session import demo, workers
+from slurm_search.session.workers._cli import cli
+from slurm_search.session.workers._errors import BadSlurmOption, UnknownSlurmOption
+from slurm_search.session.workers._slurm_script import batch_script, check_options, normalise_options
 
 from _cli_helpers import assert_one_line_error, ssearch
 
@@ -135,7 +135,7 @@ def test_good_slurm_values_still_pass():
 
 
 def test_the_api_refuses_the_same_values_with_a_typed_error():
-    for check in (check_options, normalise_options, session.check_slurm_options):
+    for check in (check_options, normalise_options, workers.check_slurm_options):
         with pytest.raises(BadSlurmOption) as info:
             check({"time": "5 --output=/tmp/x"})
         err = info.value
@@ -160,7 +160,7 @@ def test_launch_refuses_before_annotating_or_submitting(fake_sbatch):
     name = session.create_session(DEMO, SPACE, max_evals=2)
     before = session.annotations(name)
     with pytest.raises(BadSlurmOption):
-        session.launch(name, method="slurm", workers=2, slurm={"time": "5 --output=/tmp/x"}, wait=False)
+        workers.launch(name, method="slurm", workers=2, slurm={"time": "5 --output=/tmp/x"}, wait=False)
     assert session.annotations(name) == before
     assert not fake_sbatch.exists()
 
@@ -260,7 +260,7 @@ def test_the_demo_context_check_is_on_the_objective():
 
 
 def _ale_registered() -> bool:
-    from slurm_search.session._registry import session_types
+    from slurm_search.session.workers._registry import session_types
 
     return "ale" in session_types()
 

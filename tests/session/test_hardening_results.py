@@ -139,7 +139,7 @@ def test_ssearch_exits_non_zero_when_every_trial_failed():
     assert f"{name}: 0/2 done, 2 failed (failed)" in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last == (
-        f"Error: session {name} failed: see `ssearch show {name}` for the last traceback, "
+        f"ssearch: error: session {name} failed: see `ssearch show {name}` for the last traceback, "
         f"fix the objective, then `ssearch restart {name}`"
     )
 

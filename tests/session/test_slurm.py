@@ -13,8 +13,8 @@ import pytest
 
 from slurm_search import session, state
 from slurm_search.session._events import Claim, Result
-from slurm_search.session._launch import launch
-from slurm_search.session._registry import session_arguments
+from slurm_search.session.workers import launch
+from slurm_search.session.workers._registry import session_arguments
 
 from _cli_helpers import assert_one_line_error, ssearch
 

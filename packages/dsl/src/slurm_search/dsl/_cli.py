@@ -213,15 +213,10 @@ def _run_one(
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
-    from ._errors import DslError
+    """Every slurm-search package's errors (one base) and this command's own."""
+    from slurm_search.session import SlurmSearchError
 
-    types: list[type[BaseException]] = [DslError, UserError]
-    for module, attr in (("slurm_search.session", "SessionError"), ("slurm_search.state", "StateError"),
-                         ("slurm_search.locking", "LockError")):
-        loaded = sys.modules.get(module)
-        if loaded is not None and hasattr(loaded, attr):
-            types.append(getattr(loaded, attr))
-    return tuple(types)
+    return (SlurmSearchError, UserError)
 
 
 @click.command(context_settings=CONTEXT)

@@ -82,6 +82,6 @@ def _check_slurm(node: SamplingNode, params: Mapping[str, Any]) -> None:
         options = get_param(params, options)
         if options is MISSING or options is None:
             return
-    from slurm_search import session
+    from slurm_search.session import workers
 
-    session.check_slurm_options(options)
+    workers.check_slurm_options(options)

@@ -180,32 +180,20 @@ def stop_experiment(name: str) -> list[str]:
     Raises:
         NoSuchRun: no such run.
     """
-    from slurm_search import session
+    from slurm_search.session import workers
 
     name = _experiment.full_name(name)
     stored = _experiment.read_run(name, option="--stop")
     _experiment.update_run(name, status="stopped")
     stopped = []
     for sub in stored["sessions"].values():
-        session.stop(sub)
-        _cancel_slurm_jobs(sub)
+        try:
+            workers.cancel(sub)
+        except workers.SlurmNotFound as err:
+            # Stopped all the same: its tasks claim nothing more and end.
+            logger.warning("%s: stopped, but its Slurm jobs were not cancelled: %s", sub, err)
         stopped.append(sub)
     return stopped
-
-
-def _cancel_slurm_jobs(name: str) -> None:
-    """scancel the Slurm jobs a session's launcher recorded (none for other methods)."""
-    import shutil
-    import subprocess
-
-    from slurm_search import session
-
-    jobs = [str(j) for j in session.annotations(name).get("slurm_jobs", [])]
-    if not jobs or not shutil.which("scancel"):
-        return
-    proc = subprocess.run(["scancel", *jobs], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        logger.warning("scancel %s: %s", " ".join(jobs), proc.stderr.strip())
 
 
 def show_experiment(name: str) -> dict[str, Any]:

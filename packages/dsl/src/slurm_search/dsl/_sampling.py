@@ -110,6 +110,7 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
         ExperimentStopped: the run or the session was stopped.
     """
     from slurm_search import session
+    from slurm_search.session import workers
 
     run = _runtime.current_run()
     where = _experiment.dotted(path)
@@ -138,7 +139,7 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
         )
         try:
             with _reporting(name, where) if bound["method"] == "inline" else contextlib.nullcontext():
-                session.launch(
+                workers.launch(
                     name,
                     method=bound["method"],
                     workers=bound["threads"] if bound["method"] != "inline" else 1,

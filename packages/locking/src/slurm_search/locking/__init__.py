@@ -10,11 +10,12 @@ lease files) is decided once per store from its filesystem and recorded in
 from __future__ import annotations
 
 from ._api import SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
-from ._config import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
+from . import settings
+from .settings import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
 from ._errors import (
     BadModeRecord,
     InvalidLockName,
-    InvalidLockSetting,
+    InvalidEnvironmentSetting,
     LockError,
     LockLost,
     LockModeMismatch,
@@ -22,6 +23,7 @@ from ._errors import (
     LockTimeout,
     LockUnsupported,
     NotLocked,
+    SlurmSearchError,
     UnsafeLockFile,
 )
 from ._fs import Filesystem, choose_mode, mount_of
@@ -30,11 +32,13 @@ from ._names import validate_name
 
 __all__ = [
     "SLOW_WAIT",
+    "SlurmSearchError",
+    "settings",
     "BadModeRecord",
     "Decision",
     "Filesystem",
     "InvalidLockName",
-    "InvalidLockSetting",
+    "InvalidEnvironmentSetting",
     "LockError",
     "LockLost",
     "LockModeMismatch",

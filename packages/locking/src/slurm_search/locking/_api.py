@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from ._config import ensure_dir, home, locks_dir, soft_grace
+from .settings import ensure_dir, home, home_key, locks_dir, requested_mode, soft_grace
 from ._errors import LockLost, LockReentry, LockTimeout, NotLocked
 from ._flock import FlockBackend, forget_instances
 from ._mode import store_mode
@@ -88,9 +88,9 @@ def lock_mode() -> str:
     Decided once per store and recorded in it (see the package README).
 
     Raises:
-        InvalidLockSetting, LockModeMismatch, BadModeRecord.
+        InvalidEnvironmentSetting, LockModeMismatch, BadModeRecord.
     """
-    key = (os.environ.get("SLURM_SEARCH_HOME"), os.environ.get("HOME"), os.environ.get("SLURM_SEARCH_LOCK"))
+    key = (*home_key(), requested_mode())
     found = _modes.get(key)
     if found is None:
         found = store_mode(home()).mode
@@ -102,7 +102,7 @@ def lock_mode() -> str:
 
 # (the environment that decides the root and the request) -> mode: lock()
 # asks on every call, and building the root's Path costs more than the lookup.
-_modes: dict[tuple[str | None, str | None, str | None], str] = {}
+_modes: dict[tuple[str, str, str], str] = {}
 
 
 def fence(name: str) -> None:

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._config import MODE_VARIABLE, MODES, ensure_dir, home, requested_mode
+from .settings import MODE_VARIABLE, MODES, ensure_dir, home, requested_mode
 from ._errors import BadModeRecord, LockModeMismatch, LockUnsupported
 from ._fs import Filesystem, choose_mode, mount_of
 
@@ -89,7 +89,7 @@ def store_mode(root: Path | None = None) -> Decision:
     """The lock mode of the store at ``root`` (default: ``home()``), deciding it if new.
 
     Raises:
-        InvalidLockSetting: ``$SLURM_SEARCH_LOCK`` is not auto, flock or soft.
+        InvalidEnvironmentSetting: ``$SLURM_SEARCH_LOCK`` is not auto, flock or soft.
         LockModeMismatch: this host would lock differently from the record.
         BadModeRecord: the record is unsafe or unreadable.
     """

@@ -5,14 +5,13 @@ and returns the statistics of its test returns."""
 from __future__ import annotations
 
 import logging
-import os
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from slurm_search import state
-from slurm_search.locking import ensure_dir
+from slurm_search.locking import ensure_dir, settings
 
 from ._debug import debug_returns
 from ._errors import UnknownHyperparameter
@@ -25,18 +24,15 @@ logger = logging.getLogger(__name__)
 
 # Set by whoever knows the experiment's folder (an experiment's worker);
 # run_params["logdir"] wins over it.
-LOGDIR_VARIABLE = "SLURM_SEARCH_RL_LOGDIR"
+LOGDIR_VARIABLE = settings.RL_LOGDIR_VARIABLE
 
 
 def tensorboard_dir(params: RunParams) -> Path:
     """Where ALL's TensorBoard logs go: ``run_params["logdir"]``, else
     ``$SLURM_SEARCH_RL_LOGDIR``, else ``<home>/tmp/tensorboard``; never the
     working directory. Created on demand (mode 0700, like the store)."""
-    if params.logdir:
-        folder = Path(params.logdir).expanduser()
-    elif os.environ.get(LOGDIR_VARIABLE):
-        folder = Path(os.environ[LOGDIR_VARIABLE]).expanduser()
-    else:
+    folder = Path(params.logdir).expanduser() if params.logdir else settings.rl_logdir()
+    if folder is None:
         folder = state.root() / "tmp" / "tensorboard"
     return make_private_dir(folder)
 

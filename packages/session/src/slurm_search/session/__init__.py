@@ -5,6 +5,10 @@ workers claim trials (with a lease they renew), evaluate an objective and
 record results; a killed worker's trial is claimed again when its lease runs
 out. Every trial is a hyperopt trial document. See the package README.
 
+This package is the core: sessions, claims, leases, results and the worker
+loop. Running workers (inline, local processes, Slurm arrays) and the
+``ssearch`` command are the layer above it, `slurm_search.session.workers`.
+
 Importing this package is cheap: hyperopt is imported only to build a space
 or suggest a trial, and its ATPE and TPE modules only when they are used
 (see _hyperopt_import.py).
@@ -16,20 +20,8 @@ from ._hyperopt_import import defer_optimisers
 
 defer_optimisers()
 
-from ._claims import (
-    Trial,
-    annotate,
-    compact_session,
-    default_worker_id,
-    delete_trial,
-    enable,
-    next_trial,
-    record_failure,
-    record_result,
-    renew_lease,
-    restart,
-    stop,
-)
+from ._claims import Trial, default_worker_id, next_trial, record_failure, record_result, renew_lease
+from ._commands import annotate, compact_session, delete_trial, enable, restart, stop
 from ._create import ALGOS, create_session, delete_session
 from ._errors import (
     CorruptSession,
@@ -42,6 +34,7 @@ from ._errors import (
     NoMoreTrials,
     SessionError,
     SessionExists,
+    SlurmSearchError,
     UnknownSession,
     UnknownTrial,
 )
@@ -61,6 +54,7 @@ from ._queries import (
     results,
     space,
     trial_docs,
+    trial_owners,
     worst,
 )
 from ._worker import WorkReport, work_on
@@ -78,6 +72,7 @@ __all__ = [
     "Progress",
     "SessionError",
     "SessionExists",
+    "SlurmSearchError",
     "SessionInfo",
     "SessionSummary",
     "Trial",
@@ -109,39 +104,8 @@ __all__ = [
     "space",
     "stop",
     "trial_docs",
+    "trial_owners",
     "work_on",
     "worst",
 ]
 
-
-# The launchers (_launch, _local, _slurm, _registry) are the other half of
-# this package; they are imported on first use, so `import
-# slurm_search.session` stays cheap.
-_LAZY = {
-    "launch": "._launch",
-    "Launched": "._launch",
-    "session_types": "._registry",
-    "LaunchError": "._launch_errors",
-    "UnknownSlurmOption": "._launch_errors",
-    "BadSlurmOption": "._launch_errors",
-    "check_slurm_options": "._slurm_script",
-    "SlurmNotFound": "._launch_errors",
-    "SlurmCommandError": "._launch_errors",
-    "SubmissionError": "._launch_errors",
-    "WorkersFailed": "._launch_errors",
-    "UnknownSessionType": "._launch_errors",
-    "BadSessionParameters": "._launch_errors",
-}
-
-__all__ += sorted(_LAZY)
-
-
-def __getattr__(attr: str):  # type: ignore[no-untyped-def]
-    module = _LAZY.get(attr)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), attr)
-    globals()[attr] = value
-    return value

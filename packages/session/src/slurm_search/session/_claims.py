@@ -11,8 +11,6 @@ lock and one append: that is a worker's hot path.
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 import os
 import socket
 import time
@@ -22,10 +20,12 @@ from typing import Any, NamedTuple
 from slurm_search import state as store
 from slurm_search.locking import lock
 
-from ._errors import InvalidResult, LeaseLost, NoMoreTrials, SessionError
-from ._events import Annotate, Claim, Delete, Expire, Failure, Renew, Result, Status
+from ._errors import LeaseLost, NoMoreTrials
+from ._events import Claim, Expire, Renew
 from ._model import pick
 from ._names import session_name
+from ._results import failure_report, normalize_result, result_report
+from ._suggesting import prepare, prepared_vals, suggest_vals
 from ._view import View, view
 
 logger = logging.getLogger(__name__)
@@ -51,45 +51,11 @@ class Trial(NamedTuple):
 
 
 def default_worker_id() -> str:
-    """`hostname:pid`, plus `:ARRAYJOB_TASK` (or `:JOBID`) inside a Slurm job."""
-    parts = [socket.gethostname(), str(os.getpid())]
-    array_job = os.environ.get("SLURM_ARRAY_JOB_ID")
-    task = os.environ.get("SLURM_ARRAY_TASK_ID")
-    if array_job and task:
-        parts.append(f"{array_job}_{task}")
-    elif os.environ.get("SLURM_JOB_ID"):
-        parts.append(os.environ["SLURM_JOB_ID"])
-    return ":".join(parts)
+    """``hostname:pid``; Slurm tasks are named ``host:slurm-JOB_TASK`` by their launcher."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def normalize_result(value: Any) -> dict:
-    """An objective's return value as a hyperopt result dict with a float `loss`.
-
-    Raises:
-        InvalidResult: not a finite number, nor a dict with a finite `loss`.
-    """
-    if isinstance(value, dict):
-        if "loss" not in value or value.get("status", "ok") != "ok":
-            raise InvalidResult(value)
-        result = dict(value)
-        loss = result["loss"]
-    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        result = {}
-        loss = value
-    else:
-        raise InvalidResult(value)
-    try:
-        loss = float(loss)
-    except (TypeError, ValueError):
-        raise InvalidResult(value) from None
-    if not math.isfinite(loss):
-        raise InvalidResult(value)
-    result["loss"] = loss
-    result["status"] = "ok"
-    return result
-
-
-def _commit(v: View, events: Sequence[Any]) -> None:
+def commit(v: View, events: Sequence[Any]) -> None:
     """Append events already applied to the view; the caller holds the lock."""
     if not events:
         return
@@ -118,28 +84,6 @@ def _check_owner(v: View, worker: str, tid: int, attempt: int | None) -> int:
     return trial.attempt
 
 
-def _prepare(v: View, claim: bool) -> tuple[int, dict] | None:
-    """For tpe and anneal, suggest before taking the lock: (guessed tid, vals) or None.
-
-    Their suggestions take milliseconds to tens of milliseconds (O(trials));
-    made under the lock they would serialise every worker. Made outside it
-    from the view as it is now, workers suggest in parallel, from a history
-    that may miss the trials claimed meanwhile (as Optuna's samplers and
-    hyperopt's asynchronous workers do). `rand` and `enumeration` are cheap
-    and tid-determined: they suggest under the lock.
-    """
-    if not claim:
-        return None
-    with v.mutex:
-        st = v.refresh()
-        if st.spec.algo not in ("tpe", "anneal"):
-            return None
-        choice = pick(st, time.time(), v.lease_left())
-        if choice.action != "new":
-            return None
-        return choice.tid, _suggest(v, choice.tid)
-
-
 def _claim_events(
     v: View, worker: str, now: float, prepared: tuple[int, dict] | None = None
 ) -> tuple[list[Any], Trial | NoMoreTrials]:
@@ -165,70 +109,14 @@ def _claim_events(
             worker, choice.tid, v.name, old.attempt + 1, old.owner, old.status,
         )
     else:
-        vals = _prepared_vals(st, choice.tid, prepared)
+        vals = prepared_vals(st, choice.tid, prepared)
         if vals is None:
-            vals = _suggest(v, choice.tid)
+            vals = suggest_vals(v, choice.tid)
         event = Claim(choice.tid, worker, 1, lease_until, now, vals)
     v.apply_all([event])
     events.append(event)
     trial = v.state.trials[choice.tid]
     return events, Trial(trial.tid, None, trial.attempt, trial.vals, trial.lease_until)
-
-
-def _prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict | None:
-    """The vals suggested before the lock, unless another worker got the same ones.
-
-    A suggestion made for the tid we then get is used as it is (one worker
-    alone always gets its guess: its runs are reproducible). One made for a
-    tid that other workers took meanwhile is used for ours, unless one of
-    them claimed the very same vals: workers that guessed the same tid from
-    the same history, with the same seed, suggest the same point, and any of
-    them may have got any of the tids from the guessed one to ours (the
-    guessed tid may go to a worker that saw another history, the next two to
-    two workers that guessed alike).
-    """
-    if prepared is None:
-        return None
-    guessed, vals = prepared
-    if guessed == tid:
-        return vals
-    for taken in range(guessed, tid):
-        other = st.trials.get(taken)
-        if other is not None and other.vals == vals:
-            return None
-    return vals
-
-
-def _suggest(v: View, tid: int) -> dict:
-    from . import _space
-
-    spec = v.state.spec
-    _, domain = v.space_and_domain()
-    if spec.algo == "enumeration":
-        axes = _space.enumeration_axes(domain)
-        used = {_enumeration_index(axes, t.vals) for t in v.state.trials.values()}
-        index = next(i for i in range(spec.max_evals + len(used) + 1) if i not in used)
-        return _space.enumeration_vals(axes, index)
-    trials = v.hyperopt_trials() if spec.algo in ("tpe", "anneal") else _NO_TRIALS
-    return _space.suggest(spec.algo, domain, trials, tid, spec.seed)
-
-
-class _NoTrials:
-    """rand.suggest only calls new_trial_docs; skip building a Trials for it."""
-
-    @staticmethod
-    def new_trial_docs(tids: Any, specs: Any, results: Any, miscs: Any) -> list[dict]:
-        return [{"tid": t, "misc": m} for t, m in zip(tids, miscs, strict=True)]
-
-
-_NO_TRIALS = _NoTrials()
-
-
-def _enumeration_index(axes: list[tuple[str, range]], vals: dict) -> int:
-    index = 0
-    for label, values in axes:
-        index = index * len(values) + values.index(vals[label][0])
-    return index
 
 
 def claim_and_report(
@@ -258,7 +146,7 @@ def claim_and_report(
             is written, no trial claimed).
     """
     v = view(name)
-    prepared = _prepare(v, claim)
+    prepared = prepare(v, claim)
     with lock(name), v.mutex:
         v.refresh()
         events: list[Any] = []
@@ -275,7 +163,7 @@ def claim_and_report(
                 v.invalidate()
                 raise
             events.extend(more)
-        _commit(v, events)
+        commit(v, events)
     if isinstance(outcome, Trial):
         # issue 12: a space that does not evaluate fails the trial, not the worker.
         from ._space_eval import trial_params
@@ -322,7 +210,7 @@ def renew_lease(name: str, worker_id: str, tid: int, attempt: int | None = None)
         until = now + v.state.spec.lease_seconds
         event = Renew(tid, worker_id, held, until, now)
         v.apply_all([event])
-        _commit(v, [event])
+        commit(v, [event])
     return until
 
 
@@ -348,7 +236,7 @@ def record_result(
         LeaseLost: the trial is not this worker's any more; nothing is recorded.
         InvalidResult: `result` is not a loss.
     """
-    report = _result_report(worker_id, tid, normalize_result(result), duration, view(session_name(name)))
+    report = result_report(worker_id, tid, normalize_result(result), duration, view(session_name(name)))
     claim_and_report(session_name(name), worker_id, report, tid, attempt, claim=False)
 
 
@@ -365,94 +253,7 @@ def record_failure(
     Raises:
         LeaseLost: the trial is not this worker's any more; nothing is recorded.
     """
-    report = _failure_report(worker_id, tid, traceback_text, duration, view(session_name(name)))
+    report = failure_report(worker_id, tid, traceback_text, duration, view(session_name(name)))
     claim_and_report(session_name(name), worker_id, report, tid, attempt, claim=False)
 
 
-def _elapsed(v: View, tid: int, duration: float | None, now: float) -> float:
-    if duration is not None:
-        return float(duration)
-    trial = v.state.trials.get(tid) if v.state is not None else None
-    return max(0.0, now - trial.refresh_time) if trial is not None else 0.0
-
-
-def _result_report(worker: str, tid: int, result: dict, duration: float | None, v: View) -> Callable[[int], Any]:
-    def make(attempt: int) -> Result:
-        now = time.time()
-        return Result(tid, worker, attempt, result, now, _elapsed(v, tid, duration, now))
-
-    return make
-
-
-def _failure_report(worker: str, tid: int, text: str, duration: float | None, v: View) -> Callable[[int], Any]:
-    def make(attempt: int) -> Failure:
-        now = time.time()
-        return Failure(tid, worker, attempt, text, now, _elapsed(v, tid, duration, now))
-
-    return make
-
-
-def _command(name: str, event_for: Callable[[View], Any]) -> None:
-    name = session_name(name)
-    v = view(name)
-    with lock(name), v.mutex:
-        v.refresh()
-        event = event_for(v)
-        v.apply_all([event])
-        _commit(v, [event])
-
-
-def stop(name: str) -> None:
-    """Stop a session: workers finish their trial and claim no more."""
-    _command(name, lambda v: Status("stop", time.time()))
-
-
-def enable(name: str) -> None:
-    """Let workers claim trials of a stopped session again (a failed one needs `restart`)."""
-    _command(name, lambda v: Status("enable", time.time()))
-
-
-def restart(name: str) -> None:
-    """Enable a session and give its failed trials a fresh set of attempts."""
-    _command(name, lambda v: Status("restart", time.time()))
-
-
-def delete_trial(name: str, tid: int) -> None:
-    """Delete a trial; a new one (a new suggestion) takes its place.
-
-    Raises:
-        UnknownTrial: the session has no trial `tid`.
-    """
-    from ._errors import UnknownTrial
-
-    def event_for(v: View) -> Delete:
-        if tid not in v.state.trials:
-            raise UnknownTrial(v.name, tid)
-        return Delete(tid, time.time())
-
-    _command(name, event_for)
-
-
-def annotate(name: str, key: str, value: Any) -> None:
-    """Attach a free-form key/value to a session (the last value of a key wins).
-
-    The launchers keep their Slurm job ids, generation counters and launch
-    settings there; `annotations(name)` reads them back.
-    """
-    if not isinstance(key, str):
-        raise SessionError(f"annotation keys are strings, not {key!r}")
-    _command(name, lambda v: Annotate(key, value, time.time()))
-
-
-def compact_session(name: str) -> None:
-    """Replace a session's log by one snapshot of its state (smaller, faster to read).
-
-    Readers notice (`LogCompacted`) and read the snapshot instead.
-    """
-    from ._events import Snapshot
-
-    name = session_name(name)
-    v = view(name)
-    with lock(name), v.mutex:
-        v.refresh()
-        v.position = store.compact(name, Snapshot(v.state), upto=v.position)

@@ -8,6 +8,8 @@ and survives pickling, so it can cross a process boundary intact.
 
 from __future__ import annotations
 
+from slurm_search.locking import SlurmSearchError
+
 from collections.abc import Sequence
 
 # The longest `type:name` of a session, in UTF-8 bytes: the lock layer takes
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 MAX_NAME_BYTES = 200 - len(".slurm")
 
 
-class SessionError(Exception):
+class SessionError(SlurmSearchError):
     """Base class of every error raised by slurm_search.session."""
 
     def __init__(self, message: str) -> None:
@@ -24,18 +26,6 @@ class SessionError(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        # Rebuild from the message and the attributes, whatever arguments the
-        # subclass's __init__ takes.
-        return (_rebuild, (type(self), self.args, self.__dict__))
-
-
-def _rebuild(cls: type, args: tuple, state: dict):  # type: ignore[no-untyped-def]
-    err = cls.__new__(cls)
-    Exception.__init__(err, *args)
-    err.__dict__.update(state)
-    return err
 
 
 class InvalidSessionName(SessionError, ValueError):

@@ -153,6 +153,12 @@ def annotations(name: str) -> dict[str, Any]:
         return dict(st.annotations)
 
 
+def trial_owners(name: str) -> list[tuple[str | None, str]]:
+    """(worker of the current or last attempt, status) of every trial; no hyperopt import."""
+    _, st = _fresh(name)
+    return [(trial.owner, trial.status) for trial in st.trials.values()]
+
+
 def results(name: str) -> list[TrialResult]:
     """The ok trials, by tid."""
     v, st = _fresh(name)

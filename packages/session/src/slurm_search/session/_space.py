@@ -225,3 +225,10 @@ def trial_doc(trial: TrialState) -> dict:
         "attachments": {},
     }
 
+
+def enumeration_index(axes: list[tuple[str, range]], vals: dict) -> int:
+    """The position of ``vals`` in the enumeration of ``axes`` (see `enumeration_vals`)."""
+    index = 0
+    for label, values in axes:
+        index = index * len(values) + values.index(vals[label][0])
+    return index

@@ -16,15 +16,8 @@ import threading
 import time
 from typing import Any, NamedTuple
 
-from ._claims import (
-    Trial,
-    _failure_report,
-    _result_report,
-    claim_and_report,
-    default_worker_id,
-    normalize_result,
-    renew_lease,
-)
+from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
+from ._results import failure_report, normalize_result, result_report
 from ._errors import LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick
@@ -289,6 +282,6 @@ def _evaluate(
     duration = time.perf_counter() - start
     if outcome.failure is not None:
         logger.warning("trial %s of %s failed on %s:\n%s", trial.tid, name, worker, outcome.failure)
-        return False, duration, _failure_report(worker, trial.tid, outcome.failure, duration, v)
-    return True, duration, _result_report(worker, trial.tid, outcome.result, duration, v)
+        return False, duration, failure_report(worker, trial.tid, outcome.failure, duration, v)
+    return True, duration, result_report(worker, trial.tid, outcome.result, duration, v)
 

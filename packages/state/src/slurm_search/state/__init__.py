@@ -21,6 +21,7 @@ from ._errors import (
     UnsafeState,
     store_os_error,
 )
+from ._command import main as command
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
 from ._names import paths, root, split
@@ -38,6 +39,7 @@ from ._objects import (
 )
 
 __all__ = [
+    "command",
     "SHARED_GROUP_ENV",
     "START",
     "AlreadyExists",

@@ -8,6 +8,8 @@ boundary (multiprocessing, concurrent.futures) intact.
 
 from __future__ import annotations
 
+from slurm_search.locking import SlurmSearchError
+
 import errno as _errno
 from pathlib import Path
 
@@ -15,7 +17,7 @@ RESTORE_COMMAND = "python -m slurm_search.state restore {name}"
 SALVAGE_COMMAND = "python -m slurm_search.state salvage {name}"
 
 
-class StateError(Exception):
+class StateError(SlurmSearchError):
     """Base class of every error raised by slurm_search.state."""
 
     def __init__(self, message: str) -> None:
@@ -24,18 +26,6 @@ class StateError(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        # Rebuild from the message and the attributes, whatever arguments the
-        # subclass's __init__ takes.
-        return (_rebuild, (type(self), self.args, self.__dict__))
-
-
-def _rebuild(cls: type, args: tuple, state: dict):  # type: ignore[no-untyped-def]
-    err = cls.__new__(cls)
-    Exception.__init__(err, *args)
-    err.__dict__.update(state)
-    return err
 
 
 class InvalidName(StateError, ValueError):

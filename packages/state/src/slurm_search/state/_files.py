@@ -21,25 +21,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from slurm_search import locking
+from slurm_search.locking import settings
 
 from ._errors import LockNotCoherent, UnsafeState
 
 logger = logging.getLogger(__name__)
 
-SHARED_GROUP_ENV = "SLURM_SEARCH_SHARED_GROUP"
-
-
-def shared_group() -> bool:
-    """Whether the store is shared by a group (`SLURM_SEARCH_SHARED_GROUP=1`)."""
-    return locking.group_shared()  # one reader of the variable for both packages
-
-
-def file_mode() -> int:
-    return 0o660 if shared_group() else 0o600
-
-
-def dir_mode() -> int:
-    return 0o770 if shared_group() else 0o700
+SHARED_GROUP_ENV = settings.SHARED_GROUP_VARIABLE
 
 
 def ensure_dirs(dirs: Iterable[Path]) -> None:
@@ -47,22 +35,8 @@ def ensure_dirs(dirs: Iterable[Path]) -> None:
 
     An existing folder is left as it is: loading checks it.
     """
-    mode = dir_mode()
     for d in dirs:
-        try:
-            os.mkdir(d, mode)
-        except FileExistsError:
-            continue
-        except FileNotFoundError:
-            # The root's own parent is missing (a fresh $SLURM_SEARCH_HOME
-            # somewhere deep): create it the usual way, then ours.
-            d.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.mkdir(d, mode)
-            except FileExistsError:
-                continue
-        # mkdir's mode is filtered through the umask; set it exactly.
-        os.chmod(d, mode)
+        settings.ensure_dir(d)
 
 
 _AT_FDCWD = -100
@@ -139,7 +113,7 @@ def check_safe(path: Path, st: os.stat_result) -> None:
         UnsafeState: with the reason and the command that fixes it.
     """
     kind = "folder" if stat.S_ISDIR(st.st_mode) else "file"
-    shared = shared_group()
+    shared = settings.group_shared()
     if st.st_mode & stat.S_IWOTH:
         raise UnsafeState(path, f"a {kind} writable by others", f"fix it with: chmod o-w {path}")
     if st.st_uid != os.geteuid():
@@ -332,10 +306,10 @@ def write_temp(path: Path, data: bytes | memoryview) -> str:
         sweep_temps(path.parent, key=path)
     tmp = temp_name(path)
     fd = os.open(
-        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, file_mode()
+        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, settings.file_mode()
     )
     try:
-        os.fchmod(fd, file_mode())
+        os.fchmod(fd, settings.file_mode())
         write_all(fd, data)
         os.fsync(fd)
     except BaseException:

@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import NoReturn, Protocol
 
 from slurm_search.locking import held_locks
+from slurm_search.session import work_on
 
 from ._config import LOG_FORMAT, logs_dir, ssearch_command, worker_start
-from ._launch_errors import WorkersFailed
+from ._errors import WorkersFailed
 from ._wait import finished, wait_for
 
 logger = logging.getLogger(__name__)
@@ -177,8 +178,6 @@ def _forked_worker(name: str, worker_id: str, out: Path, err: Path, detach: bool
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, force=True)
-        from ._worker import work_on
-
         # Its launcher waits for every worker: when the last trial ends, the
         # idle ones notice within IDLE_POLL.
         work_on(name, worker_id=worker_id, idle_poll=IDLE_POLL)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._errors import SessionError
+from slurm_search.session import SessionError
 
 
 class LaunchError(SessionError):

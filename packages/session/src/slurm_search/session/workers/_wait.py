@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from slurm_search import session as core
+
 logger = logging.getLogger(__name__)
 
 REPORT_EVERY = 5.0
@@ -95,19 +97,17 @@ def wait_for(
         The session's last progress (the caller tells finished from abandoned
         with `finished`).
     """
-    from slurm_search import session
-
     reporter = _Reporter(name, show, every)
     try:
         while True:
-            progress = session.progress(name)
+            progress = core.progress(name)
             reporter(progress)
             if finished(progress):
                 return progress
             if not workers_alive():
                 # The workers may have recorded their last results since the
                 # look above.
-                return session.progress(name)
+                return core.progress(name)
             pause(poll)
     finally:
         reporter.close()

@@ -13,13 +13,11 @@ import sys
 from pathlib import Path
 
 from slurm_search import state
+from slurm_search.locking import settings
 
-from ._errors import InvalidSetting
+from slurm_search.session import InvalidSetting
 
 METHODS = ("inline", "cpu", "slurm")
-# How local workers start (see _local.py); the environment variable that sets it.
-WORKER_STARTS = ("auto", "fork", "spawn")
-WORKER_START_VARIABLE = "SLURM_SEARCH_WORKER_START"
 # What a worker logs, and how: `ssearch -v work_on` and a forked worker alike.
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 # Array tasks when none are asked for; a count, not a property of a cluster.
@@ -31,7 +29,7 @@ def ssearch_command() -> list[str]:
     script = Path(sys.executable).parent / "ssearch"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "slurm_search.session._cli"]
+    return [sys.executable, "-m", "slurm_search.session.workers._cli"]
 
 
 def logs_dir(name: str) -> Path:
@@ -71,10 +69,11 @@ def worker_start(start: str | None) -> str:
     """How local workers start: ``start``, else ``$SLURM_SEARCH_WORKER_START``, else ``auto``.
 
     Raises:
-        InvalidSetting: not one of auto, fork, spawn.
+        InvalidSetting: ``start`` is not one of auto, fork, spawn.
+        InvalidEnvironmentSetting: nor is the variable.
     """
     if start is None:
-        start = os.environ.get(WORKER_START_VARIABLE) or "auto"
-    if start not in WORKER_STARTS:
-        raise InvalidSetting(f"worker start (${WORKER_START_VARIABLE})", start, ", ".join(WORKER_STARTS))
+        return settings.worker_start()
+    if start not in settings.WORKER_STARTS:
+        raise InvalidSetting("worker start", start, ", ".join(settings.WORKER_STARTS))
     return start

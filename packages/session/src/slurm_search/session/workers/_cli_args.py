@@ -17,7 +17,14 @@ import click
 SLURM_PREFIX = "--slurm:"
 
 
-class BadArgument(click.ClickException):
+class CommandError(click.ClickException):
+    """A mistake or a failure, printed as one line ``ssearch: error: ...``; exit status 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"ssearch: error: {self.format_message()}", err=True)
+
+
+class BadArgument(CommandError):
     """A malformed command-line argument: one line on stderr, exit status 2.
 
     (click's UsageError would print the usage lines too; the message names
@@ -99,7 +106,3 @@ def parse_assignments(tokens: Iterable[str]) -> tuple[dict[str, Any], dict[str, 
             _put(settings, path, parse_value(value), token)
     return settings, slurm
 
-
-def session_name(text: str) -> str:
-    """``type:name`` for a session given with or without its type (``search:`` by default)."""
-    return text if ":" in text else f"search:{text}"

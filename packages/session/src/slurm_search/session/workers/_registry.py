@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
-from ._launch_errors import BadSessionParameters, UnknownSessionType
+from ._errors import BadSessionParameters, UnknownSessionType
 
 logger = logging.getLogger(__name__)
 

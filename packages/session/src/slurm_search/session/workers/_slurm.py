@@ -33,16 +33,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from slurm_search import locking, state
+from slurm_search.locking import settings
+from slurm_search.session import annotate, annotations, progress, work_on
 
 from . import _slurm_script
 from ._config import logs_dir
-from ._launch_errors import SlurmCommandError, SlurmNotFound, SubmissionError
+from ._errors import SlurmCommandError, SlurmNotFound, SubmissionError
 from ._wait import finished
 
 logger = logging.getLogger(__name__)
 
-HOME_VARIABLE = "SLURM_SEARCH_HOME"
-_MODULE = "slurm_search.session._slurm"  # run by each array task (`main`)
+HOME_VARIABLE = settings.HOME_VARIABLE
+TASK_MODULE = "slurm_search.session.workers._task"  # run by each array task
 _COMMAND_TIMEOUT = 60.0
 # The margin before the end time when none is given: a tenth of the job's
 # time, between 5 s and 2 min (a worker needs it to finish or drop its trial
@@ -234,7 +236,7 @@ def failed_at_start(name: str, job_ids: Sequence[str]) -> str | None:
     try:
         root = str(state.root())
     except Exception:  # noqa: BLE001
-        root = os.environ.get(HOME_VARIABLE, "?")
+        root = settings.home_key()[0] or "?"
     return (
         f"all {len(tasks)} Slurm tasks (job {', '.join(map(str, job_ids))}) failed at start "
         f"(exit {', '.join(codes)} on {', '.join(nodes) or '?'}) and the session did not progress: "
@@ -286,26 +288,18 @@ def default_margin(start: float, end: float) -> float:
 def worker_command(name: str, generation: int) -> list[str]:
     """The argv of one array task: this interpreter's ``ssearch generational_work_on``.
 
-    It starts with `main` of this module (``python -m slurm_search.session._slurm``),
+    It starts with `_task.main` (``python -m slurm_search.session.workers._task``),
     which first checks that the node sees the session in its store (else one
     line on stderr and exit status 2, see `store_problem`), then runs
     ``ssearch -v generational_work_on NAME --generation G``.
     """
-    return [sys.executable, "-m", _MODULE, name, str(generation)]
+    return [sys.executable, "-m", TASK_MODULE, name, str(generation)]
 
 
 def _lock_name(name: str) -> str:
     # A lock of its own rather than the session's: the session API takes the
     # session's lock inside annotate/progress, and locks are not reentrant.
     return f"{name}.slurm"
-
-
-def _api():
-    # The package's public functions, imported late: this module is imported
-    # by the package itself.
-    from slurm_search import session
-
-    return session
 
 
 def submit_generation(name: str, generation: int, workers: int, options: Mapping[str, object]) -> str:
@@ -323,7 +317,6 @@ def submit_generation(name: str, generation: int, workers: int, options: Mapping
     Returns:
         The array's job id.
     """
-    api = _api()
     logs = logs_dir(name)
     text = _slurm_script.batch_script(
         worker_command(name, generation),
@@ -336,9 +329,9 @@ def submit_generation(name: str, generation: int, workers: int, options: Mapping
     script = logs / f"generation_{generation}.sbatch"
     script.write_text(text)
     job_id = sbatch(script)
-    jobs = list(api.annotations(name).get("slurm_jobs", []))
-    api.annotate(name, "slurm_jobs", [*jobs, job_id])
-    api.annotate(name, "slurm_generation", generation)
+    jobs = list(annotations(name).get("slurm_jobs", []))
+    annotate(name, "slurm_jobs", [*jobs, job_id])
+    annotate(name, "slurm_generation", generation)
     logger.info("%s: generation %d submitted as job %s (%d tasks)", name, generation, job_id, workers)
     return job_id
 
@@ -359,10 +352,9 @@ def submit(name: str, workers: int, options: Mapping[str, object] | None = None)
     checked = _slurm_script.normalise_options(options)
     script_options, run_options = _slurm_script.split_options(checked)
     _command("sbatch")
-    api = _api()
     with locking.lock(_lock_name(name)):
-        generation = int(api.annotations(name).get("slurm_generation", -1)) + 1
-        api.annotate(
+        generation = int(annotations(name).get("slurm_generation", -1)) + 1
+        annotate(
             name,
             "slurm",
             {"workers": workers, "options": script_options, "run": run_options, "first_generation": generation},
@@ -377,9 +369,8 @@ def cancel(name: str) -> list[str]:
     time is either cancelled here or not submitted (the session is stopped
     first by the caller).
     """
-    api = _api()
     with locking.lock(_lock_name(name)):
-        jobs = [str(job) for job in api.annotations(name).get("slurm_jobs", [])]
+        jobs = [str(job) for job in annotations(name).get("slurm_jobs", [])]
         live = {part.split("_")[0] for part in queued(jobs)}
         # Every recorded job, not only those squeue listed a moment ago:
         # cancelling a finished job is harmless, missing a live one is not.
@@ -397,16 +388,15 @@ def hand_over(name: str, generation: int) -> str | None:
     Returns:
         The new job id, or None if nothing was submitted.
     """
-    api = _api()
     with locking.lock(_lock_name(name)):
-        notes = api.annotations(name)
+        notes = annotations(name)
         settings = notes.get("slurm") or {}
         current = int(notes.get("slurm_generation", -1))
         if current != generation:
             logger.info("%s: generation %d already handed over (now %d)", name, generation, current)
             return None
-        progress = api.progress(name)
-        if finished(progress):
+        now = progress(name)
+        if finished(now):
             return None
         limit = int(settings.get("run", {}).get("generations") or 1)
         used = generation + 1 - int(settings.get("first_generation", 0))
@@ -423,7 +413,6 @@ def generational_work_on(name: str, generation: int, env: SlurmEnv | None = None
     timer hands over (so a long trial cannot make the whole generation miss
     it), and the worker stops claiming new trials.
     """
-    api = _api()
     env = env if env is not None else SlurmEnv.from_environ()
     # host:slurm-JOB_TASK: a trial's owner says which node ran it.
     worker_id = f"{socket.gethostname()}:slurm-{env.worker_id}" if env else None
@@ -431,14 +420,14 @@ def generational_work_on(name: str, generation: int, env: SlurmEnv | None = None
     deadline = None
     timer = None
     if end is not None:
-        margin = (api.annotations(name).get("slurm") or {}).get("run", {}).get("margin")
+        margin = (annotations(name).get("slurm") or {}).get("run", {}).get("margin")
         deadline = end - (float(margin) if margin is not None else default_margin(time.time(), end))
         timer = threading.Timer(max(0.0, deadline - time.time()), _hand_over_quietly, (name, generation))
         timer.daemon = True
         timer.start()
         logger.info("%s: generation %d, working until %s", name, generation, time.ctime(deadline))
     try:
-        report = api.work_on(name, deadline=deadline, worker_id=worker_id)
+        report = work_on(name, deadline=deadline, worker_id=worker_id)
     finally:
         if timer is not None:
             timer.cancel()
@@ -454,51 +443,3 @@ def _hand_over_quietly(name: str, generation: int) -> None:
         hand_over(name, generation)
     except Exception:  # noqa: BLE001 - a timer thread must log, not die silently
         logger.exception("%s: could not submit generation %d", name, generation + 1)
-
-
-def store_problem(name: str) -> str | None:
-    """Why this host cannot work on the session ``name``, or None if it can.
-
-    Run by each array task before it works: a store the node does not see
-    (SLURM_SEARCH_HOME on a disk of the submitting host only, a folder of the
-    same name that is another on each node) has no such session there.
-    """
-    api = _api()
-    try:
-        root = str(state.root())
-    except Exception as err:  # noqa: BLE001 - any failure to find the store is the answer
-        root = f"{os.environ.get(HOME_VARIABLE, '?')} ({err})"
-    try:
-        api.progress(name)
-        return None
-    except (api.UnknownSession, state.NotFound, state.StoreUnavailable, OSError):
-        pass
-    return (
-        f"the store {root} is not visible on node {socket.gethostname()}: session {name} is not in it "
-        f"(as seen from here); put {HOME_VARIABLE} on a filesystem shared by the submitting host and "
-        "every compute node, and start the session there"
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m slurm_search.session._slurm NAME GENERATION``: one array task.
-
-    Exits with status 2 and one line on stderr when the node cannot see the
-    session (`store_problem`), else runs ``ssearch -v generational_work_on``.
-    """
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2:
-        print(f"usage: python -m {_MODULE} SESSION GENERATION", file=sys.stderr)
-        raise SystemExit(2)
-    name, generation = args
-    problem = store_problem(name)
-    if problem is not None:
-        print(f"ssearch: error: {problem}", file=sys.stderr)
-        raise SystemExit(2)
-    from ._cli import main as cli_main
-
-    cli_main(["-v", "generational_work_on", name, "--generation", str(int(generation))])
-
-
-if __name__ == "__main__":
-    main()

@@ -17,7 +17,7 @@ import numbers
 import shlex
 from collections.abc import Mapping, Sequence
 
-from ._launch_errors import BadSlurmOption, UnknownSlurmOption
+from ._errors import BadSlurmOption, UnknownSlurmOption
 
 # Options that shape the run of a generational search but are not sbatch
 # directives; they travel with the Slurm options so that one `--slurm:` prefix

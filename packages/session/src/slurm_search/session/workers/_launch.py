@@ -12,9 +12,11 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from slurm_search import session as core
+
 from . import _local, _slurm, _slurm_script
 from ._config import resolve_method, resolve_workers, worker_start
-from ._launch_errors import SlurmNotFound, WorkersFailed
+from ._errors import SlurmNotFound, WorkersFailed
 from ._wait import finished, wait_for
 
 logger = logging.getLogger(__name__)
@@ -56,17 +58,13 @@ class Launched:
             if not finished(self.progress):
                 raise WorkersFailed(self.name, self._slurm_failure())
         else:
-            from slurm_search import session
-
-            self.progress = session.progress(self.name)
+            self.progress = core.progress(self.name)
         return self.progress
 
     def _slurm_failure(self) -> str:
         """Why the session's Slurm jobs ended before it was done, in one line."""
-        from slurm_search import session
-
         settled = _settled(self.progress)
-        jobs = [str(job) for job in session.annotations(self.name).get("slurm_jobs", [])]
+        jobs = [str(job) for job in core.annotations(self.name).get("slurm_jobs", [])]
         if self.settled_at_start is not None and settled <= self.settled_at_start and jobs:
             # Nothing done: maybe no task could even see the store. Slurm says how they ended.
             why = _slurm.failed_at_start(self.name, jobs[-1:])
@@ -80,10 +78,53 @@ def _settled(progress: Any) -> int:
 
 
 def _slurm_jobs_queued(name: str) -> list[str]:
-    from slurm_search import session
-
     # Read each time: a new generation adds its job while we wait.
-    return _slurm.queued(list(session.annotations(name).get("slurm_jobs", [])))
+    return _slurm.queued(list(core.annotations(name).get("slurm_jobs", [])))
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Checked launch settings: where workers run, how many, with which Slurm options.
+
+    Made by `plan` before anything is written, so a mistake in them leaves
+    no session behind; `launch` starts the workers.
+    """
+
+    method: str
+    workers: int
+    options: dict = dataclasses.field(default_factory=dict)
+
+    def launch(self, name: str, wait: bool = True, show_progress: bool = True) -> Launched:
+        """Start the workers on session ``name`` (see `launch`)."""
+        before = core.progress(name)  # UnknownSession before anything starts
+        core.annotate(name, "launch", {"method": self.method, "workers": self.workers, "slurm": dict(self.options)})
+        launched = Launched(name, self.method, self.workers, settled_at_start=_settled(before))
+        if self.method == "inline":
+            core.work_on(name)
+            launched.progress = core.progress(name)
+        elif self.method == "cpu":
+            launched.processes = _local.start_workers(name, self.workers, detach=not wait)
+        else:
+            launched.job_id = _slurm.submit(name, self.workers, self.options)
+        if wait:
+            launched.wait(show=show_progress)
+        return launched
+
+
+def plan(method: str | None = None, workers: int | None = None, slurm: Mapping[str, object] | None = None) -> Plan:
+    """Resolve and check launch settings (see `launch` for the arguments and errors).
+
+    Slurm options given with another method are ignored (the caller may
+    refuse them instead).
+    """
+    method = resolve_method(method)
+    workers = resolve_workers(method, workers)
+    if method == "cpu":
+        worker_start(None)  # a bad SLURM_SEARCH_WORKER_START, before anything is written
+    options = _slurm_script.normalise_options(slurm) if method == "slurm" else {}
+    if method == "slurm" and not _slurm.available():
+        raise SlurmNotFound("sbatch")
+    return Plan(method, workers, options)
 
 
 def launch(
@@ -120,27 +161,25 @@ def launch(
         SubmissionError: sbatch refused the job (quoted).
         WorkersFailed: the workers ended before the session was finished.
     """
-    from slurm_search import session
+    checked = plan(method, workers, slurm)
+    if slurm and checked.method != "slurm":
+        logger.warning("%s: Slurm options ignored with method %s", name, checked.method)
+    return checked.launch(name, wait=wait, show_progress=show_progress)
 
-    method = resolve_method(method)
-    workers = resolve_workers(method, workers)
-    if method == "cpu":
-        worker_start(None)  # a bad SLURM_SEARCH_WORKER_START, before anything is written
-    options = _slurm_script.normalise_options(slurm) if method == "slurm" else {}
-    if slurm and method != "slurm":
-        logger.warning("%s: Slurm options ignored with method %s", name, method)
-    if method == "slurm" and not _slurm.available():
-        raise SlurmNotFound("sbatch")
-    before = session.progress(name)  # UnknownSession before anything starts
-    session.annotate(name, "launch", {"method": method, "workers": workers, "slurm": dict(options)})
-    launched = Launched(name, method, workers, settled_at_start=_settled(before))
-    if method == "inline":
-        session.work_on(name)
-        launched.progress = session.progress(name)
-    elif method == "cpu":
-        launched.processes = _local.start_workers(name, workers, detach=not wait)
-    else:
-        launched.job_id = _slurm.submit(name, workers, options)
-    if wait:
-        launched.wait(show=show_progress)
-    return launched
+
+def cancel(name: str) -> list[str]:
+    """Stop a session and cancel its Slurm jobs; return the ids of those still queued.
+
+    The session is stopped first, so a worker claims nothing more and a
+    generation being handed over is not submitted. Local worker processes
+    see the stop and end after their current trial.
+
+    Raises:
+        UnknownSession: no such session.
+        SlurmNotFound: the session has Slurm jobs and scancel is not here
+            (the session is stopped all the same).
+    """
+    core.stop(name)
+    if not core.annotations(name).get("slurm_jobs"):
+        return []
+    return _slurm.cancel(name)

@@ -1,0 +1,63 @@
+"""What a worker reports: an objective's value checked as a result, or a failure."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import InvalidResult
+from ._events import Failure, Result
+from ._view import View
+
+
+def normalize_result(value: Any) -> dict:
+    """An objective's return value as a hyperopt result dict with a float `loss`.
+
+    Raises:
+        InvalidResult: not a finite number, nor a dict with a finite `loss`.
+    """
+    if isinstance(value, dict):
+        if "loss" not in value or value.get("status", "ok") != "ok":
+            raise InvalidResult(value)
+        result = dict(value)
+        loss = result["loss"]
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        result = {}
+        loss = value
+    else:
+        raise InvalidResult(value)
+    try:
+        loss = float(loss)
+    except (TypeError, ValueError):
+        raise InvalidResult(value) from None
+    if not math.isfinite(loss):
+        raise InvalidResult(value)
+    result["loss"] = loss
+    result["status"] = "ok"
+    return result
+
+
+def _elapsed(v: View, tid: int, duration: float | None, now: float) -> float:
+    if duration is not None:
+        return float(duration)
+    trial = v.state.trials.get(tid) if v.state is not None else None
+    return max(0.0, now - trial.refresh_time) if trial is not None else 0.0
+
+
+def result_report(worker: str, tid: int, result: dict, duration: float | None, v: View) -> Callable[[int], Any]:
+    def make(attempt: int) -> Result:
+        now = time.time()
+        return Result(tid, worker, attempt, result, now, _elapsed(v, tid, duration, now))
+
+    return make
+
+
+def failure_report(worker: str, tid: int, text: str, duration: float | None, v: View) -> Callable[[int], Any]:
+    def make(attempt: int) -> Failure:
+        now = time.time()
+        return Failure(tid, worker, attempt, text, now, _elapsed(v, tid, duration, now))
+
+    return make

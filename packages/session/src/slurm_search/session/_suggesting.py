@@ -1,0 +1,86 @@
+"""Suggesting a new trial's vals: before the session's lock (tpe, anneal) or under it.
+
+`prepare` suggests from the view as it is, outside the lock, for the
+algorithms whose suggestions are slow; `prepared_vals` decides under the lock
+whether that guess can be used; `suggest_vals` suggests under the lock.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ._model import pick
+from ._view import View
+
+
+def prepare(v: View, claim: bool) -> tuple[int, dict] | None:
+    """For tpe and anneal, suggest before taking the lock: (guessed tid, vals) or None.
+
+    Their suggestions take milliseconds to tens of milliseconds (O(trials));
+    made under the lock they would serialise every worker. Made outside it
+    from the view as it is now, workers suggest in parallel, from a history
+    that may miss the trials claimed meanwhile (as Optuna's samplers and
+    hyperopt's asynchronous workers do). `rand` and `enumeration` are cheap
+    and tid-determined: they suggest under the lock.
+    """
+    if not claim:
+        return None
+    with v.mutex:
+        st = v.refresh()
+        if st.spec.algo not in ("tpe", "anneal"):
+            return None
+        choice = pick(st, time.time(), v.lease_left())
+        if choice.action != "new":
+            return None
+        return choice.tid, suggest_vals(v, choice.tid)
+
+
+def prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict | None:
+    """The vals suggested before the lock, unless another worker got the same ones.
+
+    A suggestion made for the tid we then get is used as it is (one worker
+    alone always gets its guess: its runs are reproducible). One made for a
+    tid that other workers took meanwhile is used for ours, unless one of
+    them claimed the very same vals: workers that guessed the same tid from
+    the same history, with the same seed, suggest the same point, and any of
+    them may have got any of the tids from the guessed one to ours (the
+    guessed tid may go to a worker that saw another history, the next two to
+    two workers that guessed alike).
+    """
+    if prepared is None:
+        return None
+    guessed, vals = prepared
+    if guessed == tid:
+        return vals
+    for taken in range(guessed, tid):
+        other = st.trials.get(taken)
+        if other is not None and other.vals == vals:
+            return None
+    return vals
+
+
+def suggest_vals(v: View, tid: int) -> dict:
+    """New vals for trial ``tid`` from the session's algorithm."""
+    from . import _space  # hyperopt: imported by the first suggestion, not by `ssearch list`
+
+    spec = v.state.spec
+    _, domain = v.space_and_domain()
+    if spec.algo == "enumeration":
+        axes = _space.enumeration_axes(domain)
+        used = {_space.enumeration_index(axes, t.vals) for t in v.state.trials.values()}
+        index = next(i for i in range(spec.max_evals + len(used) + 1) if i not in used)
+        return _space.enumeration_vals(axes, index)
+    trials = v.hyperopt_trials() if spec.algo in ("tpe", "anneal") else _NO_TRIALS
+    return _space.suggest(spec.algo, domain, trials, tid, spec.seed)
+
+
+class _NoTrials:
+    """rand.suggest only calls new_trial_docs; skip building a Trials for it."""
+
+    @staticmethod
+    def new_trial_docs(tids: Any, specs: Any, results: Any, miscs: Any) -> list[dict]:
+        return [{"tid": t, "misc": m} for t, m in zip(tids, miscs, strict=True)]
+
+
+_NO_TRIALS = _NoTrials()

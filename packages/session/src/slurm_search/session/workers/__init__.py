@@ -1,0 +1,45 @@
+"""slurm_search.session.workers: run a session's workers and manage sessions from a shell.
+
+The layer above the session core (`slurm_search.session`): `launch` runs
+workers inline, as local processes or as Slurm job arrays (handing over to a
+new array at the time limit), `cancel` stops a session and its Slurm jobs,
+`session_types` are the registered kinds of session that ``ssearch start``
+creates, and `_cli` is the ``ssearch`` command. It imports only the core's
+public names; the core never imports it.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    BadSessionParameters,
+    BadSlurmOption,
+    LaunchError,
+    SlurmCommandError,
+    SlurmNotFound,
+    SubmissionError,
+    UnknownSessionType,
+    UnknownSlurmOption,
+    WorkersFailed,
+)
+from ._launch import Launched, Plan, cancel, launch, plan
+from ._registry import session_types
+from ._slurm_script import check_slurm_options
+
+__all__ = [
+    "BadSessionParameters",
+    "BadSlurmOption",
+    "LaunchError",
+    "Launched",
+    "Plan",
+    "SlurmCommandError",
+    "SlurmNotFound",
+    "SubmissionError",
+    "UnknownSessionType",
+    "UnknownSlurmOption",
+    "WorkersFailed",
+    "cancel",
+    "check_slurm_options",
+    "launch",
+    "plan",
+    "session_types",
+]

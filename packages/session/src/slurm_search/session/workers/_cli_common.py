@@ -1,0 +1,79 @@
+"""What every ``ssearch`` command shares: settings, one-line errors, names.
+
+Every error a user can cause (`SessionError`, the store's `StateError`, a
+lock error, a malformed argument, a full or read-only store) ends as one line
+``ssearch: error: ...`` on stderr and a non-zero exit, without a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from slurm_search import state
+from slurm_search.session import SlurmSearchError, progress, session_name
+
+from ._cli_args import BadArgument, CommandError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+ASSIGNMENTS = dict(CONTEXT, ignore_unknown_options=True, allow_extra_args=True)
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (SlurmSearchError,)
+
+# click >= 8.2 shows the help through this UsageError when no argument is given.
+_NO_ARGS_IS_HELP: tuple[type[BaseException], ...] = tuple(
+    getattr(click.exceptions, name) for name in ("NoArgsIsHelpError",) if hasattr(click.exceptions, name)
+)
+
+
+class CommandGroup(click.Group):
+    """Turns the library's errors into one line and exit status 1."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        # Commands are spelled with underscores (work_on); dashes work too.
+        return super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.replace("-", "_"))
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _NO_ARGS_IS_HELP:
+            raise  # `ssearch` alone prints its help
+        except click.UsageError as err:
+            raise one_line(err, ctx) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EXPECTED_ERRORS as err:
+            raise CommandError(str(err)) from None
+        except CommandError:
+            raise
+        except click.UsageError as err:
+            raise one_line(err, ctx) from None
+        except click.ClickException as err:
+            raise CommandError(err.format_message()) from None
+        except OSError as err:  # a full or read-only store: one line, not a traceback
+            wrapped = state.store_os_error(err)
+            if wrapped is None:
+                raise
+            raise CommandError(str(wrapped)) from None
+
+
+def one_line(err: click.UsageError, ctx: click.Context) -> click.ClickException:
+    """A bad option value or a missing argument (--workers=0, --method=gpu) as
+    one line, like every other mistake, rather than click's usage lines."""
+    where = err.ctx.command_path if err.ctx is not None else ctx.command_path
+    message = err.format_message().rstrip(".")
+    return BadArgument(f"{message} (see `{where} --help`)")
+
+
+def existing(text: str) -> str:
+    """The full name of an existing session (UnknownSession with close names otherwise)."""
+    name = session_name(text)
+    progress(name)
+    return name
+
+
+def summary_line(now: Any) -> str:
+    """``3/10 done, 1 failed (running)``."""
+    return f"{now.completed}/{now.max_evals} done, {now.failed} failed ({now.status})"

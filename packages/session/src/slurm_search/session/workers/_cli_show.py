@@ -1,0 +1,231 @@
+"""``ssearch`` commands that look: list, show, progress, inspect, logs.
+
+hyperopt (and so scipy) is imported only by the commands that need it, so
+``ssearch list`` answers fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from typing import Any
+
+import click
+
+from slurm_search import session as core
+
+from . import _summary
+from ._cli_args import BadArgument, CommandError
+from ._cli_common import CONTEXT, existing, summary_line
+from ._config import logs_dir
+
+
+def _row(summary: Any) -> dict[str, Any]:
+    row = _plain(summary)
+    created = row.get("created")
+    row["created"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else None
+    return row
+
+
+@click.command("list", context_settings=CONTEXT)
+@click.option("--all", "all_", is_flag=True, help="Also list the sessions that are done.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
+def list_(all_: bool, as_json: bool) -> None:
+    """List the active sessions (running, stopped, failed; --all: every one)."""
+    rows = [_row(summary) for summary in core.list_sessions(all=all_)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no sessions" if all_ else "no active sessions (see --all)", err=True)
+        return
+    header = ["NAME", "STATUS", "ALGO", "DONE", "FAILED", "RUNNING", "MAX", "CREATED"]
+    keys = ["name", "status", "algo", "completed", "failed", "running", "max_evals", "created"]
+    click.echo(_summary.table(header, [[row[key] for key in keys] for row in rows]))
+    for row in rows:
+        if row.get("error"):
+            click.echo(f"{row['name']}: {row['error']}", err=True)
+
+
+def summary(name: str) -> dict[str, Any]:
+    """Everything ``ssearch show`` prints about a session, as plain data."""
+    progress = core.progress(name)
+    results = core.results(name)
+    losses = [r.loss for r in results if r.loss is not None and math.isfinite(r.loss)]
+    info: dict[str, Any] = {"name": name}
+    settings = _plain(core.info(name))
+    info.update({key: value for key, value in settings.items() if key != "created"})
+    info["created"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(settings["created"]))
+    info.update(_plain(progress))
+    info["loss"] = _summary.loss_stats(losses)
+    for key, pick in (("best", core.best), ("worst", core.worst)):
+        found = pick(name) if results else None
+        info[key] = None if found is None else {"tid": found.tid, "loss": found.loss, "params": found.params}
+    info["annotations"] = dict(core.annotations(name))
+    info["nodes"] = _summary.by_node(core.trial_owners(name))
+    return info
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    if hasattr(obj, "_asdict"):
+        return dict(obj._asdict())
+    if hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(obj)
+    return dict(vars(obj))
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("session")
+@click.argument("key", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def show(session: str, key: str | None, as_json: bool) -> None:
+    """Summarise SESSION: progress, loss distribution, best and worst settings.
+
+    KEY prints one part only (e.g. best, worst, loss, annotations).
+    """
+    name = existing(session)
+    info = summary(name)
+    if key is not None:
+        if key not in info:
+            raise BadArgument(f"no {key!r} in the summary of {name}; keys: {', '.join(info)}")
+        value = info[key]
+        click.echo(json.dumps(value, indent=2, default=repr) if as_json or not isinstance(value, str) else value)
+        return
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=repr))
+        return
+    skip = {"name", "loss", "best", "worst", "annotations", "last_traceback", "nodes"}
+    click.echo(name)
+    for field, value in info.items():
+        if field not in skip:
+            click.echo(f"  {field}: {value}")
+    stats = info["loss"]
+    if stats:
+        click.echo("loss: " + "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items()))
+        results = core.results(name)
+        for line in _summary.histogram([r.loss for r in results if r.loss is not None and math.isfinite(r.loss)]):
+            click.echo("  " + line)
+    else:
+        click.echo("loss: no finished trial yet")
+    for which in ("best", "worst"):
+        entry = info[which]
+        if entry:
+            click.echo(f"{which}: trial {entry['tid']}, loss {entry['loss']:.6g}")
+            for param, value in sorted(_flatten(entry["params"]).items()):
+                click.echo(f"  {param} = {value!r}")
+    if info["nodes"]:
+        click.echo("by node:")
+        keys = ["node", "workers", "ok", "failed", "running"]
+        table = _summary.table([k.upper() for k in keys], [[row[k] for k in keys] for row in info["nodes"]])
+        click.echo("\n".join("  " + line for line in table.splitlines()))
+    if info.get("last_traceback"):
+        click.echo("last failure:\n" + info["last_traceback"].rstrip())
+    if info["annotations"]:
+        click.echo("annotations: " + json.dumps(info["annotations"], default=repr))
+
+
+def _flatten(params: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(params, dict):
+        return {prefix or "value": params}
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        path = f"{prefix}:{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(_flatten(value, path))
+        else:
+            flat[path] = value
+    return flat
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("session")
+def inspect(session: str) -> None:
+    """Open a Python console with SESSION loaded (name, progress, results, trials...)."""
+    import code
+
+    name = existing(session)
+    from hyperopt import trials_from_docs
+
+    scope = {
+        "session": core,
+        "name": name,
+        "progress": core.progress(name),
+        "results": core.results(name),
+        "trials": trials_from_docs(core.trial_docs(name)),
+        "annotations": core.annotations(name),
+    }
+    banner = (
+        f"{name}: {summary_line(scope['progress'])}\n"
+        "In scope: session (the module), name, progress, results, trials (hyperopt.Trials), annotations."
+    )
+    code.interact(banner=banner, local=scope, exitmsg="")
+
+
+@click.command("progress", context_settings=CONTEXT)
+@click.argument("session")
+def progress_(session: str) -> None:
+    """Print one line of SESSION's progress."""
+    name = existing(session)
+    click.echo(f"{name}: {summary_line(core.progress(name))}")
+
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("session")
+@click.argument("worker", required=False)
+def logs(session: str, worker: str | None) -> None:
+    """List SESSION's worker logs, or print WORKER's output and errors."""
+    name = existing(session)
+    folder = logs_dir(name)
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".out", ".err"))
+    workers = sorted({p.stem for p in files})
+    if worker is None:
+        if not workers:
+            click.echo(f"{name}: no worker logs in {folder}", err=True)
+            return
+        rows = []
+        for stem in workers:
+            sizes = [(folder / f"{stem}{ext}") for ext in (".out", ".err")]
+            stamps = [p.stat().st_mtime for p in sizes if p.exists()]
+            rows.append(
+                [
+                    _summary.node_of(_logged_worker(folder / f"{stem}.err")),
+                    stem,
+                    sum(p.stat().st_size for p in sizes if p.exists()),
+                    time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(max(stamps))),
+                ]
+            )
+        rows.sort(key=lambda row: (row[0], row[1]))
+        click.echo(_summary.table(["NODE", "WORKER", "BYTES", "MODIFIED"], rows))
+        return
+    if worker not in workers:
+        import difflib
+
+        close = difflib.get_close_matches(worker, workers, n=3, cutoff=0.3) or workers[:5]
+        raise CommandError(f"no logs of worker {worker!r} for {name}; workers: {', '.join(close) or 'none'}")
+    for ext in (".out", ".err"):
+        path = folder / f"{worker}{ext}"
+        if path.exists():
+            click.echo(f"==> {path} <==")
+            click.echo(path.read_text(errors="replace"), nl=False)
+
+
+_STARTS = re.compile(r"worker (\S+) starts on ")
+
+
+def _logged_worker(err_file: Any) -> str | None:
+    """The worker id a worker's log names in its first lines ("worker ID starts on ..."), if any."""
+    try:
+        with open(err_file, errors="replace") as f:
+            head = f.read(8192)
+    except OSError:
+        return None
+    found = _STARTS.search(head)
+    return found.group(1) if found else None
+
+
+COMMANDS = [list_, show, progress_, inspect, logs]
