@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from slurm_search import rl, session
-from slurm_search.session._registry import session_arguments
+from slurm_search.session.workers._registry import session_arguments
 
 
 def test_each_trial_averages_its_runs():

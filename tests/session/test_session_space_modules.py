@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from slurm_search import session
+from slurm_search.session import workers
 
 SPACE_MODULE = '''
 from hyperopt import hp
@@ -61,8 +62,8 @@ def modules(tmp_path, monkeypatch):
 
 def _run_cpu(name: str) -> None:
     try:
-        session.launch(name, method="cpu", workers=1, show_progress=False)
-    except session.SessionError:
+        workers.launch(name, method="cpu", workers=1, show_progress=False)
+    except session.SlurmSearchError:
         pass  # a failed session: the trials say why
 
 

@@ -266,7 +266,7 @@ def _evaluate(
     """Run the objective on a trial; return (ok, duration, the report to record)."""
     logger.debug("%s evaluates trial %s of %s: %r", worker, trial.tid, name, trial.params)
     if isinstance(trial.params, SpaceEvalFailure):  # issue 12: the trial's failure, with its traceback
-        return False, 0.0, _failure_report(worker, trial.tid, trial.params.traceback, 0.0, v)
+        return False, 0.0, failure_report(worker, trial.tid, trial.params.traceback, 0.0, v)
     keeper.hold(trial.tid, trial.attempt)
     start = time.perf_counter()
     try:
