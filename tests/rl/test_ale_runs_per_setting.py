@@ -28,3 +28,11 @@ def test_one_run_by_default_and_bad_values_refused():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="runs_per_setting"):
             rl.ale({"agent": "debug", "runs_per_setting": bad})
+
+
+def test_all_0_6_names_accepted():
+    args = rl.ale({"agent": "classic:vsarsa", "hp": {"epsilon": 0.1}, "space": {"lr": [1e-4, 1e-2]}})
+    assert args["context"]["hp"] == {"epsilon": 0.1}  # run_results maps it when it trains
+    rl.ale({"agent": "classic:vsarsa", "space": {"epsilon": [0.01, 0.2]}})
+    with pytest.raises(rl.UnknownHyperparameter, match="'epsilon'"):
+        rl.ale({"agent": "classic:a2c", "hp": {"epsilon": 0.1}})  # a2c never took it

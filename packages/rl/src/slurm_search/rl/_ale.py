@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import UnknownHyperparameter
+from ._legacy import modern_hyperparameters
 from ._names import (
     AgentName,
     parse_agent,
@@ -115,7 +116,9 @@ def ale(params: dict) -> dict[str, Any]:
         ranges = {name: bounds for name, bounds in DEFAULT_RANGES.items() if name in takes and name not in fixed}
     if not isinstance(ranges, Mapping) or not ranges:
         raise ValueError("space must name at least one hyperparameter: space:NAME=[low,high]")
-    bad = sorted((set(ranges) | set(fixed)) - set(takes))
+    # ALL 0.6's names (vsarsa's epsilon) are accepted: run_results maps them.
+    named = modern_hyperparameters(str(agent), dict.fromkeys(set(ranges) | set(fixed)), takes)
+    bad = sorted(set(named) - set(takes))
     if bad:
         raise UnknownHyperparameter(str(agent), bad, list(takes))
     both = sorted(set(ranges) & set(fixed))
