@@ -131,3 +131,10 @@ def test_gen_benchmark_stores_a_benchmark_the_tuning_reads():
     env = next(iter(data["env_cdfs"]))
     cdf = data["env_cdfs"][env]
     assert rl.percentile_score(cdf, cdf[0]) == 0 and rl.percentile_score(cdf, math.inf) == 1
+
+
+def test_an_agent_space_the_agent_does_not_take_is_refused_before_anything_runs(slurm_search_home):
+    out = run_exp("gen_benchmark", "--vsarsa_hp_space:bogus=1", "--allow-new-params", "--search:method=inline")
+    assert out.returncode == 1
+    assert "--vsarsa_hp_space=bogus is not valid" in out.stderr and "initial_exploration" in out.stderr
+    assert not (slurm_search_home / "search").exists()  # nothing ran

@@ -78,3 +78,23 @@ def check_params() -> list[AgentName]:
     except BadRunParams as err:
         raise BadValue(f"--{key}:{err.key}", err.value, err.expected) from None
     return agents
+
+
+def check_agent_space(agent: str, space_param: str) -> None:
+    """Check that the agent takes every hyperparameter of the space
+    ``space_param`` (an agent with its own space, as in gen_benchmark).
+
+    Raises:
+        BadValue: naming the space, the hyperparameters and the ones the agent takes.
+    """
+    try:
+        parsed = parse_agent(agent)
+    except UnknownAgent as err:
+        raise BadValue("--benchmark_agents", agent, f"one of {', '.join(err.choices)}") from None
+    space = param(space_param)
+    if parsed.is_debug or not isinstance(space, Mapping):
+        return
+    takes = preset_hyperparameter_names(parsed)
+    unknown = sorted(set(modern_hyperparameters(str(parsed), dict.fromkeys(space), takes)) - set(takes))
+    if unknown:
+        raise BadValue(f"--{space_param}", ",".join(unknown), f"hyperparameters that {agent} takes: {', '.join(takes)}")

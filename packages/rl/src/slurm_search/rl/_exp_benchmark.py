@@ -27,7 +27,7 @@ from hyperopt import hp
 from slurm_search.dsl import Spec, maximizing_sampling, param, random_sampling, use
 
 from ._baselines import percentile_env_norm, write_benchmark
-from ._checks import check_params
+from ._checks import check_agent_space, check_params
 from ._display import report_paths, short_name
 from ._display_tools import display_cdfs
 from ._exp_common import SLURM
@@ -91,6 +91,7 @@ def gen_benchmark() -> dict[str, Any]:
     check_params()
     search, best_hp, best_samples = {}, {}, {}
     for agent in param("benchmark_agents"):
+        check_agent_space(_agent(agent), f"{agent.split(':')[1]}_hp_space")
         search[agent] = _search(agent, return_mean("env", _agent(agent), "hp", "run_params", "run_seed"))
         best_hp[agent] = search[agent]["argmax:mean:mean"]
         best_samples[agent] = _evaluation(agent, best_hp[agent])
@@ -134,6 +135,7 @@ def multienv_benchmark_tuning(agents: list[str]) -> dict[str, Any]:
     check_params()
     search, best_hp, best_samples = {}, {}, {}
     for agent in agents:
+        check_agent_space(_agent(agent), f"{agent.split(':')[1]}_hp_space")
         scored = percentile_env_norm(
             "env", return_mean("env", _agent(agent), "hp", "run_params", "run_seed"), "benchmark"
         )
