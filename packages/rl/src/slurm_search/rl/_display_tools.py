@@ -89,10 +89,14 @@ def display_cdfs(
     return _save(figure, _target(fig_name, show, "display_cdfs"))
 
 
-def product_contours(axes: Any, X: Any, Y: Any, levels: int = 10) -> Any:
+def _product_contours(axes: Any, X: Any, Y: Any, levels: int = 10) -> Any:
     """Draw contours of ``X * Y`` on ``axes`` (lines of equal budget when X
     and Y are, say, settings and runs per setting)."""
     return axes.contour(X, Y, np.asarray(X) * np.asarray(Y), levels=levels, colors="b", linewidths=0.8)
+
+
+# Public under the original's name, which display_surface's argument shadows.
+product_contours = _product_contours
 
 
 def display_surface(
@@ -163,7 +167,7 @@ def display_surface(
         filled = axes.contourf(X, Y, Z_nans, levels=levels, cmap="RdBu_r")
         figure.colorbar(filled, ax=axes, label=zlabel)
     if product_contours:
-        globals()["product_contours"](axes, X, Y)
+        _product_contours(axes, X, Y)
     if show_points:
         axes.plot(orig_X, orig_Y, "ko", ms=3)
     if xlabel:

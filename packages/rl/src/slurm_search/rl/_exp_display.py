@@ -97,9 +97,9 @@ def setting_sample_plots(
             continue
         best_choices = None
         if best is not None and name in best:
-            matching = [value for value, result in group if value == best[name]]
+            # The best setting's runs: mark their mean at its value.
             chosen = [result for value, result in group if value == best[name]]
-            if matching:
+            if chosen:
                 best_choices = [(best[name], sum(chosen) / len(chosen))]
         paths += display_setting_samples(
             point_groups=[group], best_choices=best_choices, labels=[name],
