@@ -14,15 +14,17 @@ import inspect
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _experiment, _runtime
+from ._context import OBJECTIVE, STRATEGIES, ObjectiveContext
 from ._errors import DslError, ExperimentStopped, SamplingError
 from ._measures import SamplingResults
-from ._nodes import STRATEGIES, SamplingNode
-from ._objective import OBJECTIVE, ObjectiveContext
 from ._params import derive_seed
 from ._spec import spec_modules
+
+if TYPE_CHECKING:
+    from ._nodes import SamplingNode
 
 __all__ = ["run_sampling", "LEASE_SECONDS", "PROGRESS_EVERY"]
 

@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from .settings import ensure_dir, home, home_key, locks_dir, requested_mode, soft_grace
+from .settings import ensure_dir, locks_dir, soft_grace
 from ._errors import LockLost, LockReentry, LockTimeout, NotLocked
 from ._flock import FlockBackend, forget_instances
-from ._mode import store_mode
+from ._mode import lock_mode
 from ._names import validate_name
 from ._soft import SoftBackend
 
@@ -80,29 +80,6 @@ def _forget_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
-
-
-def lock_mode() -> str:
-    """The lock mode of the store at ``$SLURM_SEARCH_HOME``: ``flock`` or ``soft``.
-
-    Decided once per store and recorded in it (see the package README).
-
-    Raises:
-        InvalidEnvironmentSetting, LockModeMismatch, BadModeRecord.
-    """
-    key = (*home_key(), requested_mode())
-    found = _modes.get(key)
-    if found is None:
-        found = store_mode(home()).mode
-        if len(_modes) > 256:
-            _modes.clear()
-        _modes[key] = found
-    return found
-
-
-# (the environment that decides the root and the request) -> mode: lock()
-# asks on every call, and building the root's Path costs more than the lookup.
-_modes: dict[tuple[str, str, str], str] = {}
 
 
 def fence(name: str) -> None:

@@ -57,7 +57,9 @@ from ._queries import (
     trial_owners,
     worst,
 )
+from ._values import InvalidValue, format_value, parse_value
 from ._worker import WorkReport, work_on
+from ._words import random_phrase
 
 __all__ = [
     "ALGOS",
@@ -67,6 +69,7 @@ __all__ = [
     "InvalidSessionName",
     "InvalidSetting",
     "InvalidSpace",
+    "InvalidValue",
     "LeaseLost",
     "NoMoreTrials",
     "Progress",
@@ -87,14 +90,18 @@ __all__ = [
     "context",
     "create_session",
     "default_worker_id",
+    "defer_optimisers",
     "delete_session",
     "delete_trial",
     "enable",
+    "format_value",
     "info",
     "keep_claiming",
     "list_sessions",
     "next_trial",
+    "parse_value",
     "progress",
+    "random_phrase",
     "record_failure",
     "record_result",
     "renew_lease",
