@@ -19,8 +19,8 @@ EXPERIMENTS = [
     "hp_tuning_effects_rand",
     "tuning_config_effects",
     "compare_agents",
-    "compare_hp_spaces",
-    "multienv_benchmark",
+    "compare_hp_spaces_random",
+    "multienv_agent_grid",
 ]
 
 

@@ -45,6 +45,15 @@ from ._nodes import (
     random_sampling,
     use,
 )
+from ._param_helpers import (
+    flattened_params,
+    mapped_params,
+    params_equal,
+    params_str,
+    unflattened_params,
+    unwrapped_settings,
+    updated_params,
+)
 from ._params import parse_value
 from ._run import RunResult, prepare, run_experiment, show_experiment, stop_experiment
 from ._runtime import current_run, param, params
@@ -73,12 +82,16 @@ __all__ = [
     "ast_text",
     "current_run",
     "enumeration_sampling",
+    "flattened_params",
     "load_spec",
+    "mapped_params",
     "maximizing_sampling",
     "measurements",
     "minimizing_sampling",
     "param",
     "params",
+    "params_equal",
+    "params_str",
     "parse_value",
     "prepare",
     "random_sampling",
@@ -90,5 +103,8 @@ __all__ = [
     "select",
     "show_experiment",
     "stop_experiment",
+    "unflattened_params",
+    "unwrapped_settings",
+    "updated_params",
     "use",
 ]

@@ -2,9 +2,12 @@
 
 - ``compare_agents``: enumerate agents, sample hyperparameters, compare the
   distributions of their returns.
-- ``compare_hp_spaces``: one agent tuned over several hyperparameter spaces.
-- ``multienv_benchmark``: agents × classic-control environments, returns
-  normalised per environment.
+- ``compare_hp_spaces_random``: one agent, random settings from each of
+  several hyperparameter spaces (the original's ``compare_hp_spaces``, with
+  TPE and a fresh-seed evaluation, is in ``_exp_single_env``).
+- ``multienv_agent_grid``: agents × classic-control environments, returns
+  normalised per environment (the original's ``multienv_benchmark``, one
+  agent tuned across environments, is in ``_exp_multienv``).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def _curves(group_cdfs: dict[str, list[tuple[Any, list[float]]]], trials: int = 
 
 
 def compare_agents() -> dict[str, Any]:
-    """For each agent, random settings × seeds."""
+    """Compare agents: for each, random settings × seeds; which is best and which most consistent."""
     check_params()
     agents = enumeration_sampling("agent", _hp_sample())
     return {
@@ -90,7 +93,7 @@ compare_agents_exp = Spec(
         "hp_space": dict(A2C_SPACE),
         "run_seed_space": RUN_SEED_SPACE,
         "run": dict(RUN),
-        "search": {"settings": 32, "runs_per_setting": 4, "method": "slurm", "threads": 32},
+        "search": {"settings": 30, "runs_per_setting": 1, "method": "slurm", "threads": 8},
         "slurm": dict(SLURM),
     },
     experiment_func=compare_agents,
@@ -108,7 +111,7 @@ compare_agents_exp = Spec(
 
 
 def compare_hp_spaces() -> dict[str, Any]:
-    """The same agent sampled over each space of ``hp_spaces`` (a node per space)."""
+    """Random settings of one agent from each space of hp_spaces: distributions, search curves, surfaces."""
     check_params()
     results = {}
     for space_name in sorted(param("hp_spaces")):
@@ -181,7 +184,7 @@ compare_hp_spaces_exp = Spec(
         "run": RUN_DEBUG,
     },
     display_func=display_compare_hp_spaces,
-    ref="compare_hp_spaces",
+    ref="compare_hp_spaces_random",
 )
 
 
@@ -189,7 +192,7 @@ compare_hp_spaces_exp = Spec(
 
 
 def multienv_benchmark() -> dict[str, Any]:
-    """Agents × environments, random settings × seeds on each; scores normalised per environment."""
+    """Every agent × classic-control environment, random settings × seeds, returns normalised per environment."""
     check_params()
     grid = enumeration_sampling("agent", enumeration_sampling("env", _hp_sample()))
     setting_means = grid["point_values:point_values:cdf:mean"]
@@ -240,5 +243,5 @@ multienv_benchmark_exp = Spec(
         "run": RUN_DEBUG,
     },
     display_func=display_multienv_benchmark,
-    ref="multienv_benchmark",
+    ref="multienv_agent_grid",
 )

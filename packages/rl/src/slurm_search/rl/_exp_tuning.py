@@ -108,7 +108,7 @@ _TUNING_DEBUG = {
 }
 
 hp_tuning_effects_exp = Spec(
-    config=_tuning_config({"settings": 96, "runs_per_setting": 12, "method": "slurm", "threads": 32}, 48),
+    config=_tuning_config({"settings": 96, "runs_per_setting": 12, "method": "slurm", "threads": 8}, 24),
     experiment_func=hp_tuning_effects,
     debug_overrides=_TUNING_DEBUG,
     display_func=display_hp_tuning_effects,
@@ -116,7 +116,7 @@ hp_tuning_effects_exp = Spec(
 )
 
 hp_tuning_effects_rand_exp = Spec(
-    config=_tuning_config({"settings": 96, "runs_per_setting": 12, "method": "slurm", "threads": 32}, 48),
+    config=_tuning_config({"settings": 96, "runs_per_setting": 12, "method": "slurm", "threads": 8}, 24),
     experiment_func=hp_tuning_effects_rand,
     debug_overrides=_TUNING_DEBUG,
     display_func=display_hp_tuning_effects,
@@ -194,7 +194,7 @@ tuning_config_effects_exp = Spec(
         "hp_space": dict(A2C_SPACE),
         "run_seed_space": RUN_SEED_SPACE,
         "run": {**RUN, "train_frames": 75_000},
-        "search": {"settings": 112, "runs_per_setting": 32, "method": "slurm", "threads": 32},
+        "search": {"settings": 112, "runs_per_setting": 32, "method": "slurm", "threads": 16},
         "analysis": {"bootstrap_trials": 256},
         "slurm": dict(SLURM),
     },

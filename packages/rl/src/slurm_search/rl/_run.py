@@ -17,6 +17,7 @@ from slurm_search.locking import ensure_dir, settings
 
 from ._debug import debug_returns
 from ._errors import UnknownHyperparameter
+from ._legacy import modern_hyperparameters
 from ._names import RunParams, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names, run_seed
 
 __all__ = ["LOGDIR_VARIABLE", "run_logdir", "run_results", "summarize", "tensorboard_dir"]
@@ -110,6 +111,7 @@ def run_results(
     env_name = parse_env(env)
     # Checked before torch loads (seconds), from the preset's source.
     takes = preset_hyperparameter_names(agent_name)
+    hp = modern_hyperparameters(str(agent_name), hp, takes)
     unknown = sorted(set(hp or {}) - set(takes))
     if unknown:
         raise UnknownHyperparameter(str(agent_name), unknown, list(takes))

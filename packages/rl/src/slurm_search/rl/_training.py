@@ -35,6 +35,12 @@ __all__ = ["train_and_test", "preset_defaults"]
 logger = logging.getLogger(__name__)
 
 
+# Episode limits other than gymnasium's: MountainCar-v0's 200 steps are too
+# few for an untrained agent to ever reach the flag (no reward signal), so
+# the original ran it with 20,000, as we do.
+EPISODE_LIMITS: dict[str, dict[str, Any]] = {"MountainCar-v0": {"max_episode_steps": 20_000}}
+
+
 def preset_builder(agent: AgentName):
     """ALL's preset builder of a (checked) agent name."""
     return getattr(getattr(presets, AGENT_FAMILIES[agent.family]), agent.preset)
@@ -50,7 +56,7 @@ def _make_env(env: EnvName, device: str):
         import ale_py  # noqa: F401  (registers the NoFrameskip-v4 ids)
 
         return AtariEnvironment(env.name, device=device)
-    return GymEnvironment(env.name, device=device)
+    return GymEnvironment(env.name, device=device, **EPISODE_LIMITS.get(env.name, {}))
 
 
 def _seed_env(env, seed: int) -> None:

@@ -23,6 +23,7 @@ from ._current import evaluating
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick
 from ._names import resolve_objective, session_name
+from ._space_eval import SpaceEvalFailure
 from ._view import view
 
 logger = logging.getLogger(__name__)
@@ -265,6 +266,8 @@ def _evaluate(
 ) -> tuple[bool, float, Any]:
     """Run the objective on a trial; return (ok, duration, the report to record)."""
     logger.debug("%s evaluates trial %s of %s: %r", worker, trial.tid, name, trial.params)
+    if isinstance(trial.params, SpaceEvalFailure):  # issue 12: the trial's failure, with its traceback
+        return False, 0.0, failure_report(worker, trial.tid, trial.params.traceback, 0.0, v)
     keeper.hold(trial.tid, trial.attempt)
     start = time.perf_counter()
     try:
