@@ -38,63 +38,9 @@ __all__ = [
     "plot_value_grid",
 ]
 
+from . import _figures
+
 logger = logging.getLogger(__name__)
-
-
-def _figure(projection: str | None = None):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    if projection == "3d":
-        import mpl_toolkits.mplot3d  # noqa: F401  (registers the 3d projection)
-    figure = Figure(figsize=(8, 6), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot(projection=projection)
-    return figure, axes
-
-
-def _label(figure, axes, title: str, xlabel: str, ylabel: str) -> None:
-    """Every plot's title, axis labels, grid and (outside) legend."""
-    axes.set_title(title)
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.grid(alpha=0.3)
-    _legend_outside(axes)
-
-
-def _legend_outside(axes, *, below: bool = False, **kwargs):
-    """The legend outside the axes, so that it never covers data: right of
-    them, top-aligned, or (``below``, for a plot whose right holds a
-    colorbar) under the x label."""
-    if "handles" not in kwargs and not axes.get_legend_handles_labels()[0]:
-        return None
-    if below:
-        place = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.12), "ncol": 2}
-    else:
-        place = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0)}
-    return axes.legend(borderaxespad=0.0, fontsize="small", **place, **kwargs)
-
-
-def _integer_ticks(axis) -> None:
-    """Ticks at whole numbers only (an axis of counts)."""
-    from matplotlib.ticker import MaxNLocator
-
-    axis.set_major_locator(MaxNLocator(integer=True))
-
-
-def _save(figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    # bbox_inches="tight": the file holds the legends outside the axes.
-    figure.savefig(path, format="png", bbox_inches="tight")
-    logger.info("wrote %s", path)
-    return path
-
-
-def _percentiles(count: int) -> list[float]:
-    # The i-th of n sorted values sits at percentile 100 * (i + 0.5) / n.
-    return [100.0 * (index + 0.5) / count for index in range(count)]
 
 
 def draw_return_cdfs(
@@ -105,13 +51,13 @@ def draw_return_cdfs(
     ylabel: str = "Return",
 ):
     """Returns against percentile (an inverse CDF), one line per group (see `plot_return_cdfs`)."""
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     for label, values in groups.items():
         values = sorted(float(v) for v in values)
         if values:
-            axes.plot(_percentiles(len(values)), values, drawstyle="steps-mid", label=f"{label} (n={len(values)})")
+            axes.plot(_figures.percentiles(len(values)), values, drawstyle="steps-mid", label=f"{label} (n={len(values)})")
     axes.set_xlim(0, 100)
-    _label(figure, axes, title, xlabel, ylabel)
+    _figures.label(figure, axes, title, xlabel, ylabel)
     return figure
 
 
@@ -129,7 +75,7 @@ def plot_return_cdfs(
         groups: label -> returns (any order).
         path: the PNG to write.
     """
-    return _save(draw_return_cdfs(groups, title=title, xlabel=xlabel, ylabel=ylabel), path)
+    return _figures.save(draw_return_cdfs(groups, title=title, xlabel=xlabel, ylabel=ylabel), path)
 
 
 def _percentile_grid(setting_cdfs: Sequence[Sequence[float]], points: int = 21):
@@ -162,7 +108,7 @@ def draw_setting_percentile_surface(
     x, y = np.meshgrid(ranks, percentiles, indexing="ij")
     xlabel = f"Setting rank by mean return (of {grid.shape[0]})"
 
-    surface_figure, axes = _figure("3d")
+    surface_figure, axes = _figures.figure("3d")
     if grid.shape[0] > 1:
         surface = axes.plot_surface(x, y, grid, cmap="viridis", linewidth=0, antialiased=True)
         surface_figure.colorbar(surface, ax=axes, shrink=0.6, pad=0.1, label=zlabel)
@@ -172,9 +118,9 @@ def draw_setting_percentile_surface(
     axes.set_xlabel(xlabel)
     axes.set_ylabel("Percentile")
     axes.set_zlabel(zlabel)
-    _integer_ticks(axes.xaxis)
+    _figures.integer_ticks(axes.xaxis)
 
-    contour_figure, axes = _figure()
+    contour_figure, axes = _figures.figure()
     if grid.shape[0] > 1:
         filled = axes.contourf(x, y, grid, levels=12, cmap="viridis")
         contour_figure.colorbar(filled, ax=axes, label=zlabel)
@@ -190,9 +136,9 @@ def draw_setting_percentile_surface(
     axes.set_title(f"{first} (contour)" + (f"\n{rest}" if rest else ""))
     axes.set_xlabel(xlabel)
     axes.set_ylabel("Percentile")
-    _integer_ticks(axes.xaxis)
+    _figures.integer_ticks(axes.xaxis)
     # The white line shows on a grey legend; nothing else is listed.
-    _legend_outside(axes, below=True, facecolor="lightgray", handles=[Line2D([], [], color="white", linestyle="--")],
+    _figures.legend_outside(axes, below=True, facecolor="lightgray", handles=[Line2D([], [], color="white", linestyle="--")],
                     labels=[f"median (best {median.max():.4g})"])
     return surface_figure, contour_figure
 
@@ -218,7 +164,7 @@ def plot_setting_percentile_surface(
     """
     path = Path(path)
     surface, contour = draw_setting_percentile_surface(setting_cdfs, title=title, zlabel=zlabel)
-    return [_save(surface, path), _save(contour, path.with_name(f"{path.stem}_contour{path.suffix or '.png'}"))]
+    return [_figures.save(surface, path), _figures.save(contour, path.with_name(f"{path.stem}_contour{path.suffix or '.png'}"))]
 
 
 def draw_setting_samples(
@@ -231,7 +177,7 @@ def draw_setting_samples(
     log_x: bool | None = None,
 ):
     """The figure of `plot_setting_samples`."""
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     all_x: list[float] = []
     for index, (label, points) in enumerate(groups.items()):
         points = [(float(x), float(y)) for x, y in points]
@@ -250,7 +196,7 @@ def draw_setting_samples(
         log_x = bool(all_x) and min(all_x) > 0 and max(all_x) / min(all_x) >= 20
     if log_x and all_x and min(all_x) > 0:
         axes.set_xscale("log")
-    _label(figure, axes, title, xlabel, ylabel)
+    _figures.label(figure, axes, title, xlabel, ylabel)
     return figure
 
 
@@ -276,7 +222,7 @@ def plot_setting_samples(
             when all values are positive and span a factor of 20 or more.
     """
     figure = draw_setting_samples(groups, best=best, title=title, xlabel=xlabel, ylabel=ylabel, log_x=log_x)
-    return _save(figure, path)
+    return _figures.save(figure, path)
 
 
 def draw_search_curves(
@@ -288,7 +234,7 @@ def draw_search_curves(
     reference: Mapping[str, float] | None = None,
 ):
     """The figure of `plot_search_curves`."""
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     for index, (label, curve) in enumerate(curves.items()):
         colour = f"C{index % 10}"
         axes.plot(curve["x"], curve["mean"], marker="o", markersize=4, color=colour, label=f"{label}: mean")
@@ -299,8 +245,8 @@ def draw_search_curves(
             axes.plot(curve["x"], curve[edge], color=colour, linestyle="--", linewidth=0.8, alpha=0.8)
     for index, (label, value) in enumerate((reference or {}).items()):
         axes.axhline(value, color="gray", linestyle=[":", "--", "-."][index % 3], label=label)
-    _integer_ticks(axes.xaxis)
-    _label(figure, axes, title, xlabel, ylabel)
+    _figures.integer_ticks(axes.xaxis)
+    _figures.label(figure, axes, title, xlabel, ylabel)
     return figure
 
 
@@ -321,7 +267,7 @@ def plot_search_curves(
         reference: label -> a horizontal line (e.g. the best setting's mean).
     """
     figure = draw_search_curves(curves, title=title, xlabel=xlabel, ylabel=ylabel, reference=reference)
-    return _save(figure, path)
+    return _figures.save(figure, path)
 
 
 def draw_value_grid(
@@ -339,7 +285,7 @@ def draw_value_grid(
     zs = [float(value) for _, value in points]
     if not zs:
         raise ValueError("no points to plot")
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     if len(set(xs)) > 1 and len(set(ys)) > 1 and all(math.isfinite(z) for z in zs):
         filled = axes.tricontourf(xs, ys, zs, levels=12, cmap="viridis")
         figure.colorbar(filled, ax=axes, label=zlabel)
@@ -351,11 +297,11 @@ def draw_value_grid(
     axes.set_ylabel(dims[1])
     for values, axis, limits in ((xs, axes.xaxis, axes.set_xlim), (ys, axes.yaxis, axes.set_ylim)):
         if all(float(v).is_integer() for v in values):  # counts: settings, runs
-            _integer_ticks(axis)
+            _figures.integer_ticks(axis)
         # A margin, so that points (and the best one's star) on the edges show whole.
         pad = 0.04 * ((max(values) - min(values)) or 1.0)
         limits(min(values) - pad, max(values) + pad)
-    _legend_outside(
+    _figures.legend_outside(
         axes,
         below=True,
         handles=[
@@ -382,7 +328,7 @@ def plot_value_grid(
         points: [({dims[0]: x, dims[1]: y, …}, value), …].
         dims: the two keys to plot.
     """
-    return _save(draw_value_grid(points, dims, title=title, zlabel=zlabel), path)
+    return _figures.save(draw_value_grid(points, dims, title=title, zlabel=zlabel), path)
 
 
 def draw_optimisation_history(
@@ -395,7 +341,7 @@ def draw_optimisation_history(
 ):
     """The figure of `plot_optimisation_history`."""
     points = sorted((int(trial), float(value)) for trial, value in values if math.isfinite(float(value)))
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     if points:
         trials, ys = zip(*points)
         axes.scatter(trials, ys, s=18, alpha=0.7, color="C0", label="each trial")
@@ -406,8 +352,8 @@ def draw_optimisation_history(
             best_so_far.append(running)
         axes.step(trials, best_so_far, where="post", color="C3", linewidth=1.8,
                   label=f"best so far ({'highest' if maximize else 'lowest'}: {best_so_far[-1]:.4g})")
-    _integer_ticks(axes.xaxis)
-    _label(figure, axes, title, xlabel, ylabel)
+    _figures.integer_ticks(axes.xaxis)
+    _figures.label(figure, axes, title, xlabel, ylabel)
     return figure
 
 
@@ -427,4 +373,4 @@ def plot_optimisation_history(
         maximize: the best is the highest value (returns); False: the lowest (losses).
     """
     figure = draw_optimisation_history(values, maximize=maximize, title=title, xlabel=xlabel, ylabel=ylabel)
-    return _save(figure, path)
+    return _figures.save(figure, path)

@@ -10,7 +10,7 @@ read our sessions unchanged::
     study = optuna.load_study(study_name="search:lumpy_roomy_vague_army", storage=SessionStorage())
     optuna.visualization.plot_optimization_history(study)
 
-and `make_server` serves optuna-dashboard over it (``ssearch dashboard``).
+and ``ssearch dashboard`` serves optuna-dashboard over it (`slurm_search.session.workers`).
 
 The mapping:
 
@@ -49,28 +49,22 @@ from __future__ import annotations
 
 import copy
 import datetime
-import json
 import logging
 import math
 import threading
 import time
-from socketserver import ThreadingMixIn
 from collections.abc import Container
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
-from wsgiref.simple_server import make_server as make_wsgi_server
 
 from optuna.distributions import (
     BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
 )
 from optuna.storages import BaseStorage
 from optuna.study import StudyDirection
 from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial, TrialState
 
+from ._dashboard_spaces import distributions_of, external, fit, local
 from ._errors import SessionError
 from ._labels import labelled
 from ._queries import info, list_sessions, progress, space
@@ -109,128 +103,6 @@ def _refuse(method: str):  # type: ignore[no-untyped-def]
 
 
 # -- distributions from a hyperopt space ---------------------------------------
-
-
-def _literal(node: Any) -> Any:
-    """The value of a literal pyll node (raises ValueError for an expression)."""
-    if getattr(node, "name", None) == "literal":
-        return node.obj
-    raise ValueError(f"not a literal: {node}")
-
-
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str))
-
-
-def _choices(expr: Any) -> dict[str, tuple[Any, ...]]:
-    """label -> the options of each `hp.choice` (a `switch` on a hyperopt_param) in the space."""
-    from hyperopt import pyll
-
-    found: dict[str, tuple[Any, ...]] = {}
-    for node in pyll.dfs(expr):
-        if node.name != "switch" or not node.pos_args:
-            continue
-        param = node.pos_args[0]
-        if getattr(param, "name", None) != "hyperopt_param":
-            continue
-        label = param.arg["label"].obj
-        options = []
-        for i, option in enumerate(node.pos_args[1:]):
-            try:
-                value = _literal(option)
-            except ValueError:
-                value = f"option {i}"
-            options.append(value if _plain(value) else f"option {i}")
-        if len(set(map(repr, options))) < len(options):
-            options = [f"{i}: {option}" for i, option in enumerate(options)]
-        found[label] = tuple(options)
-    return found
-
-
-def distributions_of(space_obj: Any) -> dict[str, BaseDistribution | tuple[Any, ...] | None]:
-    """Per hyperopt label: an optuna distribution, a tuple of choices, or None (decide from the values).
-
-    `loguniform`, `qloguniform` and `lognormal` are on a log scale; hyperopt
-    gives their bounds as logs. A bound that is not a literal leaves the
-    label to be decided from the values seen.
-    """
-    from hyperopt.base import Domain
-
-    from ._space import normalize_space
-
-    domain = Domain(lambda params: 0.0, normalize_space(space_obj))
-    choices = _choices(domain.expr)
-    out: dict[str, Any] = {}
-    for label, node in domain.params.items():
-        if label in choices:
-            out[label] = choices[label]
-            continue
-        try:
-            args = [_literal(arg) for arg in node.pos_args]
-            kind = node.name
-            if kind == "uniform":
-                out[label] = FloatDistribution(float(args[0]), float(args[1]))
-            elif kind == "quniform":
-                q = float(args[2])
-                out[label] = FloatDistribution(round(args[0] / q) * q, round(args[1] / q) * q)
-            elif kind == "loguniform":
-                out[label] = FloatDistribution(math.exp(args[0]), math.exp(args[1]), log=True)
-            elif kind == "qloguniform":
-                q = float(args[2])
-                low = max(round(math.exp(args[0]) / q) * q, q)
-                out[label] = FloatDistribution(low, max(round(math.exp(args[1]) / q) * q, low), log=True)
-            elif kind == "randint":
-                low, high = (0, args[0]) if len(args) == 1 else (args[0], args[1])
-                out[label] = IntDistribution(int(low), int(high) - 1)
-            elif kind in ("lognormal", "qlognormal"):
-                out[label] = "log"  # bounds from the values seen
-            else:
-                out[label] = None
-        except (ValueError, TypeError, IndexError, OverflowError):
-            out[label] = None
-    return out
-
-
-def _fit(spec: Any, values: list[Any]) -> BaseDistribution:
-    """A distribution that holds every value in `values`, from the space's `spec` when it can."""
-    numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if isinstance(spec, tuple):
-        return CategoricalDistribution(spec)
-    if isinstance(spec, IntDistribution):
-        if numbers:
-            return IntDistribution(int(min(spec.low, *numbers)), int(max(spec.high, *numbers)))
-        return spec
-    if isinstance(spec, FloatDistribution):
-        if numbers and (min(numbers) < spec.low or max(numbers) > spec.high):
-            low, high = min(spec.low, *numbers), max(spec.high, *numbers)
-            if spec.log and low <= 0:
-                return FloatDistribution(low, high)
-            return FloatDistribution(low, high, log=spec.log)
-        return spec
-    if numbers and len(numbers) == len(values):
-        low, high = min(numbers), max(numbers)
-        log = spec == "log" and low > 0
-        return FloatDistribution(low, high if high > low else low + 1.0, log=log)
-    return CategoricalDistribution(tuple(dict.fromkeys(v if _plain(v) else repr(v) for v in values)) or (None,))
-
-
-def _external(dist: BaseDistribution, value: Any) -> Any:
-    """A hyperopt value as optuna shows it: a choice's option, an int, a float."""
-    if isinstance(dist, CategoricalDistribution):
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(dist.choices):
-            return dist.choices[value]
-        return value if _plain(value) else repr(value)
-    if isinstance(dist, IntDistribution):
-        return int(value)
-    return float(value)
-
-
-# -- the storage ---------------------------------------------------------------
-
-
-def _local(t: float | None) -> datetime.datetime | None:
-    # optuna keeps naive local datetimes (datetime.now()).
-    return None if t is None else datetime.datetime.fromtimestamp(t)
 
 
 class SessionStorage(BaseStorage):
@@ -379,7 +251,7 @@ class SessionStorage(BaseStorage):
         for row in rows:
             for label, value in row.vals.items():
                 seen.setdefault(label, []).append(value)
-        dists = {label: _fit(specs.get(label), values) for label, values in seen.items()}
+        dists = {label: fit(specs.get(label), values) for label, values in seen.items()}
         return [self._frozen_trial(study_id, row, dists) for row in rows]
 
     def _frozen_trial(self, study_id: int, row: TrialRow, dists: dict[str, BaseDistribution]) -> FrozenTrial:
@@ -387,7 +259,7 @@ class SessionStorage(BaseStorage):
         value = row.loss
         if state == TrialState.COMPLETE and (value is None or math.isnan(value)):
             state = TrialState.FAIL
-        params = {label: _external(dists[label], v) for label, v in row.vals.items()}
+        params = {label: external(dists[label], v) for label, v in row.vals.items()}
         user_attrs: dict[str, Any] = {"worker": row.worker, "attempt": row.attempt}
         if row.duration is not None:
             user_attrs["duration"] = row.duration
@@ -395,8 +267,8 @@ class SessionStorage(BaseStorage):
             number=row.tid,
             state=state,
             value=value if state == TrialState.COMPLETE else None,
-            datetime_start=_local(row.start) if state != TrialState.WAITING else None,
-            datetime_complete=_local(row.end) if state.is_finished() else None,
+            datetime_start=local(row.start) if state != TrialState.WAITING else None,
+            datetime_complete=local(row.end) if state.is_finished() else None,
             params=params,
             distributions={label: dists[label] for label in params},
             user_attrs=user_attrs,
@@ -442,48 +314,3 @@ class SessionStorage(BaseStorage):
     set_trial_intermediate_value = _refuse("set_trial_intermediate_value")
     set_trial_user_attr = _refuse("set_trial_user_attr")
     set_trial_system_attr = _refuse("set_trial_system_attr")
-
-
-READ_ONLY = "the dashboard is read-only: sessions are changed with ssearch and run_exp, never here"
-
-
-def read_only(app: Any) -> Any:
-    """A WSGI app that answers every request but GET and HEAD with 405 and a JSON `reason`.
-
-    optuna-dashboard shows a request's `reason` to the user, so its create,
-    delete, rename, note and tell buttons say why they do nothing, instead
-    of "internal server error" from a storage that refused.
-    """
-
-    def guarded(environ: dict, start_response: Any) -> Any:
-        if environ.get("REQUEST_METHOD", "GET") in ("GET", "HEAD"):
-            return app(environ, start_response)
-        body = json.dumps({"reason": READ_ONLY}).encode()
-        start_response(
-            "405 Method Not Allowed",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body))), ("Allow", "GET, HEAD")],
-        )
-        return [body]
-
-    return guarded
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True  # a browser's open connection never holds up Ctrl-C
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        logger.debug("%s %s", self.address_string(), format % args)
-
-
-def make_server(host: str = "127.0.0.1", port: int = 8080) -> WSGIServer:
-    """optuna-dashboard over `SessionStorage`, read-only, bound to `host:port` (call `serve_forever`).
-
-    Raises:
-        ImportError: optuna-dashboard is not installed.
-        OSError: the address cannot be bound (in use, not this host's).
-    """
-    from optuna_dashboard import wsgi
-
-    return make_wsgi_server(host, port, read_only(wsgi(SessionStorage())), _Server, handler_class=_QuietHandler)

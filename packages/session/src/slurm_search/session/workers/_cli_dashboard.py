@@ -39,7 +39,7 @@ def dashboard(port: int, host: str) -> None:
         import optuna_dashboard  # noqa: F401
     except ImportError as err:
         raise click.ClickException(f"ssearch dashboard needs {err.name or 'optuna-dashboard'}: {INSTALL}") from None
-    from slurm_search.session.dashboard import make_server
+    from ._dashboard_server import make_server
 
     try:
         server = make_server(host=host, port=port)
