@@ -18,7 +18,14 @@ from slurm_search.locking import ensure_dir, settings
 from ._debug import debug_returns
 from ._errors import UnknownHyperparameter
 from ._legacy import modern_hyperparameters
-from ._names import RunParams, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names, run_seed
+from ._names import (
+    RunParams,
+    parse_agent,
+    parse_env,
+    parse_run_params,
+    preset_hyperparameter_names,
+)
+from ._names import run_seed as checked_seed
 
 __all__ = ["LOGDIR_VARIABLE", "run_logdir", "run_results", "summarize", "tensorboard_dir"]
 
@@ -80,7 +87,7 @@ def run_results(
     agent: str,
     hp: Mapping[str, Any] | None = None,
     run_params: Mapping[str, Any] | None = None,
-    run_seed_value: object = 0,
+    run_seed: object = 0,
 ) -> dict[str, Any]:
     """Train and test ``agent`` on ``env``; the statistics of its test returns.
 
@@ -93,7 +100,7 @@ def run_results(
             training), ``test_episodes`` (default 100), ``device`` (default
             cuda when available, else cpu), ``threads`` (torch threads,
             default 1), ``delay`` (seconds a debug agent sleeps), ``logdir``.
-        run_seed_value: the seed; the same seed gives the same returns on the CPU.
+        run_seed: the seed; the same seed gives the same returns on the CPU.
 
     Returns:
         ``{"return_mean": float, "return_var": float, "returns_cdf": [float, …]}``.
@@ -104,7 +111,7 @@ def run_results(
     """
     agent_name = parse_agent(agent)
     params = parse_run_params(run_params)
-    seed = run_seed(run_seed_value)
+    seed = checked_seed(run_seed)
     if agent_name.is_debug:
         env_name = parse_env(env, check=False)
         return summarize(debug_returns(agent_name, env_name, hp, params, seed))
