@@ -81,8 +81,7 @@ def numeric_dims(settings: Sequence[Any]) -> list[str]:
         return []
     keys = set.intersection(*(set(d) for d in dicts))
     return sorted(
-        key for key in keys
-        if all(isinstance(d[key], numbers.Real) and not isinstance(d[key], bool) for d in dicts)
+        key for key in keys if all(isinstance(d[key], numbers.Real) and not isinstance(d[key], bool) for d in dicts)
     )
 
 
@@ -113,7 +112,10 @@ def setting_plots(
     paths.append(plot_return_cdfs(groups, folder / "return_cdfs.png", title=f"Return distributions\n{label}"))
 
     paths += plot_setting_percentile_surface(
-        runs, folder / "setting_percentile_return.png", title=f"Return by setting and seed percentile\n{label}", zlabel="Mean test return"
+        runs,
+        folder / "setting_percentile_return.png",
+        title=f"Return by setting and seed percentile\n{label}",
+        zlabel="Mean test return",
     )
     log_dims = log_scaled(space)
 
@@ -137,7 +139,9 @@ def setting_plots(
 
     per_setting = max(len(values) for values in runs)
     curves = {
-        f"{r} run{'s' if r > 1 else ''} per setting": search_curve(runs, max_settings=len(runs), runs=r, trials=200, seed=r)
+        f"{r} run{'s' if r > 1 else ''} per setting": search_curve(
+            runs, max_settings=len(runs), runs=r, trials=200, seed=r
+        )
         for r in sorted({1, per_setting})
     }
     paths.append(
@@ -193,7 +197,10 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
                 values,
                 folder / f"history_{stem}.png",
                 maximize=True,
-                title=f"Optimisation history of {where} ({session.info(sub).algo}, {len(values)} trials)\n{run_title(node_params)}",
+                title=(
+                    f"Optimisation history of {where} ({session.info(sub).algo}, {len(values)} trials)\n"
+                    f"{run_title(node_params)}"
+                ),
                 ylabel="Mean test return over seeds",
             )
         )
@@ -202,7 +209,5 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
 
 def print_noise(setting_cdfs: Sequence[tuple[Any, Sequence[float]]]) -> dict[str, float]:
     ratio = noise_ratio([list(values) for _, values in setting_cdfs])
-    print(
-        f"trial std / hyperparameter std: {ratio['trial_std']:.4g} / {ratio['hp_std']:.4g} = {ratio['ratio']:.3g}"
-    )
+    print(f"trial std / hyperparameter std: {ratio['trial_std']:.4g} / {ratio['hp_std']:.4g} = {ratio['ratio']:.3g}")
     return ratio
