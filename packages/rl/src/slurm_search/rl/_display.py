@@ -13,8 +13,8 @@ from typing import Any
 from slurm_search.dsl import run_dir
 
 from ._bootstrap import noise_ratio, search_curve
+from ._history_plot import plot_optimisation_history
 from ._plots import (
-    plot_optimisation_history,
     plot_return_cdfs,
     plot_search_curves,
     plot_setting_percentile_surface,
