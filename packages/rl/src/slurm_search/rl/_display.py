@@ -49,7 +49,7 @@ def run_title(params: Mapping[str, Any]) -> str:
     title = f"{names('agent', 'agent_space')} on {names('env', 'env_space')}"
     frames = (params.get("run") or {}).get("train_frames")
     if isinstance(frames, numbers.Real) and math.isfinite(frames):
-        title += f", {int(frames):,} training frames"
+        title += f", {int(float(frames)):,} training frames"
     return title
 
 
@@ -188,13 +188,13 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
         except session.SessionError as err:  # a damaged sub-session: its plot is left out
             logger.warning("no optimisation history of %s: %s", sub, err)
             continue
-        values = [(tid, value) for tid, value in values if value is not None]
-        if not values:
+        finished = [(tid, float(value)) for tid, value in values if value is not None]
+        if not finished:
             continue
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", where)
         paths.append(
             plot_optimisation_history(
-                values,
+                finished,
                 folder / f"history_{stem}.png",
                 maximize=True,
                 title=(

@@ -184,7 +184,7 @@ def _config(space: dict[str, Any]) -> dict[str, Any]:
 
 
 # The original's debug overrides (inline, a debug agent) with small budgets.
-DEBUG = {
+DEBUG: dict[str, Any] = {
     "agent": "debug",
     "search": {"method": "inline", "setting_samples": 6, "run_samples_per_setting": 3},
     "eval": {"run_samples": 4},
