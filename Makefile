@@ -31,8 +31,9 @@ install: $(STAMP) system-deps
 # System programs, installed with apt-get where we can (root), else we say how:
 # graphviz's `dot` draws experiment ASTs (run_exp --display-ast=graph); bindfs
 # (FUSE views of one folder) and strace (a flock that fails with ENOSYS) let
-# the tests play two hosts sharing a filesystem (tests/fs_views.py).
-SYSTEM_DEPS := dot:graphviz bindfs:bindfs strace:strace fusermount3:fuse3
+# the tests play two hosts sharing a filesystem (tests/fs_views.py); chromium
+# and its driver load `ssearch dashboard` in a headless browser in the tests.
+SYSTEM_DEPS := dot:graphviz bindfs:bindfs strace:strace fusermount3:fuse3 chromium:chromium chromedriver:chromium-driver
 
 system-deps:
 	@missing=""; for pair in $(SYSTEM_DEPS); do \

@@ -49,3 +49,54 @@ def test_namespace_init_is_refused(tmp_path):
     result = run_check(tmp_path)
     assert result.returncode == 1
     assert "namespace package" in result.stderr
+
+
+def _copy_with(tmp_path: Path, package: str, module: str, body: str, unit: str | None = None) -> Path:
+    shutil.copytree(ROOT / "packages", tmp_path / "packages", ignore=shutil.ignore_patterns("__pycache__"))
+    folder = tmp_path / "packages" / package / "src" / "slurm_search" / (unit or package)
+    (folder / module).write_text(body)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "from slurm_search.state._files import open_nofollow",
+        "import slurm_search.locking._api",
+        "from slurm_search.dsl import _runtime",
+        "    from slurm_search.session._claims import commit  # lazy, still a reach-in",
+    ],
+)
+def test_a_private_reach_in_fails(tmp_path, statement):
+    body = f"def f():\n{statement}\n" if statement.startswith(" ") else f"{statement}\n"
+    root = _copy_with(tmp_path, "rl", "_intruder.py", body)
+    result = run_check(root)
+    assert result.returncode == 1
+    assert "_intruder.py" in result.stderr and "a private part of" in result.stderr
+
+
+def test_the_workers_layer_may_not_reach_into_the_core(tmp_path):
+    root = _copy_with(tmp_path, "session", "_intruder.py", "from slurm_search.session._view import view\n", "session/workers")
+    result = run_check(root)
+    assert result.returncode == 1
+    assert "session.workers imports slurm_search.session._view" in result.stderr
+
+
+def test_public_names_and_type_checking_imports_pass(tmp_path):
+    body = (
+        "from typing import TYPE_CHECKING\n"
+        "from slurm_search.session import progress\n"
+        "if TYPE_CHECKING:\n"
+        "    from slurm_search.state._files import open_nofollow\n"
+    )
+    root = _copy_with(tmp_path, "dsl", "_fine.py", body)
+    assert run_check(root).returncode == 0
+
+
+def test_an_import_cycle_fails_even_through_a_function_local_import(tmp_path):
+    root = _copy_with(tmp_path, "state", "_ping.py", "from ._pong import pong\n\ndef ping():\n    return pong\n")
+    folder = root / "packages" / "state" / "src" / "slurm_search" / "state"
+    (folder / "_pong.py").write_text("def pong():\n    from . import _ping\n    return _ping\n")
+    result = run_check(root)
+    assert result.returncode == 1
+    assert "import cycle among slurm_search.state._ping, slurm_search.state._pong" in result.stderr

@@ -131,7 +131,7 @@ def test_set_store_mode_rewrites_the_record(slurm_search_home, monkeypatch):
 @pytest.mark.parametrize("value", ["nfs", "1"])
 def test_bad_settings_are_one_line(value, monkeypatch):
     monkeypatch.setenv("SLURM_SEARCH_LOCK", value)
-    with pytest.raises(locking.InvalidLockSetting, match="use one of auto, flock, soft"):
+    with pytest.raises(locking.InvalidEnvironmentSetting, match="use one of auto, flock, soft"):
         locking.lock_mode()
 
 
@@ -139,7 +139,7 @@ def test_bad_settings_are_one_line(value, monkeypatch):
 def test_bad_grace_is_refused(value, monkeypatch):
     monkeypatch.setenv("SLURM_SEARCH_LOCK", "soft")
     monkeypatch.setenv("SLURM_SEARCH_LOCK_GRACE", value)
-    with pytest.raises(locking.InvalidLockSetting, match="SLURM_SEARCH_LOCK_GRACE"):
+    with pytest.raises(locking.InvalidEnvironmentSetting, match="SLURM_SEARCH_LOCK_GRACE"):
         with locking.lock("exp:a"):
             pass
 

@@ -19,8 +19,8 @@ EXPERIMENTS = [
     "hp_tuning_effects_rand",
     "tuning_config_effects",
     "compare_agents",
-    "compare_hp_spaces",
-    "multienv_benchmark",
+    "compare_hp_spaces_random",
+    "multienv_agent_grid",
 ]
 
 
@@ -88,8 +88,13 @@ def test_hp_tuning_effects_real_a2c_tiny_budget(slurm_search_home, tmp_path, mon
     check_plots(out.stdout, slurm_search_home)
     name = experiment_name(out.stdout).split(":", 1)[1]
     # ALL's TensorBoard logs: in the experiment's folder, not the cwd.
-    logs = list((slurm_search_home / "exp" / name / "tensorboard").iterdir())
-    assert len(logs) == 4 and all(log.name.startswith("a2c_CartPole-v1_") for log in logs)
+    # One folder per training run, named by its session, trial and seed.
+    from slurm_search import state
+
+    runs = list((slurm_search_home / "exp" / name / "tensorboard").glob("*/*"))
+    sessions = {sub.split(":", 1)[1] for sub in state.read(f"exp:{name}")["sessions"].values()}
+    assert len(runs) == 4 and all(re.fullmatch(r"trial\d+_seed\d+", run.name) for run in runs)
+    assert {run.parent.name for run in runs} <= sessions
     assert list(tmp_path.iterdir()) == [slurm_search_home]
 
 

@@ -43,7 +43,10 @@ def test_a2c_cartpole_same_seed_same_returns(tmp_path, monkeypatch):
     # ALL's TensorBoard logs went under the store, never into the cwd.
     assert os.listdir(tmp_path) == ["home"]
     logs = os.listdir(rl.tensorboard_dir(rl.parse_run_params(A2C_RUN)))
-    assert len([name for name in logs if name.startswith("a2c_CartPole-v1_")]) == 3
+    # Outside a search: named by agent, environment, seed and time, one folder per run.
+    assert sorted(name.rsplit("_", 1)[0] for name in logs if name.startswith("a2c_CartPole-v1_")) == [
+        "a2c_CartPole-v1_seed11", "a2c_CartPole-v1_seed11", "a2c_CartPole-v1_seed12"
+    ]
 
 
 def test_runs_leave_no_thread_behind_and_their_logs_written():
@@ -128,3 +131,23 @@ def test_bad_run_params():
         rl.run_results(CARTPOLE, "debug", {}, {"train_frame": 2}, 0)
     with pytest.raises(rl.BadRunParams, match="test_episodes"):
         rl.run_results(CARTPOLE, "debug", {}, {"train_frames": 2, "test_episodes": 0}, 0)
+
+
+def test_a_trials_tensorboard_folder_is_named_by_session_trial_and_seed(tmp_path):
+    from hyperopt import hp
+
+    from slurm_search import session
+
+    logdir = tmp_path / "tb"
+    name = session.create_session(
+        "rl_test_objectives:train_a2c",
+        {"seed": hp.choice("seed", [7, 8])}, max_evals=2, algo="enumeration",
+        context={"logdir": str(logdir)},
+    )
+    session.work_on(name, worker_id="w")
+    short = name.split(":", 1)[1]
+    folders = sorted(p.relative_to(logdir).as_posix() for p in logdir.glob("*/*"))
+    assert folders == [f"{short}/trial0_seed7", f"{short}/trial1_seed8"]
+    for folder in folders:
+        events = list((logdir / folder).glob("events.out.tfevents.*"))
+        assert events and events[0].stat().st_size > 0

@@ -15,7 +15,7 @@ from _cli_helpers import install_plugin
 from _session_helpers import kill_mid_trial, worker_env
 from hyperopt import hp
 
-from slurm_search import session, state
+from slurm_search import locking, session, state
 from slurm_search.session._events import Result
 from slurm_search.session.workers import launch
 from slurm_search.session.workers._errors import WorkersFailed
@@ -164,7 +164,7 @@ def test_auto_forks_only_when_it_is_safe(workers_find_test_objectives, monkeypat
 def test_a_bad_start_setting_is_refused_before_anything_starts(monkeypatch):
     monkeypatch.setenv("SLURM_SEARCH_WORKER_START", "thread")
     name = session.create_session(WHERE, SPACE, max_evals=4)
-    with pytest.raises(session.InvalidSetting) as info:
+    with pytest.raises(locking.InvalidEnvironmentSetting) as info:
         launch(name, method="cpu", workers=2, show_progress=False)
     assert "SLURM_SEARCH_WORKER_START" in str(info.value) and "auto, fork, spawn" in str(info.value)
     assert session.progress(name).completed == 0 and not (state.paths(name).dir / "logs").exists()
@@ -195,7 +195,7 @@ def test_ssearch_start_refuses_a_bad_start_setting_before_creating_the_session(s
                   env={**os.environ, "SLURM_SEARCH_WORKER_START": "threads"})
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert [line for line in out.stderr.splitlines() if line.strip()] == [
-        "ssearch: error: invalid worker start ($SLURM_SEARCH_WORKER_START) 'threads': expected auto, fork, spawn"
+        "ssearch: error: SLURM_SEARCH_WORKER_START='threads' is not valid: use one of auto, fork, spawn"
     ]
     assert state.names("search") == []
     # The same command with a good setting creates and runs the session.

@@ -42,7 +42,7 @@ def final_state(name):
 def test_report_outside_a_trial_is_a_clear_error():
     with pytest.raises(session.NotInTrial, match="outside a trial"):
         session.report(1.0, 1)
-    assert session.current_trial() is None
+    assert session.current_reports() is None
 
 
 def test_a_bad_report_fails_its_trial():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from slurm_search.session.workers._errors import SubmissionError, UnknownSlurmOption
-from slurm_search.session.workers._slurm import SlurmEnv, _parse_end_time, parse_parsable
+from slurm_search.session.workers._slurm_commands import SlurmEnv, _parse_end_time, parse_parsable
 from slurm_search.session.workers._slurm_script import (
     RUN_OPTIONS,
     batch_script,
@@ -122,7 +122,7 @@ def test_slurm_facts_are_read_in_one_place():
 
 
 def test_a_job_submitted_from_a_job_keeps_only_slurm_search_settings(monkeypatch):
-    from slurm_search.session.workers._slurm import _submission_env
+    from slurm_search.session.workers._slurm_commands import _submission_env
 
     monkeypatch.setenv("SLURM_JOB_ID", "12")
     monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "3")

@@ -13,7 +13,7 @@ import pytest
 import state_workers
 
 from slurm_search import state
-from slurm_search.state import _files
+from slurm_search.state import _writes as _files
 from slurm_search.state import _frames
 
 KILLS = 100

@@ -152,13 +152,13 @@ def test_a_paused_soft_lock_holder_commits_nothing(tmp_path, monkeypatch):
 
 
 def test_temporary_names_are_unique_per_host_process_and_call(tmp_path):
-    from slurm_search.state import _files
+    from slurm_search.state import _writes as _files
 
     target = tmp_path / "session_state.pickle"
     here = {_files.temp_name(target) for _ in range(100)}
     assert len(here) == 100
     child = subprocess.run(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from slurm_search.state import _files; "
+        [sys.executable, "-c", "import sys; from pathlib import Path; from slurm_search.state import _writes as _files; "
          "print(_files.temp_name(Path(sys.argv[1])))", str(target)],
         capture_output=True, text=True, check=True,
     ).stdout.strip()

@@ -9,14 +9,17 @@ Measures (``node["argmax:mean"]``) select from sampling results. A run is
 stored as ``exp:NAME``: every sampling node's session is keyed by its AST
 path, so a killed run resumes where it stopped and gives the same results.
 
-Importing this package imports neither hyperopt nor torch; it imports
-``slurm_search.session`` first, so that the hyperopt an experiment's module
+Importing this package imports neither hyperopt nor torch. It defers
+hyperopt's optimisers (`slurm_search.session.defer_optimisers`) before
+anything imports hyperopt, so that the hyperopt an experiment's module
 imports comes without the optimisers no session runs yet (ATPE, TPE).
 """
 
 from __future__ import annotations
 
-import slurm_search.session  # noqa: F401  (before anything imports hyperopt)
+from slurm_search.session import defer_optimisers
+
+defer_optimisers()
 
 from ._display import ast_abstract, ast_dot, ast_text, render_graph
 from ._errors import (
@@ -42,10 +45,19 @@ from ._nodes import (
     random_sampling,
     use,
 )
+from ._param_helpers import (
+    flattened_params,
+    mapped_params,
+    params_equal,
+    params_str,
+    unflattened_params,
+    unwrapped_settings,
+    updated_params,
+)
 from ._params import parse_value
 from ._reports import report, reporting
 from ._run import RunResult, prepare, run_experiment, show_experiment, stop_experiment
-from ._runtime import param, params
+from ._runtime import current_run, param, params
 from ._spec import ENTRY_POINT_GROUP, Spec, load_spec, registered
 
 __all__ = [
@@ -69,13 +81,18 @@ __all__ = [
     "ast_abstract",
     "ast_dot",
     "ast_text",
+    "current_run",
     "enumeration_sampling",
+    "flattened_params",
     "load_spec",
+    "mapped_params",
     "maximizing_sampling",
     "measurements",
     "minimizing_sampling",
     "param",
     "params",
+    "params_equal",
+    "params_str",
     "parse_value",
     "prepare",
     "random_sampling",
@@ -89,5 +106,8 @@ __all__ = [
     "select",
     "show_experiment",
     "stop_experiment",
+    "unflattened_params",
+    "unwrapped_settings",
+    "updated_params",
     "use",
 ]

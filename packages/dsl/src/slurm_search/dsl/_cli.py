@@ -115,7 +115,8 @@ def _print_results(results: Any, indent: str = "  ") -> None:
 
 
 def _list_experiments() -> None:
-    from ._spec import registered
+    from ._errors import DslError
+    from ._spec import describe, load_spec, registered
 
     names = registered()
     if not names:
@@ -124,7 +125,11 @@ def _list_experiments() -> None:
     click.echo("Experiments (run one with: run_exp NAME --param=value ...):")
     width = max(len(n) for n in names)
     for name, target in names.items():
-        click.echo(f"  {name:{width}s}  {target}")
+        try:
+            text = describe(load_spec(name)) or target
+        except DslError as err:  # one broken experiment does not hide the others
+            text = f"{target} (does not load: {err})"
+        click.echo(f"  {name:{width}s}  {text}")
 
 
 def _show(name: str) -> None:
@@ -208,15 +213,10 @@ def _run_one(
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
-    from ._errors import DslError
+    """Every slurm-search package's errors (one base) and this command's own."""
+    from slurm_search.session import SlurmSearchError
 
-    types: list[type[BaseException]] = [DslError, UserError]
-    for module, attr in (("slurm_search.session", "SessionError"), ("slurm_search.state", "StateError"),
-                         ("slurm_search.locking", "LockError")):
-        loaded = sys.modules.get(module)
-        if loaded is not None and hasattr(loaded, attr):
-            types.append(getattr(loaded, attr))
-    return tuple(types)
+    return (SlurmSearchError, UserError)
 
 
 @click.command(context_settings=CONTEXT)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from slurm_search.session import SlurmSearchError
+
 __all__ = [
     "DslError",
     "UnknownExperiment",
@@ -22,11 +24,8 @@ __all__ = [
 ]
 
 
-class DslError(Exception):
+class DslError(SlurmSearchError):
     """Base of the dsl package's errors; ``str()`` is one line for the user."""
-
-    def __reduce__(self):  # pragma: no cover - pickling keeps the message
-        return (DslError, (str(self),))
 
 
 class UnknownExperiment(DslError):
@@ -50,9 +49,6 @@ class UnknownExperiment(DslError):
             "(or give an importable spec as package.module:attribute)"
         )
 
-    def __reduce__(self):
-        return (UnknownExperiment, (self.name, self.available, self.closest))
-
 
 class SpecError(DslError):
     """An experiment spec lacks a key or has one of the wrong kind.
@@ -65,9 +61,6 @@ class SpecError(DslError):
         self.ref = ref
         self.problem = problem
         super().__init__(f"experiment spec {ref!r} is not valid: {problem}")
-
-    def __reduce__(self):
-        return (SpecError, (self.ref, self.problem))
 
 
 class UnknownParameter(DslError):
@@ -83,12 +76,8 @@ class UnknownParameter(DslError):
         self.closest = list(closest)
         hint = f"did you mean {' or '.join('--' + c for c in self.closest)}? " if self.closest else ""
         super().__init__(
-            f"--{name} names no parameter of this experiment; {hint}"
-            "(pass --allow-new-params to add a new one)"
+            f"--{name} names no parameter of this experiment; {hint}(pass --allow-new-params to add a new one)"
         )
-
-    def __reduce__(self):
-        return (UnknownParameter, (self.name, self.closest))
 
 
 class BadValue(DslError):
@@ -106,9 +95,6 @@ class BadValue(DslError):
         self.expected = expected
         super().__init__(f"{option}={value!s} is not valid: expected {expected}")
 
-    def __reduce__(self):
-        return (BadValue, (self.option, self.value, self.expected))
-
 
 class NoSuchRun(DslError):
     """``--resume``, ``--show`` or ``--stop`` names an experiment run that is not stored.
@@ -122,12 +108,11 @@ class NoSuchRun(DslError):
         self.option = option
         self.closest = list(closest)
         self.root = root
-        hint = f"did you mean {' or '.join(self.closest)}?" if self.closest else "give the exp:NAME that the run printed"
+        hint = (
+            f"did you mean {' or '.join(self.closest)}?" if self.closest else "give the exp:NAME that the run printed"
+        )
         where = f" under {root}" if root else ""
         super().__init__(f"{option}={name}: no such experiment run{where}; {hint}")
-
-    def __reduce__(self):
-        return (NoSuchRun, (self.name, self.option, self.closest, self.root))
 
 
 class ResumeMismatch(DslError):
@@ -145,12 +130,8 @@ class ResumeMismatch(DslError):
         self.command = command
         shown = "; ".join(f"{what}: stored {old}, given {new}" for what, old, new in self.differences)
         super().__init__(
-            f"{name} was run with other parameters ({shown}); nothing was started. "
-            f"To resume it as it was: {command}"
+            f"{name} was run with other parameters ({shown}); nothing was started. To resume it as it was: {command}"
         )
-
-    def __reduce__(self):
-        return (ResumeMismatch, (self.name, self.differences, self.command))
 
 
 class MeasureError(DslError):
@@ -164,9 +145,6 @@ class MeasureError(DslError):
         self.path = path
         self.problem = problem
         super().__init__(f"measure {path!r}: {problem}")
-
-    def __reduce__(self):
-        return (MeasureError, (self.path, self.problem))
 
 
 class SamplingError(DslError):
@@ -183,9 +161,6 @@ class SamplingError(DslError):
         self.problem = problem
         super().__init__(f"[{ast_path}] {session}: {problem}")
 
-    def __reduce__(self):
-        return (SamplingError, (self.session, self.ast_path, self.problem))
-
 
 class ExperimentStopped(DslError):
     """The run or one of its sub-sessions was stopped while it was evaluated.
@@ -199,6 +174,3 @@ class ExperimentStopped(DslError):
         self.command = command
         resume = f"; resume it with: {command}" if command else ""
         super().__init__(f"{name} was stopped{resume}")
-
-    def __reduce__(self):
-        return (ExperimentStopped, (self.name, self.command))

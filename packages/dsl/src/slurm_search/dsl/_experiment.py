@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from slurm_search import state
+from slurm_search.session import random_phrase
 
 from ._errors import NoSuchRun
 from ._params import format_value
@@ -42,16 +43,6 @@ logger = logging.getLogger(__name__)
 RUN_TYPE = "exp"
 FORMAT = 1
 
-_ADJECTIVES = (
-    "amber agile bold brisk calm clever crisp dapper eager fair fancy gentle glad grand happy "
-    "jolly keen lively lucky merry mighty neat nimble noble plucky proud quick quiet rapid "
-    "shiny silent sunny swift tidy vivid warm witty young zesty"
-).split()
-_NOUNS = (
-    "badger beacon bison canyon cedar comet delta ember falcon fjord garnet harbor heron "
-    "island jaguar lagoon lantern maple meadow nebula orchid otter pebble quartz raven "
-    "river saffron summit thistle tundra violet walrus willow yarrow zephyr"
-).split()
 
 
 def full_name(name: str) -> str:
@@ -94,8 +85,7 @@ def create_run(
         state.create(full_name(name), value)
         return full_name(name)
     while True:
-        words = [secrets.choice(_ADJECTIVES), secrets.choice(_ADJECTIVES), secrets.choice(_NOUNS)]
-        candidate = f"{RUN_TYPE}:{'_'.join(words)}"
+        candidate = f"{RUN_TYPE}:{random_phrase(adjectives=2)}"
         try:
             state.create(candidate, value)
         except state.AlreadyExists:

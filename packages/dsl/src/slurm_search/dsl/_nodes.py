@@ -19,10 +19,12 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import _runtime
+from . import _display, _runtime
+from ._context import STRATEGIES
 from ._errors import BadValue, SpecError
 from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
+from ._sampling import run_sampling
 from ._settings import METHODS, PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
 
 __all__ = [
@@ -44,12 +46,14 @@ __all__ = [
 ]
 
 
-def _indent(text: str) -> str:
-    return text.replace("\n", "\n    ")
-
-
 class Node:
-    """A node of the experiment's AST. ``node[measure_path]`` measures its result."""
+    """A node of the experiment's AST. ``node[measure_path]`` measures its result.
+
+    ``str(node)`` is its expression and ``node.abstract()`` its equation
+    (both drawn by `_display`, which knows a node by its ``kind``).
+    """
+
+    kind = "node"
 
     def evaluate(self, path: Sequence[str]) -> Any:
         """The node's value under the parameters in effect (memoised per scope)."""
@@ -80,17 +84,19 @@ class Node:
             (measure,) = measure
         return MeasureNode(self, measure)
 
+    def __str__(self) -> str:
+        return _display.expression(self)
+
     def abstract(self, measure: list[str] | None = None) -> str:
         """The node as an equation; ``measure`` is the measure path applied to it."""
-        return str(self)
+        return _display.equation(self, measure)
 
-
-def _value_str(value: Any) -> str:
-    return str(value) if isinstance(value, Node) else repr(value)
 
 
 class CallNode(Node):
     """A call of an ``@accepts_param_names`` function, made at evaluation."""
+
+    kind = "call"
 
     def __init__(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.func = func
@@ -119,10 +125,6 @@ class CallNode(Node):
     def name(self) -> str:
         return getattr(self.func, "__name__", "call")
 
-    def __str__(self) -> str:
-        parts = [_value_str(a) if isinstance(a, Node) else str(a) for a in self.args]
-        parts += [f"{k}={_value_str(v) if isinstance(v, Node) else v}" for k, v in self.kwargs.items()]
-        return f"{self.name}({', '.join(parts)})"
 
 
 def _param_or_self(current: Mapping[str, Any], text: str) -> Any:
@@ -147,12 +149,14 @@ def accepts_param_names(func: Callable[..., Any]) -> Callable[..., CallNode]:
 class UseNode(Node):
     """``use(param, value)[expr]``: ``expr`` with one parameter overridden."""
 
+    kind = "use"
+
     def __init__(self, param: str, value: Any, expr: Any = None) -> None:
         self.param = param
         self.value = value
         self.expr = expr
 
-    def __getitem__(self, arg: Any) -> Node:
+    def __getitem__(self, arg: Any) -> Any:  # this node, once its expression is given
         if self.expr is None:
             self.expr = arg
             return self
@@ -172,13 +176,7 @@ class UseNode(Node):
         with _runtime.evaluation(new_params):
             return evaluate_tree(self.expr, path + ["use_val"])
 
-    def __str__(self) -> str:
-        return f"use({self.param} = {_indent(_value_str(self.value))})[\n    {_indent(_value_str(self.expr))}\n]"
 
-    def abstract(self, measure: list[str] | None = None) -> str:
-        value = self.value.abstract() if isinstance(self.value, Node) else repr(self.value)
-        expr = self.expr.abstract(measure) if isinstance(self.expr, Node) else repr(self.expr)
-        return f"use({self.param} = {_indent(value)})[\n    {_indent(expr)}\n]"
 
 
 def use(param: str, value: Any) -> UseNode:
@@ -188,6 +186,8 @@ def use(param: str, value: Any) -> UseNode:
 
 class MeasureNode(Node):
     """``node["argmax:mean"]``: a measure path applied to a node's sampling results."""
+
+    kind = "measure"
 
     def __init__(self, expr: Node, measure: str) -> None:
         self.expr = expr
@@ -203,25 +203,14 @@ class MeasureNode(Node):
     def _evaluate(self, path: list[str]) -> Any:
         return select(self.expr.evaluate(path + [self.text]), self.measure)
 
-    def __str__(self) -> str:
-        return f"{self.text}({self.expr})"
 
-    def abstract(self, measure: list[str] | None = None) -> str:
-        return self.expr.abstract(self.measure + list(measure or []))
-
-
-# strategy -> (function name, hyperopt algo, sign of the loss)
-STRATEGIES = {
-    "random": ("random_sampling", "rand", 0),
-    "enumeration": ("enumeration_sampling", "enumeration", 0),
-    "minimize": ("minimizing_sampling", "tpe", 1),
-    "maximize": ("maximizing_sampling", "tpe", -1),
-}
 
 
 class SamplingNode(Node):
     """Sample a variable from its space, evaluate ``expr`` at each sample
     through a search session, and give the ``SamplingResults``."""
+
+    kind = "sampling"
 
     def __init__(
         self,
@@ -317,42 +306,9 @@ class SamplingNode(Node):
         }
 
     def _evaluate(self, path: list[str]) -> Any:
-        from ._sampling import run_sampling
-
         return run_sampling(self, self.bind(), path)
 
-    def __str__(self) -> str:
-        return (
-            f"{self.function}[{self.var} ~ {_space_str(self.space)}](\n"
-            f"    {_indent(_value_str(self.expr))},\n"
-            f"    sample_count={self.sample_count},\n"
-            f"    method={self.method},\n"
-            f"    threads={self.threads},\n"
-            + (f"    measure={':'.join(self.measure)},\n" if self.measure else "")
-            + ")"
-        )
 
-    def abstract(self, measure: list[str] | None = None) -> str:
-        head, rest = (measure[0], measure[1:]) if measure else (None, None)
-        inner = self.expr.abstract(rest or None) if isinstance(self.expr, Node) else repr(self.expr)
-        space = _space_str(self.space)
-        symbol = "in" if self.strategy == "enumeration" else "~"
-        if head == "point_values":
-            return f"λ {self.var} {symbol} {space} -> (\n    {_indent(inner)}\n)"
-        name = f"{head}_{self.function}" if head else self.function
-        if head == "mean" and self.strategy == "enumeration":
-            name = "1/n ∑"
-        elif head == "mean" and self.strategy == "random":
-            name = "E"
-        elif head == "std" and self.strategy in ("random", "enumeration"):
-            name = "√Var"
-        elif head in ("min", "max", "cdf", "argmin", "argmax", "model_argmin", "model_argmax"):
-            name = head
-        return f"{name}({self.var} {symbol} {space}) [\n    {_indent(inner)}\n]"
-
-
-def _space_str(space: Any) -> str:
-    return space if isinstance(space, str) else " ".join(repr(space).split())
 
 
 def _sampling(strategy: str) -> Callable[..., SamplingNode]:

@@ -10,13 +10,13 @@ its inner expression at the sampled value.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import numbers
 from collections.abc import Mapping
 from typing import Any
 
 from . import _reports, _runtime
+from ._context import OBJECTIVE, ObjectiveContext
 from ._errors import MeasureError
 from ._measures import select
 from ._nodes import SamplingNode, evaluate_tree, navigate
@@ -26,29 +26,6 @@ from ._spec import load_spec_once
 __all__ = ["OBJECTIVE", "ObjectiveContext", "evaluate", "loss_of"]
 
 logger = logging.getLogger(__name__)
-
-OBJECTIVE = "slurm_search.dsl._objective:evaluate"
-
-
-@dataclasses.dataclass(frozen=True)
-class ObjectiveContext:
-    """What a worker needs to evaluate one sampling node's inner expression.
-
-    Attributes:
-        run: the ``exp:NAME``, spec reference, seed and top parameters.
-        node_path: the sampling node's AST path.
-        node_params: the parameters in effect where the node was evaluated.
-        var: the parameter the sampled value is bound to.
-        sign: 0 (random, enumeration), 1 (minimise), -1 (maximise).
-        measure: the measure path of the inner result that is optimised.
-    """
-
-    run: _runtime.Run
-    node_path: tuple[str, ...]
-    node_params: Mapping[str, Any]
-    var: str
-    sign: int = 0
-    measure: tuple[str, ...] | None = None
 
 
 def loss_of(value: Any, sign: int, measure: tuple[str, ...] | None) -> float:
@@ -62,7 +39,9 @@ def loss_of(value: Any, sign: int, measure: tuple[str, ...] | None) -> float:
     measured = select(value, list(measure)) if measure else value
     if not isinstance(measured, numbers.Real) or isinstance(measured, bool):
         text = ":".join(measure) if measure else "(none)"
-        raise MeasureError(text, f"optimising needs a number, got {type(measured).__name__}; set minimize_measure/maximize_measure")
+        raise MeasureError(
+            text, f"optimising needs a number, got {type(measured).__name__}; set minimize_measure/maximize_measure"
+        )
     return sign * float(measured)
 
 

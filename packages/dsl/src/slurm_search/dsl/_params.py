@@ -14,6 +14,8 @@ import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from slurm_search.session import format_value, parse_value
+
 from ._errors import BadValue, UnknownParameter
 
 __all__ = [
@@ -97,48 +99,6 @@ def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
     return out
 
 
-def _parse_scalar(text: str) -> Any:
-    lowered = text.strip().lower()
-    if lowered == "true":
-        return True
-    if lowered == "false":
-        return False
-    if lowered in ("inf", "+inf"):
-        return math.inf
-    if lowered == "-inf":
-        return -math.inf
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    # "nan" parses as a float but is never a useful parameter.
-    return text if math.isnan(value) else value
-
-
-def parse_value(text: str) -> Any:
-    """Parse a command-line value: int, float, true/false, inf, comma list, else string."""
-    if "," in text:
-        return [_parse_scalar(part) for part in text.split(",") if part != ""]
-    return _parse_scalar(text)
-
-
-def format_value(value: Any) -> str:
-    """The command-line text that ``parse_value`` reads back as ``value``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if isinstance(value, (list, tuple)):
-        # A one-element list needs a trailing comma to stay a list.
-        text = ",".join(format_value(v) for v in value)
-        return text + "," if len(value) == 1 else text
-    return str(value)
-
-
 def _kind_ok(default: Any, value: Any) -> tuple[bool, Any, str]:
     """Check ``value`` against the type of ``default``; return (ok, value to use, expected)."""
     if default is None or default is MISSING:
@@ -173,9 +133,7 @@ def _kind_ok(default: Any, value: Any) -> tuple[bool, Any, str]:
     return True, value, ""
 
 
-def check_overrides(
-    params: Mapping[str, Any], overrides: Mapping[str, Any], allow_new: bool = False
-) -> dict[str, Any]:
+def check_overrides(params: Mapping[str, Any], overrides: Mapping[str, Any], allow_new: bool = False) -> dict[str, Any]:
     """Validate flat ``overrides`` against ``params``; return them with values coerced.
 
     Raises:
@@ -191,13 +149,15 @@ def check_overrides(
             raise UnknownParameter(path, difflib.get_close_matches(path, sorted(known), n=3, cutoff=0.5))
         ok, coerced, expected = _kind_ok(get_param(params, path), value)
         if not ok:
-            raise BadValue(f"--{path}", format_value(value), f"{expected} (default {format_value(get_param(params, path))})")
+            raise BadValue(
+                f"--{path}", format_value(value), f"{expected} (default {format_value(get_param(params, path))})"
+            )
         out[path] = coerced
     return out
 
 
 def _prefixes(paths: Iterable[str]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for path in paths:
         parts = path.split(":")
         out.update(":".join(parts[:i]) for i in range(1, len(parts)))

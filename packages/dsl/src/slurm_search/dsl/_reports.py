@@ -48,7 +48,7 @@ class Frame:
     """One sampling trial being evaluated in this process.
 
     Attributes:
-        trial: the session's handle of the trial (``session.current_trial()``), or None.
+        trial: the session's handle of the trial (``session.current_reports()``), or None.
         sign: +1 minimise, -1 maximise, 0 neither.
         key: this trial among the inner trials of the frame around it.
         parent: the frame around it, if in this process.
@@ -84,7 +84,7 @@ def frame(sign: int) -> Iterator[Frame]:
     """A frame for the sampling trial this process evaluates now (the session's current trial)."""
     from slurm_search import session
 
-    trial = session.current_trial()
+    trial = session.current_reports()
     stack = _frames.get()
     parent = stack[-1] if stack and stack[-1].pid == os.getpid() else None
     new = Frame(trial, sign, "", parent)

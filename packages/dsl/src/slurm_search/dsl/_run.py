@@ -208,11 +208,12 @@ def show_experiment(name: str) -> dict[str, Any]:
     stored = _experiment.read_run(name, option="--show")
     rows = []
     for path, sub in stored["sessions"].items():
+        found: Any
         try:
-            progress = session.progress(sub)
+            found = session.progress(sub)
         except session.SessionError as err:
-            progress = err
-        rows.append((_experiment.dotted(path), sub, progress))
+            found = err
+        rows.append((_experiment.dotted(path), sub, found))
     return {"name": name, "run": stored, "sessions": rows}
 
 

@@ -14,14 +14,17 @@ import inspect
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _experiment, _reports, _runtime
+from ._context import OBJECTIVE, STRATEGIES, ObjectiveContext
 from ._errors import DslError, ExperimentStopped, SamplingError
 from ._measures import SamplingResults
-from ._nodes import STRATEGIES, SamplingNode
-from ._objective import OBJECTIVE, ObjectiveContext
 from ._params import derive_seed
+from ._spec import spec_modules
+
+if TYPE_CHECKING:
+    from ._nodes import SamplingNode
 
 __all__ = ["run_sampling", "LEASE_SECONDS", "PROGRESS_EVERY"]
 
@@ -59,7 +62,14 @@ def _create(node: SamplingNode, bound: dict[str, Any], path: list[str], run: _ru
         "max_evals": bound["sample_count"],
         "seed": derive_seed(run.seed, *path),
         "context": context,
-        "metadata": {"experiment": run.name, "ast_path": _experiment.dotted(path), "var": node.var},
+        "metadata": {
+            "experiment": run.name,
+            "ast_path": _experiment.dotted(path),
+            "var": node.var,
+            # Every worker imports these before it evaluates the space (a
+            # module may define scope functions the space calls at import).
+            "space_modules": spec_modules(run.spec_ref),
+        },
     }
     accepted = inspect.signature(session.create_session).parameters
     if "lease_seconds" in accepted:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Mapping
@@ -21,7 +22,17 @@ from typing import Any
 
 from ._errors import SpecError, UnknownExperiment
 
-__all__ = ["Spec", "ENTRY_POINT_GROUP", "registered", "load_spec", "load_spec_once", "as_spec", "register_local"]
+__all__ = [
+    "Spec",
+    "ENTRY_POINT_GROUP",
+    "registered",
+    "load_spec",
+    "load_spec_once",
+    "as_spec",
+    "register_local",
+    "spec_modules",
+    "describe",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +53,8 @@ class Spec:
         debug_overrides: parameters that ``--debug=true`` applies.
         display_func: ``display_func(session_name, params, results)``, or None.
         ref: the reference that finds this spec again in another process.
+        description: one line saying what the experiment does (``run_exp``'s
+            listing); default: the first line of ``experiment_func``'s docstring.
     """
 
     config: Mapping[str, Any]
@@ -49,6 +62,18 @@ class Spec:
     debug_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     display_func: Callable[[str, Any, Any], Any] | None = None
     ref: str = ""
+    description: str = ""
+
+
+def describe(spec: Spec) -> str:
+    """The spec's one-line description."""
+    if spec.description:
+        return spec.description
+    func = spec.experiment_func
+    while isinstance(func, functools.partial):
+        func = func.func
+    doc = (getattr(func, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
 
 
 _MISSING = object()
@@ -71,8 +96,10 @@ def as_spec(obj: Any, ref: str) -> Spec:
     if isinstance(obj, Mapping):
         get = obj.get
     else:
+
         def get(key: str, default: Any = None) -> Any:
             return getattr(obj, key, default)
+
     func = get("experiment_func")
     config = get("config", {})
     if not callable(func):
@@ -85,7 +112,17 @@ def as_spec(obj: Any, ref: str) -> Spec:
     display = get("display_func", None)
     if display is not None and not callable(display):
         raise SpecError(ref, "its display_func must be callable")
-    return Spec(config=config, experiment_func=func, debug_overrides=debug, display_func=display, ref=ref)
+    description = get("description", None) or ""
+    if not isinstance(description, str):
+        raise SpecError(ref, "its description must be a string")
+    return Spec(
+        config=config,
+        experiment_func=func,
+        debug_overrides=debug,
+        display_func=display,
+        ref=ref,
+        description=description,
+    )
 
 
 def register_local(spec: Any, ref: str | None = None) -> Spec:
@@ -125,8 +162,10 @@ def load_spec(ref: str) -> Spec:
     except ModuleNotFoundError as err:
         raise UnknownExperiment(ref, list(names), [], reason=f"no module named {err.name!r}") from None
     except Exception as err:  # user code runs on import: any error, said in one line
-        raise SpecError(ref, f"importing {module_name} raised {_one_line(err)}; see the traceback of "
-                        f"`python -c 'import {module_name}'`") from None
+        raise SpecError(
+            ref,
+            f"importing {module_name} raised {_one_line(err)}; see the traceback of `python -c 'import {module_name}'`",
+        ) from None
     obj: Any = module
     for part in attribute.split(".") if attribute else []:
         # One getattr: a module's __getattr__ may build the spec when asked.
@@ -147,6 +186,41 @@ def _dotted(text: str) -> bool:
 def _one_line(err: BaseException) -> str:
     text = " ".join(f"{type(err).__name__}: {err}".split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def spec_modules(ref: str) -> list[str]:
+    """The modules that define the spec ``ref`` names: the module of its
+    reference and of its functions (through ``functools.partial``), which a
+    worker imports before it evaluates a space the experiment built."""
+    if ref in _LOCAL:
+        # An object handed over in this process (it may be registered again):
+        # only its functions' modules.
+        return _function_modules(_LOCAL[ref])
+    return list(_named_spec_modules(ref))
+
+
+@functools.cache
+def _named_spec_modules(ref: str) -> tuple[str, ...]:
+    # Once per process: every sampling session of a run asks.
+    modules = []
+    names = registered()
+    if ref in names:
+        modules.append(names[ref].partition(":")[0])
+    elif ":" in ref and _dotted(ref.partition(":")[0]):
+        modules.append(ref.partition(":")[0])
+    modules += _function_modules(load_spec_once(ref))
+    return tuple(dict.fromkeys(modules))
+
+
+def _function_modules(spec: Spec) -> list[str]:
+    modules = []
+    for func in (spec.experiment_func, spec.display_func):
+        while isinstance(func, functools.partial):
+            func = func.func
+        module = getattr(func, "__module__", None)
+        if isinstance(module, str) and module != "__main__":
+            modules.append(module)
+    return list(dict.fromkeys(modules))
 
 
 _loaded: dict[str, Spec] = {}

@@ -9,12 +9,12 @@ lease files) is decided once per store from its filesystem and recorded in
 
 from __future__ import annotations
 
+from . import settings
 from ._api import SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
-from ._config import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
 from ._errors import (
     BadModeRecord,
+    InvalidEnvironmentSetting,
     InvalidLockName,
-    InvalidLockSetting,
     LockError,
     LockLost,
     LockModeMismatch,
@@ -22,19 +22,23 @@ from ._errors import (
     LockTimeout,
     LockUnsupported,
     NotLocked,
+    SlurmSearchError,
     UnsafeLockFile,
 )
 from ._fs import Filesystem, choose_mode, mount_of
 from ._mode import Decision, record_path, set_store_mode, store_mode
 from ._names import validate_name
+from .settings import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
 
 __all__ = [
     "SLOW_WAIT",
+    "SlurmSearchError",
+    "settings",
     "BadModeRecord",
     "Decision",
     "Filesystem",
     "InvalidLockName",
-    "InvalidLockSetting",
+    "InvalidEnvironmentSetting",
     "LockError",
     "LockLost",
     "LockModeMismatch",

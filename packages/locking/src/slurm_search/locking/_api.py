@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from ._config import ensure_dir, home, locks_dir, soft_grace
 from ._errors import LockLost, LockReentry, LockTimeout, NotLocked
 from ._flock import FlockBackend, forget_instances
-from ._mode import store_mode
+from ._mode import lock_mode
 from ._names import validate_name
 from ._soft import SoftBackend
+from .settings import ensure_dir, locks_dir, soft_grace
 
 __all__ = ["lock", "have_lock", "needs_lock", "held_locks", "fence", "lock_mode"]
 
@@ -80,29 +80,6 @@ def _forget_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
-
-
-def lock_mode() -> str:
-    """The lock mode of the store at ``$SLURM_SEARCH_HOME``: ``flock`` or ``soft``.
-
-    Decided once per store and recorded in it (see the package README).
-
-    Raises:
-        InvalidLockSetting, LockModeMismatch, BadModeRecord.
-    """
-    key = (os.environ.get("SLURM_SEARCH_HOME"), os.environ.get("HOME"), os.environ.get("SLURM_SEARCH_LOCK"))
-    found = _modes.get(key)
-    if found is None:
-        found = store_mode(home()).mode
-        if len(_modes) > 256:
-            _modes.clear()
-        _modes[key] = found
-    return found
-
-
-# (the environment that decides the root and the request) -> mode: lock()
-# asks on every call, and building the root's Path costs more than the lookup.
-_modes: dict[tuple[str | None, str | None, str | None], str] = {}
 
 
 def fence(name: str) -> None:

@@ -5,12 +5,13 @@ across process boundaries)."""
 from __future__ import annotations
 
 __all__ = [
+    "SlurmSearchError",
     "LockError",
     "LockTimeout",
     "LockReentry",
     "InvalidLockName",
     "NotLocked",
-    "InvalidLockSetting",
+    "InvalidEnvironmentSetting",
     "LockModeMismatch",
     "LockUnsupported",
     "LockLost",
@@ -19,7 +20,28 @@ __all__ = [
 ]
 
 
-class LockError(Exception):
+class SlurmSearchError(Exception):
+    """Base of every error of every slurm-search package.
+
+    ``str()`` is one line that names the problem and the way out, which is
+    all the command-line tools print. Every subclass survives pickling
+    (workers send errors across processes) whatever its ``__init__`` takes:
+    it is rebuilt from its arguments and attributes, not by calling
+    ``__init__`` again.
+    """
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[BaseException], args: tuple, attributes: dict) -> BaseException:
+    err = cls.__new__(cls)
+    BaseException.__init__(err, *args)
+    err.__dict__.update(attributes)
+    return err
+
+
+class LockError(SlurmSearchError):
     """Base class of every error raised by slurm_search.locking."""
 
 
@@ -84,8 +106,8 @@ class InvalidLockName(LockError, ValueError):
         return f"invalid lock name {self.name!r}: {self.reason}"
 
 
-class InvalidLockSetting(LockError, ValueError):
-    """An environment variable of the locking package has a value it cannot use."""
+class InvalidEnvironmentSetting(SlurmSearchError, ValueError):
+    """A ``SLURM_SEARCH_*`` environment variable has a value that cannot be used."""
 
     def __init__(self, variable: str, value: str, expected: str) -> None:
         super().__init__(variable, value, expected)

@@ -30,11 +30,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._config import MODE_VARIABLE, MODES, ensure_dir, home, requested_mode
 from ._errors import BadModeRecord, LockModeMismatch, LockUnsupported
 from ._fs import Filesystem, choose_mode, mount_of
+from .settings import MODE_VARIABLE, MODES, ensure_dir, home, home_key, requested_mode
 
-__all__ = ["Decision", "store_mode", "set_store_mode", "record_path", "forget_decisions"]
+__all__ = ["Decision", "store_mode", "set_store_mode", "record_path", "forget_decisions", "lock_mode"]
 
 logger = logging.getLogger("slurm_search.locking")
 
@@ -74,10 +74,8 @@ _decisions: dict[tuple[str, str], Decision] = {}
 
 def forget_decisions() -> None:
     """Drop the cached decisions (after changing the record)."""
-    from . import _api
-
     _decisions.clear()
-    _api._modes.clear()
+    _modes.clear()
 
 
 def record_path(root: Path | None = None) -> Path:
@@ -89,7 +87,7 @@ def store_mode(root: Path | None = None) -> Decision:
     """The lock mode of the store at ``root`` (default: ``home()``), deciding it if new.
 
     Raises:
-        InvalidLockSetting: ``$SLURM_SEARCH_LOCK`` is not auto, flock or soft.
+        InvalidEnvironmentSetting: ``$SLURM_SEARCH_LOCK`` is not auto, flock or soft.
         LockModeMismatch: this host would lock differently from the record.
         BadModeRecord: the record is unsafe or unreadable.
     """
@@ -241,3 +239,26 @@ def set_store_mode(mode: str, root: Path | None = None) -> Decision:
     _write(record_path(root), chosen, reason, exclusive=False)
     forget_decisions()
     return store_mode(root)
+
+
+def lock_mode() -> str:
+    """The lock mode of the store at ``$SLURM_SEARCH_HOME``: ``flock`` or ``soft``.
+
+    Decided once per store and recorded in it (see the package README).
+
+    Raises:
+        InvalidEnvironmentSetting, LockModeMismatch, BadModeRecord.
+    """
+    key = (*home_key(), requested_mode())
+    found = _modes.get(key)
+    if found is None:
+        found = store_mode(home()).mode
+        if len(_modes) > 256:
+            _modes.clear()
+        _modes[key] = found
+    return found
+
+
+# (the environment that decides the root and the request) -> mode: lock()
+# asks on every call, and building the root's Path costs more than the lookup.
+_modes: dict[tuple[str, str, str], str] = {}

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import UnknownHyperparameter
+from ._legacy import modern_hyperparameters
 from ._names import (
     AgentName,
     parse_agent,
@@ -37,7 +38,7 @@ DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "entropy_loss_scaling": (0.0, 0.1),
 }
 RUN_KEYS = ("train_frames", "train_episodes", "test_episodes", "device", "delay", "threads", "report_every")
-KEYS = ("agent", "env", "hp", "space", "run_seed") + RUN_KEYS
+KEYS = ("agent", "env", "hp", "space", "run_seed", "runs_per_setting") + RUN_KEYS
 DEFAULT_RUN = {"train_frames": 5000, "test_episodes": 10}
 
 
@@ -83,6 +84,9 @@ def ale(params: dict) -> dict[str, Any]:
             the run parameters of each trial.
         run_seed: base of the trials' seeds (default 0); a trial's seed is
             derived from it and its hyperparameters.
+        runs_per_setting: trainings per trial, each on its own seed (default
+            1); the trial's loss is minus the mean test return over all of
+            them (the original's ``ale`` sessions ran 16).
 
     Raises:
         ValueError, KeyError: one line naming the bad parameter and the valid ones.
@@ -113,7 +117,9 @@ def ale(params: dict) -> dict[str, Any]:
         ranges = {name: bounds for name, bounds in DEFAULT_RANGES.items() if name in takes and name not in fixed}
     if not isinstance(ranges, Mapping) or not ranges:
         raise ValueError("space must name at least one hyperparameter: space:NAME=[low,high]")
-    bad = sorted((set(ranges) | set(fixed)) - set(takes))
+    # ALL 0.6's names (vsarsa's epsilon) are accepted: run_results maps them.
+    named = modern_hyperparameters(str(agent), dict.fromkeys(set(ranges) | set(fixed)), takes)
+    bad = sorted(set(named) - set(takes))
     if bad:
         raise UnknownHyperparameter(str(agent), bad, list(takes))
     both = sorted(set(ranges) & set(fixed))
@@ -126,6 +132,9 @@ def ale(params: dict) -> dict[str, Any]:
     seed = params.get("run_seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"run_seed={seed!r} is not valid: expected an integer >= 0")
+    runs = params.get("runs_per_setting", 1)
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
+        raise ValueError(f"runs_per_setting={runs!r} is not valid: expected an integer >= 1")
     return {
         "objective": OBJECTIVE,
         "space": ale_space(ranges),
@@ -135,6 +144,7 @@ def ale(params: dict) -> dict[str, Any]:
             "hp": fixed,
             "run_params": run,
             "run_seed": seed,
+            "runs_per_setting": runs,
         },
         "algo": "tpe",
         "max_evals": 20,
@@ -177,12 +187,32 @@ def trial_seed(base: int, params: Mapping[str, Any]) -> int:
 
 
 def ale_objective(params: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
-    """Train and test one setting; the loss is minus the mean test return."""
-    results = run_results(
-        context["env"],
-        context["agent"],
-        {**context.get("hp", {}), **params},
-        context["run_params"],
-        trial_seed(context.get("run_seed", 0), params),
-    )
-    return {"loss": -results["return_mean"], **results}
+    """Train and test one setting ``runs_per_setting`` times (seeds ``s``,
+    ``s + 1``, …); the loss is minus the mean test return over all runs.
+
+    Returns:
+        ``loss``, the first run's ``return_mean``/``return_var``/``returns_cdf``,
+        and over the runs: ``run_return_means``, ``run_return_stds``,
+        ``returns_mean``, ``returns_std`` (of every test episode).
+    """
+    seed = trial_seed(context.get("run_seed", 0), params)
+    runs = [
+        run_results(
+            context["env"],
+            context["agent"],
+            {**context.get("hp", {}), **params},
+            context["run_params"],
+            seed + index,
+        )
+        for index in range(int(context.get("runs_per_setting", 1)))
+    ]
+    returns = [value for run in runs for value in run["returns_cdf"]]
+    mean = sum(returns) / len(returns)
+    return {
+        "loss": -mean,
+        **runs[0],
+        "run_return_means": [run["return_mean"] for run in runs],
+        "run_return_stds": [math.sqrt(run["return_var"]) for run in runs],
+        "returns_mean": mean,
+        "returns_std": math.sqrt(sum((value - mean) ** 2 for value in returns) / len(returns)),
+    }

@@ -16,6 +16,7 @@ from typing import Any
 from slurm_search.dsl import BadValue, param
 
 from ._errors import BadRunParams, UnknownAgent, UnknownEnvironment
+from ._legacy import modern_hyperparameters
 from ._names import AgentName, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names
 
 __all__ = ["check_params"]
@@ -65,13 +66,35 @@ def check_params() -> list[AgentName]:
     for agent in real:
         takes = preset_hyperparameter_names(agent)
         for option, space in _spaces():
-            unknown = sorted(set(space) - set(takes))
+            unknown = sorted(set(modern_hyperparameters(str(agent), dict.fromkeys(space), takes)) - set(takes))
             if unknown:
                 raise BadValue(
                     option, ",".join(unknown), f"hyperparameters that {agent} takes: {', '.join(takes)}"
                 )
+    # The original's experiments name them run_params, ours run.
+    key = "run_params" if param("run_params") is not None else "run"
     try:
-        parse_run_params(param("run"))
+        parse_run_params(param(key))
     except BadRunParams as err:
-        raise BadValue(f"--run:{err.key}", err.value, err.expected) from None
+        raise BadValue(f"--{key}:{err.key}", err.value, err.expected) from None
     return agents
+
+
+def check_agent_space(agent: str, space_param: str) -> None:
+    """Check that the agent takes every hyperparameter of the space
+    ``space_param`` (an agent with its own space, as in gen_benchmark).
+
+    Raises:
+        BadValue: naming the space, the hyperparameters and the ones the agent takes.
+    """
+    try:
+        parsed = parse_agent(agent)
+    except UnknownAgent as err:
+        raise BadValue("--benchmark_agents", agent, f"one of {', '.join(err.choices)}") from None
+    space = param(space_param)
+    if parsed.is_debug or not isinstance(space, Mapping):
+        return
+    takes = preset_hyperparameter_names(parsed)
+    unknown = sorted(set(modern_hyperparameters(str(parsed), dict.fromkeys(space), takes)) - set(takes))
+    if unknown:
+        raise BadValue(f"--{space_param}", ",".join(unknown), f"hyperparameters that {agent} takes: {', '.join(takes)}")

@@ -13,14 +13,16 @@ from typing import Any
 from slurm_search.dsl import run_dir
 
 from ._bootstrap import noise_ratio, search_curve
+from ._history_plot import plot_optimisation_history
 from ._plots import (
     plot_return_cdfs,
     plot_search_curves,
     plot_setting_percentile_surface,
     plot_setting_samples,
 )
+from ._scales import log_scaled
 
-__all__ = ["format_setting", "plots_dir", "report_paths", "setting_plots"]
+__all__ = ["format_setting", "history_plots", "plots_dir", "report_paths", "run_title", "setting_plots"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,23 @@ def plots_dir(session_name: str) -> Path:
 
 def short_name(session_name: str) -> str:
     return session_name.split(":", 1)[-1]
+
+
+def run_title(params: Mapping[str, Any]) -> str:
+    """What a plot's reader needs to know of the run: ``classic:a2c on
+    classic:CartPole-v1, 100,000 training frames`` (agents and environments
+    joined when an experiment enumerates them)."""
+
+    def names(one: str, many: str) -> str:
+        if params.get(one) is not None:
+            return str(params[one])
+        return ", ".join(map(str, params.get(many) or [])) or "?"
+
+    title = f"{names('agent', 'agent_space')} on {names('env', 'env_space')}"
+    frames = (params.get("run") or {}).get("train_frames")
+    if isinstance(frames, numbers.Real) and math.isfinite(frames):
+        title += f", {int(float(frames)):,} training frames"
+    return title
 
 
 def format_setting(setting: Any) -> str:
@@ -62,8 +81,7 @@ def numeric_dims(settings: Sequence[Any]) -> list[str]:
         return []
     keys = set.intersection(*(set(d) for d in dicts))
     return sorted(
-        key for key in keys
-        if all(isinstance(d[key], numbers.Real) and not isinstance(d[key], bool) for d in dicts)
+        key for key in keys if all(isinstance(d[key], numbers.Real) and not isinstance(d[key], bool) for d in dicts)
     )
 
 
@@ -74,10 +92,15 @@ def setting_plots(
     label: str,
     best: Any = None,
     extra_cdfs: Mapping[str, Sequence[float]] | None = None,
+    space: Any = None,
 ) -> list[Path]:
     """The standard plots of one tuning sample ``[(setting, returns over seeds), …]``:
     return CDFs, setting-percentile surface and contour, (setting value, mean
     return) samples with the best marked, bootstrapped random-search curves.
+
+    ``label`` is the second line of every title (`run_title`); ``space`` the
+    hyperopt space the settings were drawn from (its log-scaled dimensions
+    get a log axis).
     """
     settings = [setting for setting, _ in setting_cdfs]
     runs = [list(map(float, values)) for _, values in setting_cdfs]
@@ -85,12 +108,16 @@ def setting_plots(
     paths: list[Path] = []
 
     groups = dict(extra_cdfs or {})
-    groups[f"{label}: mean return of each setting"] = means
-    paths.append(plot_return_cdfs(groups, folder / "return_cdfs.png", title=f"Return distributions ({label})"))
+    groups["mean return of each setting"] = means
+    paths.append(plot_return_cdfs(groups, folder / "return_cdfs.png", title=f"Return distributions\n{label}"))
 
     paths += plot_setting_percentile_surface(
-        runs, folder / "setting_percentile_return.png", title=f"Return by setting and seed percentile ({label})", zlabel="Mean test return"
+        runs,
+        folder / "setting_percentile_return.png",
+        title=f"Return by setting and seed percentile\n{label}",
+        zlabel="Mean test return",
     )
+    log_dims = log_scaled(space)
 
     if best is None:
         best = settings[max(range(len(means)), key=means.__getitem__)]
@@ -103,31 +130,84 @@ def setting_plots(
                 {dim: points},
                 folder / f"setting_samples_{dim}.png",
                 best=mark,
-                title=f"Mean return over seeds by {dim} ({label})",
-                xlabel=dim,
+                title=f"Mean return over seeds by {dim}\n{label}",
+                xlabel=f"{dim} (log scale)" if dim in log_dims else dim,
                 ylabel="Mean test return over seeds",
+                log_x=dim in log_dims if space is not None else None,
             )
         )
 
     per_setting = max(len(values) for values in runs)
     curves = {
-        f"{r} run{'s' if r > 1 else ''} per setting": search_curve(runs, max_settings=len(runs), runs=r, trials=200, seed=r)
+        f"{r} run{'s' if r > 1 else ''} per setting": search_curve(
+            runs, max_settings=len(runs), runs=r, trials=200, seed=r
+        )
         for r in sorted({1, per_setting})
     }
     paths.append(
         plot_search_curves(
             curves,
             folder / "random_search_curves.png",
-            title=f"Simulated random search, bootstrapped ({label})",
+            title=f"Simulated random search, bootstrapped\n{label}",
             reference={"best setting found": best_mean, "mean over settings": sum(means) / len(means)},
         )
     )
     return paths
 
 
+def _trial_value(result: Mapping[str, Any]) -> float | None:
+    """What a hyperparameter search's trial found: the mean return over seeds
+    (the measured inner result's ``mean``), or the inner value if a number."""
+    value = result.get("value")
+    if isinstance(value, Mapping):
+        value = value.get("mean")
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def history_plots(session_name: str, var: str = "hp") -> list[Path]:
+    """An optimisation history (each trial's mean return, and the best so far)
+    of every search of the run over ``var`` (the hyperparameters), into
+    ``plots/history_<AST path>.png``. Each title names the search's place in
+    the experiment and the agent, environment and frames it ran with.
+    """
+    import re
+
+    from slurm_search import session
+    from slurm_search.dsl import show_experiment
+
+    folder = plots_dir(session_name)
+    paths = []
+    for where, sub, _ in show_experiment(session_name)["sessions"]:
+        try:
+            if session.info(sub).metadata.get("var") != var:
+                continue
+            node_params = getattr(session.context(sub), "node_params", None) or {}
+            values = [(r.tid, _trial_value(r.result)) for r in session.results(sub)]
+        except session.SessionError as err:  # a damaged sub-session: its plot is left out
+            logger.warning("no optimisation history of %s: %s", sub, err)
+            continue
+        finished = [(tid, float(value)) for tid, value in values if value is not None]
+        if not finished:
+            continue
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", where)
+        paths.append(
+            plot_optimisation_history(
+                finished,
+                folder / f"history_{stem}.png",
+                maximize=True,
+                title=(
+                    f"Optimisation history of {where} ({session.info(sub).algo}, {len(values)} trials)\n"
+                    f"{run_title(node_params)}"
+                ),
+                ylabel="Mean test return over seeds",
+            )
+        )
+    return paths
+
+
 def print_noise(setting_cdfs: Sequence[tuple[Any, Sequence[float]]]) -> dict[str, float]:
     ratio = noise_ratio([list(values) for _, values in setting_cdfs])
-    print(
-        f"trial std / hyperparameter std: {ratio['trial_std']:.4g} / {ratio['hp_std']:.4g} = {ratio['ratio']:.3g}"
-    )
+    print(f"trial std / hyperparameter std: {ratio['trial_std']:.4g} / {ratio['hp_std']:.4g} = {ratio['ratio']:.3g}")
     return ratio

@@ -4,6 +4,8 @@ names the valid choices."""
 
 from __future__ import annotations
 
+from slurm_search.locking import SlurmSearchError
+
 __all__ = [
     "BadRunParams",
     "RLError",
@@ -13,7 +15,7 @@ __all__ = [
 ]
 
 
-class RLError(Exception):
+class RLError(SlurmSearchError):
     """Base class of the errors of ``slurm_search.rl``."""
 
 

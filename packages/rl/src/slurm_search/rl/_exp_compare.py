@@ -2,9 +2,12 @@
 
 - ``compare_agents``: enumerate agents, sample hyperparameters, compare the
   distributions of their returns.
-- ``compare_hp_spaces``: one agent tuned over several hyperparameter spaces.
-- ``multienv_benchmark``: agents × classic-control environments, returns
-  normalised per environment.
+- ``compare_hp_spaces_random``: one agent, random settings from each of
+  several hyperparameter spaces (the original's ``compare_hp_spaces``, with
+  TPE and a fresh-seed evaluation, is in ``_exp_single_env``).
+- ``multienv_agent_grid``: agents × classic-control environments, returns
+  normalised per environment (the original's ``multienv_benchmark``, one
+  agent tuned across environments, is in ``_exp_multienv``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from slurm_search.dsl import Spec, enumeration_sampling, param, random_sampling
 
 from ._bootstrap import search_curve
 from ._checks import check_params
-from ._display import format_setting, mean_std, plots_dir, report_paths, short_name
+from ._display import format_setting, history_plots, mean_std, plots_dir, report_paths, run_title
 from ._exp_common import A2C_SPACE, RUN, RUN_DEBUG, RUN_SEED_SPACE, SLURM, seed_runs
 from ._nodes import normalized_scores
 from ._plots import plot_return_cdfs, plot_search_curves, plot_setting_percentile_surface
@@ -49,7 +52,7 @@ def _curves(group_cdfs: dict[str, list[tuple[Any, list[float]]]], trials: int = 
 
 
 def compare_agents() -> dict[str, Any]:
-    """For each agent, random settings × seeds."""
+    """Compare agents: for each, random settings × seeds; which is best and which most consistent."""
     check_params()
     agents = enumeration_sampling("agent", _hp_sample())
     return {
@@ -66,22 +69,21 @@ def display_compare_agents(session_name: str, params: dict, results: dict) -> li
     for agent, values in results["agent_cdfs"]:
         print(f"{agent:24s} mean return over settings {mean_std(values)}")
     print(f"highest mean: {results['best_agent']}; most consistent across settings: {results['most_consistent_agent']}")
-    folder, name = plots_dir(session_name), short_name(session_name)
-    env = params["env"]
+    folder, name = plots_dir(session_name), run_title(params)
     paths = [
         plot_return_cdfs(
             {str(agent): values for agent, values in results["agent_cdfs"]},
             folder / "agent_return_cdfs.png",
-            title=f"Mean return of random settings, per agent [{env}] ({name})",
+            title=f"Mean return of random settings, per agent\n{name}",
             ylabel="Mean test return over seeds",
         ),
         plot_search_curves(
             _curves({str(agent): cdfs for agent, cdfs in results["agent_setting_cdfs"]}),
             folder / "agent_search_curves.png",
-            title=f"Simulated random search per agent [{env}] ({name})",
+            title=f"Simulated random search per agent\n{name}",
         ),
     ]
-    return report_paths(paths)
+    return report_paths(paths + history_plots(session_name))
 
 
 compare_agents_exp = Spec(
@@ -91,7 +93,7 @@ compare_agents_exp = Spec(
         "hp_space": dict(A2C_SPACE),
         "run_seed_space": RUN_SEED_SPACE,
         "run": dict(RUN),
-        "search": {"settings": 32, "runs_per_setting": 4, "method": "slurm", "threads": 32},
+        "search": {"settings": 30, "runs_per_setting": 1, "method": "slurm", "threads": 8},
         "slurm": dict(SLURM),
     },
     experiment_func=compare_agents,
@@ -109,7 +111,7 @@ compare_agents_exp = Spec(
 
 
 def compare_hp_spaces() -> dict[str, Any]:
-    """The same agent sampled over each space of ``hp_spaces`` (a node per space)."""
+    """Random settings of one agent from each space of hp_spaces: distributions, search curves, surfaces."""
     check_params()
     results = {}
     for space_name in sorted(param("hp_spaces")):
@@ -128,29 +130,32 @@ def compare_hp_spaces() -> dict[str, Any]:
 def display_compare_hp_spaces(session_name: str, params: dict, results: dict) -> list:
     """Print each space's returns and best setting; plot CDFs, search curves, surfaces."""
     for space_name, space in sorted(results.items()):
-        print(f"{space_name:16s} mean return over settings {mean_std(space['cdf'])}; best {space['best_mean']:.4g} at {format_setting(space['best_hp'])}")
-    folder, name = plots_dir(session_name), short_name(session_name)
+        print(
+            f"{space_name:16s} mean return over settings {mean_std(space['cdf'])}; "
+            f"best {space['best_mean']:.4g} at {format_setting(space['best_hp'])}"
+        )
+    folder, name = plots_dir(session_name), run_title(params)
     paths = [
         plot_return_cdfs(
             {space_name: space["cdf"] for space_name, space in sorted(results.items())},
             folder / "space_return_cdfs.png",
-            title=f"Mean return of random settings, per space ({name})",
+            title=f"Mean return of random settings, per space\n{name}",
             ylabel="Mean test return over seeds",
         ),
         plot_search_curves(
             _curves({space_name: space["setting_cdfs"] for space_name, space in sorted(results.items())}),
             folder / "space_search_curves.png",
-            title=f"Simulated random search per space ({name})",
+            title=f"Simulated random search per space\n{name}",
         ),
     ]
     for space_name, space in sorted(results.items()):
         paths += plot_setting_percentile_surface(
             [values for _, values in space["setting_cdfs"]],
             folder / f"setting_percentile_return_{space_name}.png",
-            title=f"Return by setting and seed percentile: {space_name} ({name})",
+            title=f"Return by setting and seed percentile: {space_name}\n{name}",
             zlabel="Mean test return",
         )
-    return report_paths(paths)
+    return report_paths(paths + history_plots(session_name))
 
 
 compare_hp_spaces_exp = Spec(
@@ -182,7 +187,7 @@ compare_hp_spaces_exp = Spec(
         "run": RUN_DEBUG,
     },
     display_func=display_compare_hp_spaces,
-    ref="compare_hp_spaces",
+    ref="compare_hp_spaces_random",
 )
 
 
@@ -190,7 +195,7 @@ compare_hp_spaces_exp = Spec(
 
 
 def multienv_benchmark() -> dict[str, Any]:
-    """Agents × environments, random settings × seeds on each; scores normalised per environment."""
+    """Every agent × classic-control environment, random settings × seeds, returns normalised per environment."""
     check_params()
     grid = enumeration_sampling("agent", enumeration_sampling("env", _hp_sample()))
     setting_means = grid["point_values:point_values:cdf:mean"]
@@ -211,16 +216,16 @@ def display_multienv_benchmark(session_name: str, params: dict, results: dict) -
         row = scores["per_env"][agent]
         cells = " ".join(f"{row.get(env, math.nan):16.3f}" for env in envs)
         print(f"{agent:24s} {cells} {scores['mean'][agent]:8.3f}")
-    folder, name = plots_dir(session_name), short_name(session_name)
+    folder, name = plots_dir(session_name), run_title(params)
     paths = [
         plot_return_cdfs(
             scores["cdf"],
             folder / "normalised_return_cdfs.png",
-            title=f"Normalised mean return of random settings, all environments ({name})",
+            title=f"Normalised mean return of random settings, all environments\n{name}",
             ylabel="Normalised mean test return",
         )
     ]
-    return report_paths(paths)
+    return report_paths(paths + history_plots(session_name))
 
 
 multienv_benchmark_exp = Spec(
@@ -241,5 +246,5 @@ multienv_benchmark_exp = Spec(
         "run": RUN_DEBUG,
     },
     display_func=display_multienv_benchmark,
-    ref="multienv_benchmark",
+    ref="multienv_agent_grid",
 )

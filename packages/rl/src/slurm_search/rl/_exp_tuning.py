@@ -17,7 +17,7 @@ from slurm_search.dsl import Spec, maximizing_sampling, random_sampling, use
 
 from ._bootstrap import search_curve, simulate_search, spaced_values
 from ._checks import check_params
-from ._display import format_setting, mean_std, plots_dir, print_noise, report_paths, setting_plots, short_name
+from ._display import format_setting, history_plots, mean_std, plots_dir, print_noise, report_paths, run_title, setting_plots
 from ._exp_common import A2C_SPACE, RUN, RUN_DEBUG, RUN_SEED_SPACE, SLURM, seed_runs
 from ._nodes import run_noise_ratio
 from ._plots import plot_return_cdfs, plot_search_curves, plot_value_grid
@@ -83,11 +83,12 @@ def display_hp_tuning_effects(session_name: str, params: dict, results: dict) ->
     paths = setting_plots(
         plots_dir(session_name),
         results["setting_cdfs"],
-        label=short_name(session_name),
+        label=run_title(params),
         best=results["best_hp"],
         extra_cdfs={"best setting, fresh seeds": results["best_cdf"], "worst setting, fresh seeds": results["worst_cdf"]},
+        space=params.get("hp_space"),
     )
-    return report_paths(paths)
+    return report_paths(paths + history_plots(session_name))
 
 
 # Steps are training frames (run:report_every apart); ASHA's rungs at 10k, 30k
@@ -130,7 +131,7 @@ _TUNING_DEBUG = {
 }
 
 hp_tuning_effects_exp = Spec(
-    config=_tuning_config({"settings": 96, "runs_per_setting": 12, "method": "slurm", "threads": 32}, 48),
+    config=_tuning_config({"settings": 96, "runs_per_setting": 12, "method": "slurm", "threads": 8}, 24),
     experiment_func=hp_tuning_effects,
     debug_overrides=_TUNING_DEBUG,
     display_func=display_hp_tuning_effects,
@@ -138,7 +139,7 @@ hp_tuning_effects_exp = Spec(
 )
 
 hp_tuning_effects_rand_exp = Spec(
-    config=_tuning_config({"settings": 96, "runs_per_setting": 12, "method": "slurm", "threads": 32}, 48),
+    config=_tuning_config({"settings": 96, "runs_per_setting": 12, "method": "slurm", "threads": 8}, 24),
     experiment_func=hp_tuning_effects_rand,
     debug_overrides=_TUNING_DEBUG,
     display_func=display_hp_tuning_effects,
@@ -184,29 +185,29 @@ def display_tuning_config_effects(session_name: str, params: dict, results: dict
         f"best budget shape: {best[0]['settings sampled']} settings × {best[0]['runs per setting']} runs "
         f"-> true mean return of the setting found {best[1]:.4g} (over {trials} bootstrapped searches)"
     )
-    name = short_name(session_name)
+    name = run_title(params)
     folder = plots_dir(session_name)
     paths = [
         plot_value_grid(
             grid,
             ("settings sampled", "runs per setting"),
             folder / "budget_grid.png",
-            title=f"True mean return of the setting a search finds ({name})",
+            title=f"True mean return of the setting a search finds\n{name}",
             zlabel="Mean over bootstrapped searches",
         ),
         plot_return_cdfs(
             found,
             folder / "found_setting_cdfs.png",
-            title=f"Distribution of the setting found, by budget ({name})",
+            title=f"Distribution of the setting found, by budget\n{name}",
             ylabel="True mean return of the setting found",
         ),
     ]
     curves = {
         f"{r} runs per setting": search_curve(runs, len(runs), r, trials=trials, seed=r) for r in sorted({run_counts[0], run_counts[len(run_counts) // 2], run_counts[-1]})
     }
-    paths.append(plot_search_curves(curves, folder / "random_search_curves.png", title=f"Simulated random search by runs per setting ({name})"))
-    paths += setting_plots(folder / "sample", setting_cdfs, label=name)
-    return report_paths(paths)
+    paths.append(plot_search_curves(curves, folder / "random_search_curves.png", title=f"Simulated random search by runs per setting\n{name}"))
+    paths += setting_plots(folder / "sample", setting_cdfs, label=name, space=params.get("hp_space"))
+    return report_paths(paths + history_plots(session_name))
 
 
 tuning_config_effects_exp = Spec(
@@ -216,7 +217,7 @@ tuning_config_effects_exp = Spec(
         "hp_space": dict(A2C_SPACE),
         "run_seed_space": RUN_SEED_SPACE,
         "run": {**RUN, "train_frames": 75_000},
-        "search": {"settings": 112, "runs_per_setting": 32, "method": "slurm", "threads": 32},
+        "search": {"settings": 112, "runs_per_setting": 32, "method": "slurm", "threads": 16},
         "analysis": {"bootstrap_trials": 256},
         "slurm": dict(SLURM),
     },

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from slurm_search.dsl import accepts_param_names, run_dir
+from slurm_search.dsl import accepts_param_names, current_run, run_dir
 
 from ._bootstrap import noise_ratio
 from ._run import run_results
@@ -31,8 +31,6 @@ def experiment_run_params(run_params: Mapping[str, Any] | None) -> dict[str, Any
     params = dict(run_params or {})
     if not params.get("logdir"):
         # The run being evaluated, in run_exp and in its workers alike.
-        from slurm_search.dsl._runtime import current_run
-
         run = current_run()
         if run is not None:
             params["logdir"] = str(run_dir(run.name) / "tensorboard")

@@ -4,8 +4,9 @@ and returns the statistics of its test returns."""
 
 from __future__ import annotations
 
+import datetime
 import logging
-import os
+import re
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,32 +14,56 @@ from typing import Any
 
 from slurm_search import session, state
 from slurm_search.dsl import report, reporting
-from slurm_search.locking import ensure_dir
+from slurm_search.locking import ensure_dir, settings
 
 from ._debug import debug_returns
 from ._errors import UnknownHyperparameter
-from ._names import RunParams, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names, run_seed
+from ._legacy import modern_hyperparameters
+from ._names import (
+    RunParams,
+    parse_agent,
+    parse_env,
+    parse_run_params,
+    preset_hyperparameter_names,
+)
+from ._names import run_seed as checked_seed
 
-__all__ = ["LOGDIR_VARIABLE", "run_results", "summarize", "tensorboard_dir"]
+__all__ = ["LOGDIR_VARIABLE", "run_logdir", "run_results", "summarize", "tensorboard_dir"]
 
 logger = logging.getLogger(__name__)
 
 # Set by whoever knows the experiment's folder (an experiment's worker);
 # run_params["logdir"] wins over it.
-LOGDIR_VARIABLE = "SLURM_SEARCH_RL_LOGDIR"
+LOGDIR_VARIABLE = settings.RL_LOGDIR_VARIABLE
 
 
 def tensorboard_dir(params: RunParams) -> Path:
     """Where ALL's TensorBoard logs go: ``run_params["logdir"]``, else
     ``$SLURM_SEARCH_RL_LOGDIR``, else ``<home>/tmp/tensorboard``; never the
     working directory. Created on demand (mode 0700, like the store)."""
-    if params.logdir:
-        folder = Path(params.logdir).expanduser()
-    elif os.environ.get(LOGDIR_VARIABLE):
-        folder = Path(os.environ[LOGDIR_VARIABLE]).expanduser()
-    else:
+    folder = Path(params.logdir).expanduser() if params.logdir else settings.rl_logdir()
+    if folder is None:
         folder = state.root() / "tmp" / "tensorboard"
     return make_private_dir(folder)
+
+
+def run_logdir(base: Path, agent: str, env: str, seed: int) -> Path:
+    """One training run's TensorBoard folder under ``base``.
+
+    Inside a search's trial: ``<session>/trial<tid>_seed<seed>`` (and
+    ``_attempt<n>`` for a retried trial, so attempts never mix their event
+    files), where ``<session>`` is the session's name without its type, as
+    ``ssearch list`` and ``ssearch trials`` show it. Outside one (a direct
+    ``run_results`` call): ``<agent>_<env>_seed<seed>_<time>``.
+    """
+    from slurm_search.session import current_trial
+
+    trial = current_trial()
+    if trial is not None:
+        leaf = f"trial{trial.tid}_seed{seed}" + (f"_attempt{trial.attempt}" if trial.attempt > 1 else "")
+        return base / trial.session.split(":", 1)[-1] / leaf
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return base / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{agent}_{env}_seed{seed}_{stamp}")
 
 
 def make_private_dir(folder: Path) -> Path:
@@ -65,7 +90,7 @@ def _report(mean_return: float, frames: int) -> None:
     (the loss such a session minimises); else nowhere."""
     if reporting():
         report(mean_return, frames)
-    elif session.current_trial() is not None:
+    elif session.current_reports() is not None:
         session.report(-mean_return, frames)
 
 
@@ -74,7 +99,7 @@ def run_results(
     agent: str,
     hp: Mapping[str, Any] | None = None,
     run_params: Mapping[str, Any] | None = None,
-    run_seed_value: object = 0,
+    run_seed: object = 0,
 ) -> dict[str, Any]:
     """Train and test ``agent`` on ``env``; the statistics of its test returns.
 
@@ -91,7 +116,7 @@ def run_results(
             return of the last training episodes, to the sampling trials
             around the run, whose pruner may stop it: ``slurm_search.dsl.report``;
             default 0: none).
-        run_seed_value: the seed; the same seed gives the same returns on the CPU.
+        run_seed: the seed; the same seed gives the same returns on the CPU.
 
     Returns:
         ``{"return_mean": float, "return_var": float, "returns_cdf": [float, …]}``.
@@ -102,18 +127,20 @@ def run_results(
     """
     agent_name = parse_agent(agent)
     params = parse_run_params(run_params)
-    seed = run_seed(run_seed_value)
+    seed = checked_seed(run_seed)
     if agent_name.is_debug:
         env_name = parse_env(env, check=False)
         return summarize(debug_returns(agent_name, env_name, hp, params, seed))
     env_name = parse_env(env)
     # Checked before torch loads (seconds), from the preset's source.
     takes = preset_hyperparameter_names(agent_name)
+    hp = modern_hyperparameters(str(agent_name), hp, takes)
     unknown = sorted(set(hp or {}) - set(takes))
     if unknown:
         raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
     from ._training import train_and_test  # torch and ALL load here, not on import
 
-    returns = train_and_test(agent_name, env_name, hp, params, seed, tensorboard_dir(params), _report)
+    logdir = make_private_dir(run_logdir(tensorboard_dir(params), agent_name.preset, env_name.name, seed))
+    returns = train_and_test(agent_name, env_name, hp, params, seed, logdir, _report)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
     return summarize(returns)

@@ -25,6 +25,7 @@ import torch
 from all import presets
 from all.environments import AtariEnvironment, DuplicateEnvironment, GymEnvironment
 from all.experiments import ParallelEnvExperiment, SingleEnvExperiment
+from all.logging import ExperimentLogger
 from torch.utils.tensorboard import SummaryWriter
 
 from ._hparams import coerce_hyperparameters
@@ -36,6 +37,12 @@ __all__ = ["REPORT_WINDOW", "train_and_test", "preset_defaults"]
 REPORT_WINDOW = 10
 
 logger = logging.getLogger(__name__)
+
+
+# Episode limits other than gymnasium's: MountainCar-v0's 200 steps are too
+# few for an untrained agent to ever reach the flag (no reward signal), so
+# the original ran it with 20,000, as we do.
+EPISODE_LIMITS: dict[str, dict[str, Any]] = {"MountainCar-v0": {"max_episode_steps": 20_000}}
 
 
 def preset_builder(agent: AgentName):
@@ -53,7 +60,7 @@ def _make_env(env: EnvName, device: str):
         import ale_py  # noqa: F401  (registers the NoFrameskip-v4 ids)
 
         return AtariEnvironment(env.name, device=device)
-    return GymEnvironment(env.name, device=device)
+    return GymEnvironment(env.name, device=device, **EPISODE_LIMITS.get(env.name, {}))
 
 
 def _seed_env(env, seed: int) -> None:
@@ -74,6 +81,34 @@ def _close(experiment) -> None:
     writer = getattr(experiment, "_logger", None)
     if isinstance(writer, SummaryWriter):
         SummaryWriter.close(writer)
+
+
+class _RunLogger(ExperimentLogger):
+    """ALL's TensorBoard logger, writing into the folder it is given.
+
+    ALL 0.9.1 always writes into ``<logdir>/<agent>_<env>_<timestamp>``; a
+    run's folder is named by ``run_logdir`` instead (session, trial, seed).
+    """
+
+    def __init__(self, experiment, agent_name, env_name, verbose=True, logdir="runs"):  # noqa: D107
+        self.env_name = env_name
+        self.log_dir = str(logdir)
+        self._experiment = experiment
+        self._verbose = verbose
+        SummaryWriter.__init__(self, log_dir=self.log_dir)
+
+
+def _in_folder(experiment_class):
+    class InFolder(experiment_class):
+        def _make_logger(self, logdir, agent_name, env_name, verbose):
+            return _RunLogger(self, agent_name, env_name, verbose=verbose, logdir=logdir)
+
+    InFolder.__name__ = experiment_class.__name__
+    return InFolder
+
+
+_SingleEnv = _in_folder(SingleEnvExperiment)
+_ParallelEnv = _in_folder(ParallelEnvExperiment)
 
 
 def _report_training(experiment, every: int, report: Callable[[float, int], None]) -> Callable[[], None]:
@@ -116,6 +151,8 @@ def train_and_test(
 ) -> list[float]:
     """Train the agent and return its test episodes' returns.
 
+    ALL's TensorBoard events and CSV summaries go into ``logdir`` itself.
+
     With ``params.report_every`` and ``report``, reports the mean return of
     recent training episodes every ``report_every`` frames (see
     ``_report_training``).
@@ -139,10 +176,10 @@ def train_and_test(
         copies = [_make_env(env, device) for _ in range(int(n_envs))]
         for index, copy in enumerate(copies):
             _seed_env(copy, seed + index)
-        experiment = ParallelEnvExperiment(preset, DuplicateEnvironment(copies, device=device), **options)
+        experiment = _ParallelEnv(preset, DuplicateEnvironment(copies, device=device), **options)
     else:
         _seed_env(base_env, seed)
-        experiment = SingleEnvExperiment(preset, base_env, **options)
+        experiment = _SingleEnv(preset, base_env, **options)
     finish = _report_training(experiment, params.report_every, report) if report and params.report_every else None
     try:
         experiment.train(frames=params.train_frames, episodes=params.train_episodes)

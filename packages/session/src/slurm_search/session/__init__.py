@@ -14,7 +14,6 @@ or suggest a trial, and its ATPE and TPE modules only when they are used
 (see _hyperopt_import.py).
 """
 
-from __future__ import annotations
 
 from ._hyperopt_import import defer_optimisers
 
@@ -23,6 +22,7 @@ defer_optimisers()
 from ._claims import Trial, default_worker_id, next_trial, record_failure, record_result, renew_lease
 from ._commands import annotate, compact_session, delete_trial, enable, restart, stop
 from ._create import ALGOS, create_session, delete_session
+from ._current import CurrentTrial, current_trial
 from ._errors import (
     CorruptSession,
     InvalidObjective,
@@ -37,13 +37,15 @@ from ._errors import (
     Pruned,
     SessionError,
     SessionExists,
+    SlurmSearchError,
+    UnknownLabel,
     UnknownSession,
     UnknownTrial,
 )
 from ._model import keep_claiming
 from ._names import session_name
 from ._pruners import PRUNERS, check_pruner, should_prune
-from ._reports import current_trial, report, trial_reports
+from ._reports import current_reports, report, trial_reports
 from ._queries import (
     Progress,
     SessionInfo,
@@ -61,18 +63,23 @@ from ._queries import (
     trial_owners,
     worst,
 )
+from ._trial_table import TrialRow, dataframe, trial_rows
+from ._values import InvalidValue, format_value, parse_value
+from ._words import random_phrase
 from ._worker import WorkReport, work_on
 
 __all__ = [
     "ALGOS",
     "PRUNERS",
     "CorruptSession",
+    "CurrentTrial",
     "InvalidObjective",
     "InvalidReport",
     "InvalidResult",
     "InvalidSessionName",
     "InvalidSetting",
     "InvalidSpace",
+    "InvalidValue",
     "LeaseLost",
     "NoMoreTrials",
     "NotInTrial",
@@ -80,10 +87,13 @@ __all__ = [
     "Pruned",
     "SessionError",
     "SessionExists",
+    "SlurmSearchError",
     "SessionInfo",
     "SessionSummary",
     "Trial",
     "TrialResult",
+    "TrialRow",
+    "UnknownLabel",
     "UnknownSession",
     "UnknownTrial",
     "WorkReport",
@@ -94,16 +104,22 @@ __all__ = [
     "compact_session",
     "context",
     "create_session",
+    "current_reports",
     "current_trial",
+    "dataframe",
     "default_worker_id",
+    "defer_optimisers",
     "delete_session",
     "delete_trial",
     "enable",
+    "format_value",
     "info",
     "keep_claiming",
     "list_sessions",
     "next_trial",
+    "parse_value",
     "progress",
+    "random_phrase",
     "record_failure",
     "record_result",
     "renew_lease",
@@ -117,6 +133,7 @@ __all__ = [
     "trial_docs",
     "trial_owners",
     "trial_reports",
+    "trial_rows",
     "work_on",
     "worst",
 ]

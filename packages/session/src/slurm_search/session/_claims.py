@@ -165,7 +165,10 @@ def claim_and_report(
             events.extend(more)
         commit(v, events)
     if isinstance(outcome, Trial):
-        outcome = outcome._replace(params=v.params(outcome.tid))
+        # issue 12: a space that does not evaluate fails the trial, not the worker.
+        from ._space_eval import trial_params
+
+        outcome = outcome._replace(params=trial_params(v, outcome.tid))
     return outcome
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from slurm_search.locking import SlurmSearchError
+
 # The longest `type:name` of a session, in UTF-8 bytes: the lock layer takes
 # names of up to 200 bytes, and a session also locks `<type:name>.slurm`.
 MAX_NAME_BYTES = 200 - len(".slurm")
 
 
-class SessionError(Exception):
+class SessionError(SlurmSearchError):
     """Base class of every error raised by slurm_search.session."""
 
     def __init__(self, message: str) -> None:
@@ -24,18 +26,6 @@ class SessionError(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        # Rebuild from the message and the attributes, whatever arguments the
-        # subclass's __init__ takes.
-        return (_rebuild, (type(self), self.args, self.__dict__))
-
-
-def _rebuild(cls: type, args: tuple, state: dict):  # type: ignore[no-untyped-def]
-    err = cls.__new__(cls)
-    Exception.__init__(err, *args)
-    err.__dict__.update(state)
-    return err
 
 
 class InvalidSessionName(SessionError, ValueError):
@@ -295,3 +285,18 @@ class InvalidReport(SessionError, ValueError):
         )
         self.value = value
         self.step = step
+class UnknownLabel(SessionError, KeyError):
+    """A label (`exp:NAME/path`) names no session, or several.
+
+    Attributes:
+        label: the label as given.
+        candidates: labels that exist and look like it (may be empty).
+        reason: why it names no single session.
+    """
+
+    def __init__(self, label: str, reason: str, candidates: Sequence[str] = ()) -> None:
+        shown = f"; labels: {', '.join(candidates)}" if candidates else ""
+        super().__init__(f"{label!r} {reason}{shown}")
+        self.label = label
+        self.reason = reason
+        self.candidates = list(candidates)

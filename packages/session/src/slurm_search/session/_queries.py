@@ -6,7 +6,6 @@ a second to import); `results`, `best`, `worst` and `trial_docs` do, to turn
 vals into parameters and documents.
 """
 
-from __future__ import annotations
 
 import logging
 from dataclasses import dataclass

@@ -3,7 +3,7 @@
 While a worker evaluates a trial, `report(value, step)` records an
 intermediate loss of that trial and raises `Pruned` when the session's
 pruner says stop. The worker pushes a `TrialReports` for the trial on a
-context-local stack (`evaluating`), so nested sessions evaluated inline (a
+context-local stack (`reporting`), so nested sessions evaluated inline (a
 DSL node inside another) each report to their own trial, and an objective
 run in a forked child (`trial_timeout`) reports from the child.
 
@@ -41,7 +41,7 @@ from ._events import Report
 from ._pruners import median_decision, rung_index, should_prune
 from ._view import View, view
 
-__all__ = ["FLUSH_SECONDS", "TrialReports", "current_trial", "evaluating", "report", "trial_reports"]
+__all__ = ["FLUSH_SECONDS", "TrialReports", "current_reports", "report", "reporting", "trial_reports"]
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def _checked(value: Any, step: Any) -> tuple[float, int]:
 
 
 @contextlib.contextmanager
-def evaluating(trial: TrialReports) -> Iterator[TrialReports]:
+def reporting(trial: TrialReports) -> Iterator[TrialReports]:
     """Make `trial` the current one (what `report` reports to) while the block runs."""
     token = _trials.set(_trials.get() + (trial,))
     try:
@@ -187,8 +187,8 @@ def evaluating(trial: TrialReports) -> Iterator[TrialReports]:
         _trials.reset(token)
 
 
-def current_trial() -> TrialReports | None:
-    """The trial being evaluated here (the innermost, for nested sessions), or None."""
+def current_reports() -> TrialReports | None:
+    """The reports of the trial being evaluated here (the innermost, for nested sessions), or None."""
     stack = _trials.get()
     return stack[-1] if stack else None
 
@@ -210,7 +210,7 @@ def report(value: float, step: int) -> None:
         NotInTrial: no trial is being evaluated here.
         InvalidReport: not a finite number at a whole step >= 0.
     """
-    trial = current_trial()
+    trial = current_reports()
     if trial is None:
         raise NotInTrial()
     trial.report(value, step)

@@ -189,6 +189,7 @@ class View:
     def params(self, tid: int) -> Any:
         """The objective's parameters for trial `tid` (`space_eval` of its vals)."""
         from ._space import params
+        from ._space_eval import import_space_modules
 
         with self.mutex:
             cached = self._params.get(tid)
@@ -196,6 +197,8 @@ class View:
                 return cached
             trial = self._require_state().trials[tid]
             space, _ = self.space_and_domain()
+            # issue 12: modules whose import defines what the space calls (scope functions).
+            import_space_modules(self._spec().metadata)
             value = params(space, trial.vals)
             self._params[tid] = value
             return value

@@ -1,7 +1,8 @@
-"""Readable session names: `adjective_adjective_adjective_noun`.
+"""Readable names of sessions and experiment runs: `adjective_adjective_adjective_noun`.
 
-Two word lists and a function that draws from them; about 143**3 * 115
-(over 300 million) names, so a fresh one is almost never taken.
+The one pair of word lists and the one function that draws from them, with
+no word twice in a name; about 143*142*141 * 113 (over 300 million) session
+names, so a fresh one is almost never taken.
 """
 
 from __future__ import annotations
@@ -26,18 +27,21 @@ ADJECTIVES = """
 NOUNS = """
     acorn anchor apple army arrow badge bagel basin beach bell berry birch
     bison blade bloom boat bridge brook cabin cactus camel candle canyon
-    castle cedar chalk cherry cliff cloud clover comet coral cotton crane
+    castle cedar chalk cherry cliff cloud clover comet cotton crane
     creek crown daisy delta desk dune eagle ember falcon fern field flame
     forest fox garden gate glacier grape harbor hawk hill horse island ivy
     jade kettle lake lamp law lemon lily lion maple marble meadow moon moss
-    mountain nest oak ocean olive orchard otter owl panda pebble pepper pine
+    mountain nest oak ocean orchard otter owl panda pebble pepper pine
     planet pond quail rabbit raven reef river robin rock rose sail salmon
     shell sparrow spring spruce star stone storm stream sun swan thistle
     tiger tulip valley violet walnut whale willow wind wolf
 """.split()
 
 
-def random_phrase(rng: random.Random | None = None) -> str:
-    """A random `adjective_adjective_adjective_noun`, e.g. `lumpy_roomy_vague_army`."""
+def random_phrase(rng: random.Random | None = None, adjectives: int = 3) -> str:
+    """A random phrase of distinct adjectives and a noun, e.g. `lumpy_roomy_vague_army`.
+
+    Sessions use three adjectives, experiment runs two (`quick_brown_law`).
+    """
     rng = rng or random.SystemRandom()
-    return "_".join([*(rng.choice(ADJECTIVES) for _ in range(3)), rng.choice(NOUNS)])
+    return "_".join([*rng.sample(ADJECTIVES, adjectives), rng.choice(NOUNS)])

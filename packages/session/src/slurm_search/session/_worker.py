@@ -19,12 +19,14 @@ from typing import Any, NamedTuple
 from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
 from ._results import failure_report, normalize_result, result_report
 from ._errors import LeaseLost, NoMoreTrials
+from ._current import evaluating
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick
 from ._names import resolve_objective, session_name
 from ._pruners import last_report
-from ._reports import TrialReports, evaluating
+from ._reports import TrialReports, reporting
 from ._results import prune_report
+from ._space_eval import SpaceEvalFailure
 from ._view import view
 
 logger = logging.getLogger(__name__)
@@ -287,6 +289,8 @@ def _evaluate(
     this trial is recorded pruned at once and that `Pruned` raised.
     """
     logger.debug("%s evaluates trial %s of %s: %r", worker, trial.tid, name, trial.params)
+    if isinstance(trial.params, SpaceEvalFailure):  # issue 12: the trial's failure, with its traceback
+        return False, 0.0, failure_report(worker, trial.tid, trial.params.traceback, 0.0, v)
     keeper.hold(trial.tid, trial.attempt)
     reports = TrialReports(name, worker, trial.tid, trial.attempt)
 
@@ -302,7 +306,7 @@ def _evaluate(
         # stored, a timeout: each is the trial's failure, with its reason.
         # KeyboardInterrupt goes through (the lease then runs out and another
         # worker re-runs the trial).
-        with evaluating(reports):
+        with evaluating(name, trial.tid, trial.attempt, worker), reporting(reports):
             outcome = call_objective(
                 reporting_objective, trial.params, context, normalize_result, timeout,
                 v.state.spec.objective.partition(":")[0],

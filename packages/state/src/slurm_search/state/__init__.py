@@ -9,6 +9,7 @@ have written. See the package README for the contract.
 
 from __future__ import annotations
 
+from ._command import main as command
 from ._errors import (
     AlreadyExists,
     CorruptState,
@@ -21,7 +22,6 @@ from ._errors import (
     UnsafeState,
     store_os_error,
 )
-from ._command import main as command
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
 from ._names import paths, root, split

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from slurm_search import locking
 
 from . import _doctor, _log, _names, _objects, _salvage
-from ._errors import NotFound, StateError, store_os_error
+from ._errors import NotFound, store_os_error
 from ._frames import FILE_HEADER_SIZE
 
 _SHOW_WIDTH = 2000  # characters of an object's repr that `show` prints
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         status = args.run(args)
-    except (StateError, locking.LockError) as err:
+    except locking.SlurmSearchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import errno as _errno
 from pathlib import Path
 
+from slurm_search.locking import SlurmSearchError
+
 RESTORE_COMMAND = "python -m slurm_search.state restore {name}"
 SALVAGE_COMMAND = "python -m slurm_search.state salvage {name}"
 
 
-class StateError(Exception):
+class StateError(SlurmSearchError):
     """Base class of every error raised by slurm_search.state."""
 
     def __init__(self, message: str) -> None:
@@ -24,18 +26,6 @@ class StateError(Exception):
 
     def __str__(self) -> str:
         return self.message
-
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        # Rebuild from the message and the attributes, whatever arguments the
-        # subclass's __init__ takes.
-        return (_rebuild, (type(self), self.args, self.__dict__))
-
-
-def _rebuild(cls: type, args: tuple, state: dict):  # type: ignore[no-untyped-def]
-    err = cls.__new__(cls)
-    Exception.__init__(err, *args)
-    err.__dict__.update(state)
-    return err
 
 
 class InvalidName(StateError, ValueError):
@@ -62,9 +52,7 @@ class NotFound(StateError, KeyError):
         path: the file that does not exist.
     """
 
-    def __init__(
-        self, name: str, path: Path, what: str = "object", way_out: str = "nothing to restore"
-    ) -> None:
+    def __init__(self, name: str, path: Path, what: str = "object", way_out: str = "nothing to restore") -> None:
         if what == "object":
             message = f"no object named {name!r} (no file {path}): create it first"
         else:
@@ -136,10 +124,7 @@ class UnsafeState(StateError):
     """
 
     def __init__(self, path: Path, reason: str, fix: str) -> None:
-        super().__init__(
-            f"refusing to load from {path}: it is {reason}, and unpickling "
-            f"runs code; {fix}"
-        )
+        super().__init__(f"refusing to load from {path}: it is {reason}, and unpickling runs code; {fix}")
         self.path = path
         self.reason = reason
         self.fix = fix
@@ -156,10 +141,7 @@ class LogCompacted(StateError):
     """
 
     def __init__(self, name: str, position: object) -> None:
-        super().__init__(
-            f"the log of {name!r} was compacted since position {position}: "
-            "read it again from 0"
-        )
+        super().__init__(f"the log of {name!r} was compacted since position {position}: read it again from 0")
         self.name = name
         self.position = position
 
@@ -211,8 +193,14 @@ _OS_ERRORS = {
     _errno.ENOSPC: ("full (no space left on the device)", "free space there, then run the command again"),
     _errno.EDQUOT: ("over its disk quota", "free space or raise the quota, then run the command again"),
     _errno.EROFS: ("on a read-only filesystem", "point SLURM_SEARCH_HOME at a writable folder"),
-    _errno.EACCES: ("not writable by you", "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME"),
-    _errno.EPERM: ("not writable by you", "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME"),
+    _errno.EACCES: (
+        "not writable by you",
+        "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME",
+    ),
+    _errno.EPERM: (
+        "not writable by you",
+        "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME",
+    ),
     _errno.ELOOP: ("reached through a symbolic link", "replace the link with the real file or folder"),
 }
 

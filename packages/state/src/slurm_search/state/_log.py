@@ -29,20 +29,26 @@ from typing import Any, NamedTuple, Union
 from . import _names
 from ._errors import CorruptState, LockNotCoherent, LogCompacted, UnsafeState
 from ._files import (
-    atomic_write,
     check_dirs,
     check_safe,
-    create_new,
     ensure_dirs,
-    fence,
     open_nofollow,
     refresh,
     write_all,
 )
-from ._frames import FILE_HEADER_SIZE, FRAME_HEADER_SIZE, Damage, file_header, frame, parse_file_header, scan
+from ._frames import (
+    FILE_HEADER_SIZE,
+    FRAME_HEADER_SIZE,
+    Damage,
+    file_header,
+    frame,
+    parse_file_header,
+    scan,
+)
 from ._locks import held
 from ._names import Paths
 from ._objects import dumps
+from ._writes import atomic_write, create_new, fence
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +190,7 @@ class UnreadableRecord(NamedTuple):
 
 
 def _read_to_end(fd: int, offset: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         chunk = os.pread(fd, 1 << 20, offset)
         if not chunk:

@@ -7,12 +7,11 @@ files, empty parts and a second `:`.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from slurm_search import locking
+from slurm_search.locking import settings
 
 from ._errors import InvalidName
 
@@ -21,9 +20,6 @@ _PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 OBJECT_FILE = "session_state.pickle"
 PREVIOUS_FILE = OBJECT_FILE + ".prev"
 LOG_FILE = "records.log"
-
-# The variable slurm_search.locking.home() reads.
-locking_home_variable = "SLURM_SEARCH_HOME"
 
 
 def check_part(part: object, name: object = None) -> str:
@@ -66,19 +62,19 @@ class Paths:
 
 def root() -> Path:
     """The store's root: `$SLURM_SEARCH_HOME`, default `~/hyperparameters`."""
-    return locking.home()
+    return settings.home()
 
 
 # Building the paths costs more than some of the file operations they serve
 # (pathlib joins): keep them per name and per environment that decides the root.
-_cache: dict[tuple[str, str | None, str | None], Paths] = {}
+_cache: dict[tuple[str, str, str], Paths] = {}
 _CACHE_SIZE = 4096
 
 
 def paths(name: object) -> Paths:
     """The paths of a name (validated first)."""
     if isinstance(name, str):
-        key = (name, os.environ.get(locking_home_variable), os.environ.get("HOME"))
+        key = (name, *settings.home_key())
         found = _cache.get(key)
         if found is not None:
             return found

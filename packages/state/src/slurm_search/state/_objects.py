@@ -22,9 +22,7 @@ from typing import Any
 from . import _names
 from ._errors import AlreadyExists, CorruptState, NotFound
 from ._files import (
-    atomic_write,
     check_dirs,
-    create_new,
     ensure_dirs,
     ensure_private_dir,
     fsync_dir,
@@ -33,6 +31,7 @@ from ._files import (
 )
 from ._locks import held
 from ._names import Paths
+from ._writes import atomic_write, create_new
 
 logger = logging.getLogger(__name__)
 

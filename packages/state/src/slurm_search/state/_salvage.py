@@ -34,7 +34,7 @@ from typing import Any
 
 from . import _log, _names
 from ._errors import NotFound, StateError
-from ._files import atomic_write, check_dirs, fsync_dir, read_stamped, write_temp
+from ._files import check_dirs, fsync_dir, read_stamped
 from ._frames import (
     _FRAME_HEADER,
     FILE_HEADER_SIZE,
@@ -45,6 +45,7 @@ from ._frames import (
     scan,
 )
 from ._locks import held
+from ._writes import atomic_write, write_temp
 
 ASIDE_PREFIX = _names.LOG_FILE + ".damaged."
 

@@ -12,7 +12,7 @@ import logging
 
 import click
 
-from . import _cli_run, _cli_show
+from . import _cli_dashboard, _cli_run, _cli_show, _cli_trials
 from ._cli_common import CONTEXT, CommandGroup
 from ._config import LOG_FORMAT
 
@@ -30,7 +30,7 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=max(level, logging.DEBUG), format=LOG_FORMAT)
 
 
-for _command in (*_cli_show.COMMANDS, *_cli_run.COMMANDS):
+for _command in (*_cli_show.COMMANDS, *_cli_run.COMMANDS, _cli_trials.trials, _cli_dashboard.dashboard):
     cli.add_command(_command)
 
 

@@ -1,18 +1,21 @@
 """Parsing ``ssearch`` arguments: ``key=value`` settings and ``--slurm:`` options.
 
 Pure functions: tokens in, dicts out, `BadArgument` (one line, exit status
-2) for a malformed token. ``a:b=v`` sets a nested key (``{"a": {"b": v}}``). Values are read as
-what they look like: ``true``/``false``, ``none``, integers, floats, Python
-or JSON lists and dicts; anything else stays a string.
+2) for a malformed token. ``a:b=v`` sets a nested key (``{"a": {"b": v}}``). Values are read
+by `slurm_search.session.parse_value`, the grammar run_exp shares: ``true``/``false``,
+``none``, ``inf``, integers, floats, Python lists, tuples and dicts, ``1,2`` as a list;
+anything else stays a string.
 """
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterable
 from typing import Any
 
 import click
+
+from slurm_search.session import InvalidValue
+from slurm_search.session import parse_value as core_parse_value
 
 SLURM_PREFIX = "--slurm:"
 
@@ -35,23 +38,12 @@ class BadArgument(CommandError):
 
 
 def parse_value(text: str) -> Any:
-    """The value a ``key=value`` token means (see the module doc)."""
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    if text[:1] in "[{(":
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError) as err:
-            raise BadArgument(f"cannot read the value {text!r}: {err}") from None
-    return text
+    """The value a ``key=value`` token means (`slurm_search.session.parse_value`, whose grammar
+    run_exp shares); a malformed literal is a `BadArgument`."""
+    try:
+        return core_parse_value(text)
+    except InvalidValue as err:
+        raise BadArgument(str(err)) from None
 
 
 def _split(token: str, what: str) -> tuple[list[str], str]:

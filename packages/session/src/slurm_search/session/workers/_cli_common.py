@@ -11,14 +11,14 @@ from typing import Any
 
 import click
 
-from slurm_search import locking, state
-from slurm_search.session import SessionError, progress, session_name
+from slurm_search import state
+from slurm_search.session import SlurmSearchError, progress, session_name
 
 from ._cli_args import BadArgument, CommandError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 ASSIGNMENTS = dict(CONTEXT, ignore_unknown_options=True, allow_extra_args=True)
-EXPECTED_ERRORS: tuple[type[BaseException], ...] = (SessionError, state.StateError, locking.LockError)
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (SlurmSearchError,)
 
 # click >= 8.2 shows the help through this UsageError when no argument is given.
 _NO_ARGS_IS_HELP: tuple[type[BaseException], ...] = tuple(

@@ -13,13 +13,10 @@ import sys
 from pathlib import Path
 
 from slurm_search import state
-
+from slurm_search.locking import settings
 from slurm_search.session import InvalidSetting
 
 METHODS = ("inline", "cpu", "slurm")
-# How local workers start (see _local.py); the environment variable that sets it.
-WORKER_STARTS = ("auto", "fork", "spawn")
-WORKER_START_VARIABLE = "SLURM_SEARCH_WORKER_START"
 # What a worker logs, and how: `ssearch -v work_on` and a forked worker alike.
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 # Array tasks when none are asked for; a count, not a property of a cluster.
@@ -71,10 +68,11 @@ def worker_start(start: str | None) -> str:
     """How local workers start: ``start``, else ``$SLURM_SEARCH_WORKER_START``, else ``auto``.
 
     Raises:
-        InvalidSetting: not one of auto, fork, spawn.
+        InvalidSetting: ``start`` is not one of auto, fork, spawn.
+        InvalidEnvironmentSetting: nor is the variable.
     """
     if start is None:
-        start = os.environ.get(WORKER_START_VARIABLE) or "auto"
-    if start not in WORKER_STARTS:
-        raise InvalidSetting(f"worker start (${WORKER_START_VARIABLE})", start, ", ".join(WORKER_STARTS))
+        return settings.worker_start()
+    if start not in settings.WORKER_STARTS:
+        raise InvalidSetting("worker start", start, ", ".join(settings.WORKER_STARTS))
     return start

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import subprocess
 from collections.abc import Mapping
 from typing import Any
 
 from slurm_search import session as core
 
-from . import _local, _slurm, _slurm_script
+from . import _local, _slurm, _slurm_commands, _slurm_script
 from ._config import resolve_method, resolve_workers, worker_start
 from ._errors import SlurmNotFound, WorkersFailed
+from ._local import Worker
 from ._wait import finished, wait_for
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class Launched:
     method: str
     workers: int
     job_id: str | None = None
-    processes: list[subprocess.Popen] = dataclasses.field(default_factory=list)
+    processes: list[Worker] = dataclasses.field(default_factory=list)
     progress: Any = None
     settled_at_start: int | None = None
 
@@ -67,7 +67,7 @@ class Launched:
         jobs = [str(job) for job in core.annotations(self.name).get("slurm_jobs", [])]
         if self.settled_at_start is not None and settled <= self.settled_at_start and jobs:
             # Nothing done: maybe no task could even see the store. Slurm says how they ended.
-            why = _slurm.failed_at_start(self.name, jobs[-1:])
+            why = _slurm_commands.failed_at_start(self.name, jobs[-1:])
             if why is not None:
                 return why
         return f"its Slurm jobs ended; see `ssearch logs {self.name}`"
@@ -79,7 +79,7 @@ def _settled(progress: Any) -> int:
 
 def _slurm_jobs_queued(name: str) -> list[str]:
     # Read each time: a new generation adds its job while we wait.
-    return _slurm.queued(list(core.annotations(name).get("slurm_jobs", [])))
+    return _slurm_commands.queued(list(core.annotations(name).get("slurm_jobs", [])))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +122,7 @@ def plan(method: str | None = None, workers: int | None = None, slurm: Mapping[s
     if method == "cpu":
         worker_start(None)  # a bad SLURM_SEARCH_WORKER_START, before anything is written
     options = _slurm_script.normalise_options(slurm) if method == "slurm" else {}
-    if method == "slurm" and not _slurm.available():
+    if method == "slurm" and not _slurm_commands.available():
         raise SlurmNotFound("sbatch")
     return Plan(method, workers, options)
 

@@ -8,16 +8,16 @@ reports to the launcher.
 
 from __future__ import annotations
 
-import os
 import socket
 import sys
 from collections.abc import Sequence
 
 from slurm_search import state
+from slurm_search.locking import settings
 from slurm_search.session import UnknownSession, progress
 
 from ._cli import main as cli_main
-from ._slurm import TASK_MODULE, HOME_VARIABLE
+from ._slurm import HOME_VARIABLE, TASK_MODULE
 
 
 def store_problem(name: str) -> str | None:
@@ -30,7 +30,7 @@ def store_problem(name: str) -> str | None:
     try:
         root = str(state.root())
     except Exception as err:  # noqa: BLE001 - any failure to find the store is the answer
-        root = f"{os.environ.get(HOME_VARIABLE, '?')} ({err})"
+        root = f"{settings.home_key()[0] or '?'} ({err})"
     try:
         progress(name)
         return None

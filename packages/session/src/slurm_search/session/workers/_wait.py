@@ -45,7 +45,7 @@ class _Reporter:
         self.every = every
         self.start = time.monotonic()
         self.last = self.start
-        self.bar = None
+        self.bar: Any = None
         self.shown = 0
 
     def __call__(self, progress: Any) -> None:

@@ -1,0 +1,176 @@
+"""Every trial of a session as rows: what `ssearch trials` prints and `dataframe` returns.
+
+A row is one trial as its session's log tells it, whatever its state:
+its tid, state (`waiting`, `running`, `ok`, `failed`), attempt, worker and
+host, the parameters the objective got (flattened: a nested dict's keys are
+joined with `:`, as on `run_exp`'s command line), the loss, how long the
+objective took, and when the trial started (its first claim) and ended (its
+result or last failure). A session is named as everywhere (`NAME`,
+`TYPE:NAME`) or, for an experiment's sub-session, by its label
+(`exp:NAME/best_xy/argmax:mean`, see `_labels.py`).
+
+pandas is not a dependency of this package: `dataframe` imports it when it
+is called and says how to install it when it is missing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._labels import resolve
+from ._view import view
+
+# The states of a trial, as users read them (the model's `new` is a trial
+# waiting for its next attempt).
+_STATE = {"new": "waiting", "running": "running", "ok": "ok", "failed": "failed"}
+
+COLUMNS = ("tid", "state", "attempt", "host", "worker", "loss", "duration", "start", "end")
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One trial of a session.
+
+    Attributes:
+        tid: the trial id.
+        state: `waiting` (for its next attempt), `running`, `ok` or `failed`.
+        attempt: how many times it was claimed.
+        worker: the worker of its current or last attempt (`host:pid...`).
+        host: the host part of `worker` (None if it has none).
+        params: the objective's parameters, flattened (`{"a:b": 1}`).
+        loss: the loss (ok trials; None otherwise).
+        duration: seconds the objective took (ok and failed trials).
+        start: when it was first claimed (seconds since the epoch).
+        end: when it finished (ok and failed trials).
+        result: the objective's whole result dict (ok trials).
+        vals: hyperopt's values of its active labels (label -> value;
+            an index for `hp.choice`).
+    """
+
+    tid: int
+    state: str
+    attempt: int
+    worker: str | None
+    host: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    loss: float | None = None
+    duration: float | None = None
+    start: float | None = None
+    end: float | None = None
+    result: dict | None = None
+    vals: dict[str, Any] = field(default_factory=dict)
+
+
+def trial_rows(name: str) -> list[TrialRow]:
+    """Every trial of session `name` (or of the sub-session a label names), by tid.
+
+    Raises:
+        UnknownSession: no such session.
+        UnknownLabel: a label that names no sub-session.
+    """
+    v = view(resolve(name))
+    st = v.refresh()
+    with v.mutex:
+        trials = [st.trials[tid] for tid in sorted(st.trials)]
+        return [_row(trial, v.params(trial.tid)) for trial in trials]
+
+
+def _row(trial: Any, params: Any) -> TrialRow:
+    finished = trial.status in ("ok", "failed")
+    loss = trial.result.get("loss") if trial.status == "ok" and trial.result else None
+    worker = trial.owner
+    return TrialRow(
+        tid=trial.tid,
+        state=_STATE.get(trial.status, trial.status),
+        attempt=trial.attempt,
+        worker=worker,
+        host=worker.partition(":")[0] if worker and ":" in worker else None,
+        params=flatten(params),
+        loss=None if loss is None else float(loss),
+        duration=trial.duration if finished else None,
+        start=trial.book_time,
+        end=trial.refresh_time if finished else None,
+        result=dict(trial.result) if trial.status == "ok" and trial.result else None,
+        vals={label: v[0] for label, v in trial.vals.items() if v},
+    )
+
+
+def flatten(params: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict of parameters as one level, keys joined with `:`; a non-dict is `value`."""
+    if not isinstance(params, dict):
+        return {prefix or "value": params}
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        path = f"{prefix}:{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, path))
+        else:
+            flat[path] = value
+    return flat
+
+
+def param_names(rows: list[TrialRow]) -> list[str]:
+    """The parameter columns of `rows`, in first-seen order."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row.params))
+    return list(names)
+
+
+def records(rows: list[TrialRow], param_prefix: str = "params_") -> list[dict[str, Any]]:
+    """The rows as flat dicts: the `COLUMNS`, then one `params_NAME` per parameter.
+
+    Times are timezone-aware UTC datetimes; a parameter a trial did not use
+    (a branch of a choice it did not take) is None.
+    """
+    names = param_names(rows)
+    out = []
+    for row in rows:
+        record: dict[str, Any] = {
+            "tid": row.tid,
+            "state": row.state,
+            "attempt": row.attempt,
+            "host": row.host,
+            "worker": row.worker,
+            "loss": row.loss,
+            "duration": row.duration,
+            "start": _utc(row.start),
+            "end": _utc(row.end),
+        }
+        for param in names:
+            record[param_prefix + param] = row.params.get(param)
+        out.append(record)
+    return out
+
+
+def _utc(t: float | None) -> datetime.datetime | None:
+    return None if t is None else datetime.datetime.fromtimestamp(t, datetime.timezone.utc)
+
+
+def dataframe(name: str) -> Any:
+    """Every trial of session `name` as a pandas DataFrame, one row per trial, indexed by tid.
+
+    Columns: state, attempt, host, worker, loss, duration (seconds), start
+    and end (UTC timestamps), then `params_NAME` per parameter (as
+    `optuna.Study.trials_dataframe` names them). `name` may be an
+    experiment's sub-session label (`exp:NAME/best_xy/argmax:mean`).
+
+    Raises:
+        ImportError: pandas is not installed (the message says how to install it).
+        UnknownSession, UnknownLabel: no such session.
+    """
+    try:
+        import pandas
+    except ImportError as err:
+        raise ImportError(
+            "slurm_search.session.dataframe needs pandas: pip install pandas "
+            "(or pip install 'slurm-search-session[dashboard]')"
+        ) from err
+    rows = trial_rows(name)
+    frame = pandas.DataFrame.from_records(
+        records(rows), columns=list(COLUMNS) + ["params_" + p for p in param_names(rows)]
+    )
+    return frame.set_index("tid")
+

@@ -1,0 +1,114 @@
+"""Every SLURM_SEARCH_* variable is read by slurm_search.locking.settings, one test each."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from slurm_search import locking, state
+from slurm_search.locking import settings
+
+
+def test_every_variable_is_listed_once():
+    assert len(set(settings.VARIABLES)) == len(settings.VARIABLES) == 6
+    assert all(name.startswith("SLURM_SEARCH_") for name in settings.VARIABLES)
+    # ... and documented in the module's table
+    assert all(f"``{name}``" in settings.__doc__ for name in settings.VARIABLES)
+
+
+def test_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("SLURM_SEARCH_HOME", str(tmp_path / "store"))
+    assert settings.home() == tmp_path / "store" == locking.home() == state.root()
+    monkeypatch.delenv("SLURM_SEARCH_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert settings.home() == tmp_path / "hyperparameters" == state.root()
+    assert settings.home_key() == ("", str(tmp_path))
+
+
+@pytest.mark.parametrize("raw, mode", [("", "auto"), ("FLOCK", "flock"), (" soft ", "soft"), ("auto", "auto")])
+def test_lock_mode_request(monkeypatch, raw, mode):
+    monkeypatch.setenv("SLURM_SEARCH_LOCK", raw)
+    assert settings.requested_mode() == mode
+
+
+def test_a_bad_lock_mode_is_a_typed_error(monkeypatch):
+    monkeypatch.setenv("SLURM_SEARCH_LOCK", "nfs")
+    with pytest.raises(locking.InvalidEnvironmentSetting, match=r"SLURM_SEARCH_LOCK='nfs' is not valid: use one of auto"):
+        settings.requested_mode()
+
+
+@pytest.mark.parametrize("raw, grace", [("", 30.0), ("2.5", 2.5)])
+def test_lock_grace(monkeypatch, raw, grace):
+    monkeypatch.setenv("SLURM_SEARCH_LOCK_GRACE", raw)
+    assert settings.soft_grace() == grace
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "inf", "soon"])
+def test_a_bad_lock_grace_is_refused(monkeypatch, raw):
+    monkeypatch.setenv("SLURM_SEARCH_LOCK_GRACE", raw)
+    with pytest.raises(locking.InvalidEnvironmentSetting, match="SLURM_SEARCH_LOCK_GRACE"):
+        settings.soft_grace()
+
+
+@pytest.mark.parametrize(
+    "raw, shared", [("", False), ("0", False), ("FALSE", False), (" no ", False), ("1", True), ("yes", True)]
+)
+def test_shared_group_decides_every_mode_the_same_way(monkeypatch, tmp_path, raw, shared):
+    monkeypatch.setenv("SLURM_SEARCH_SHARED_GROUP", raw)
+    monkeypatch.setenv("SLURM_SEARCH_HOME", str(tmp_path / "store"))
+    assert settings.group_shared() is shared
+    state.create("exp:modes", 1)
+    folder = state.paths("exp:modes").dir
+    file = state.paths("exp:modes").object
+    want_dir, want_file = (0o770, 0o660) if shared else (0o700, 0o600)
+    # The store's folders, its files and the lock folder agree (FALSE used to give 0770 folders and 0600 files).
+    assert stat.S_IMODE(os.stat(folder).st_mode) == want_dir
+    assert stat.S_IMODE(os.stat(file).st_mode) == want_file
+    assert stat.S_IMODE(os.stat(settings.locks_dir()).st_mode) == want_dir
+
+
+@pytest.mark.parametrize("raw, start", [("", "auto"), ("fork", "fork"), ("SPAWN", "spawn")])
+def test_worker_start(monkeypatch, raw, start):
+    monkeypatch.setenv("SLURM_SEARCH_WORKER_START", raw)
+    assert settings.worker_start() == start
+
+
+def test_a_bad_worker_start_is_refused(monkeypatch):
+    monkeypatch.setenv("SLURM_SEARCH_WORKER_START", "threads")
+    with pytest.raises(locking.InvalidEnvironmentSetting, match="use one of auto, fork, spawn"):
+        settings.worker_start()
+
+
+def test_rl_logdir(monkeypatch, tmp_path):
+    monkeypatch.delenv("SLURM_SEARCH_RL_LOGDIR", raising=False)
+    assert settings.rl_logdir() is None
+    monkeypatch.setenv("SLURM_SEARCH_RL_LOGDIR", str(tmp_path / "tb"))
+    assert settings.rl_logdir() == tmp_path / "tb"
+
+
+def test_ensure_dir_creates_missing_parents_with_the_store_mode(monkeypatch, tmp_path):
+    monkeypatch.setenv("SLURM_SEARCH_SHARED_GROUP", "1")
+    old = os.umask(0o077)
+    try:
+        made = settings.ensure_dir(tmp_path / "a" / "b")
+    finally:
+        os.umask(old)
+    assert made == tmp_path / "a" / "b"
+    assert [stat.S_IMODE(os.stat(p).st_mode) for p in (tmp_path / "a", made)] == [0o770, 0o770]
+    assert settings.ensure_dir(made) == made  # an existing folder is left as it is
+
+
+def test_no_package_reads_a_slurm_search_variable_itself():
+    root = Path(__file__).resolve().parents[2] / "packages"
+    readers = []
+    for path in root.glob("*/src/slurm_search/**/*.py"):
+        if path.name == "settings.py" and path.parent.name == "locking":
+            continue
+        text = path.read_text()
+        for line_no, line in enumerate(text.splitlines(), 1):
+            if ("environ" in line or "getenv" in line) and "SLURM_SEARCH_" in line and '"""' not in line:
+                readers.append(f"{path.relative_to(root)}:{line_no}")
+    assert readers == []

@@ -1,0 +1,150 @@
+"""`ssearch dashboard` as a real process, read by Debian's headless chromium through selenium.
+
+Skips when chromium, its driver or selenium is missing, unless
+SLURM_SEARCH_REQUIRE_BROWSER=1 (CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from hyperopt import hp
+
+from slurm_search import session
+
+SSEARCH = Path(sys.executable).parent / "ssearch"
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("SLURM_SEARCH_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (SLURM_SEARCH_REQUIRE_BROWSER=1: `make install` as root installs it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _missing("selenium is not installed (pip install -r requirements-dev.txt)")
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not binary or not driver_path:
+        _missing("Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    pytest.importorskip("optuna_dashboard")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"):
+        options.add_argument(arg)
+    # The system's driver and browser: selenium downloads nothing.
+    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    yield driver
+    driver.quit()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str, deadline: float, proc: subprocess.Popen) -> object:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.load(response)
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(f"ssearch dashboard exited {proc.returncode}: {proc.stderr.read()}") from None
+            if time.time() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def _record(name: str, n: int) -> None:
+    for _ in range(n):
+        trial = session.next_trial(name, "w1")
+        session.record_result(name, "w1", trial.tid, trial.params["x"], attempt=trial.attempt)
+
+
+def _wait_for_text(driver, text: str, timeout: float) -> str:
+    deadline = time.time() + timeout
+    while True:
+        body = driver.find_element("tag name", "body").text
+        if text in body:
+            return body
+        if time.time() > deadline:
+            raise AssertionError(f"{text!r} not shown within {timeout}s; the page shows:\n{body[:2000]}")
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def dashboard():
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(SSEARCH), "dashboard", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    yield proc, f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=30)
+    proc.stderr.close()
+
+
+def test_the_dashboard_lists_a_session_and_follows_its_trials(browser, dashboard):
+    name = session.create_session("session_test_objectives:noop", {"x": hp.uniform("x", 0, 1)}, max_evals=10)
+    _record(name, 3)
+    proc, url = dashboard
+    studies = _get_json(f"{url}/api/studies", time.time() + 60, proc)["study_summaries"]
+    assert [s["study_name"] for s in studies] == [name]
+
+    browser.get(f"{url}/dashboard/")
+    _wait_for_text(browser, name, 60)
+
+    browser.get(f"{url}/dashboard/studies/{studies[0]['study_id']}/trials")
+    _wait_for_text(browser, "3 Trials", 60)
+    _record(name, 3)
+    # No reload: the page polls the server, which reads the store again.
+    _wait_for_text(browser, "6 Trials", 60)
+    assert proc.poll() is None
+    assert len(session.trial_rows(name)) == 6  # the dashboard wrote nothing
+
+
+def test_the_served_dashboard_binds_loopback_and_refuses_writes(dashboard):
+    pytest.importorskip("optuna_dashboard")
+    name = session.create_session("session_test_objectives:noop", {"x": hp.uniform("x", 0, 1)}, max_evals=4)
+    _record(name, 2)
+    proc, url = dashboard
+    studies = _get_json(f"{url}/api/studies", time.time() + 60, proc)["study_summaries"]
+    study_id = studies[0]["study_id"]
+    before = session.trial_rows(name)
+    for method, path in (("DELETE", f"/api/studies/{study_id}"), ("POST", "/api/studies"),
+                         ("PUT", f"/api/studies/{study_id}/note")):
+        request = urllib.request.Request(url + path, data=b"{}", method=method)
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(request, timeout=10)
+        assert err.value.code == 405 and "read-only" in json.load(err.value)["reason"]
+    assert session.trial_rows(name) == before and session.progress(name).completed == 2
+    # Bound to loopback only, as the first line says; a second dashboard on the port is one line.
+    port = url.rsplit(":", 1)[1]
+    with socket.socket() as s:
+        s.settimeout(2)
+        other = [a for a in socket.gethostbyname_ex(socket.gethostname())[2] if not a.startswith("127.")]
+        if other:
+            assert s.connect_ex((other[0], int(port))) != 0
+    again = subprocess.run([str(SSEARCH), "dashboard", "--port", port], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines() == [
+        f"ssearch: error: cannot serve on 127.0.0.1:{port}: Address already in use; pick another --port (or --host)"
+    ]
