@@ -21,7 +21,8 @@ from slurm_search import state as store
 from slurm_search.locking import lock
 
 from ._errors import LeaseLost, NoMoreTrials
-from ._events import Claim, Expire, Renew
+from ._beats import beat, retire, seize, sweep
+from ._events import Claim, Expire
 from ._model import pick
 from ._names import session_name
 from ._results import failure_report, normalize_result, result_report
@@ -92,6 +93,10 @@ def _claim_events(
     st = v.state
     while True:
         choice = pick(st, now, v.lease_left())
+        # A take-over (retry or expire of a running trial) first seizes the
+        # holder's beat mark; a holder that beat meanwhile keeps its trial.
+        if choice.action in ("retry", "expire") and choice.tid in st.running and not seize(v, choice.tid):
+            continue
         if choice.action != "expire":
             break
         event = Expire(choice.tid, st.trials[choice.tid].attempt, now)
@@ -147,6 +152,27 @@ def claim_and_report(
     """
     v = view(name)
     prepared = prepare(v, claim)
+    try:
+        outcome = _claim_and_report(v, name, worker, report, report_tid, report_attempt, claim, prepared)
+    finally:
+        if report is not None:
+            retire(name, report_tid)
+    sweep(name)
+    if isinstance(outcome, Trial):
+        outcome = outcome._replace(params=v.params(outcome.tid))
+    return outcome
+
+
+def _claim_and_report(
+    v: View,
+    name: str,
+    worker: str,
+    report: Callable[[int], Any] | None,
+    report_tid: int | None,
+    report_attempt: int | None,
+    claim: bool,
+    prepared: tuple[int, dict] | None,
+) -> Trial | NoMoreTrials | None:
     with lock(name), v.mutex:
         v.refresh()
         events: list[Any] = []
@@ -164,8 +190,6 @@ def claim_and_report(
                 raise
             events.extend(more)
         commit(v, events)
-    if isinstance(outcome, Trial):
-        outcome = outcome._replace(params=v.params(outcome.tid))
     return outcome
 
 
@@ -192,6 +216,9 @@ def next_trial(name: str, worker_id: str | None = None) -> Trial:
 def renew_lease(name: str, worker_id: str, tid: int, attempt: int | None = None) -> float:
     """Extend the lease on a trial by the session's `lease_seconds`.
 
+    Takes no lock on the session: the renewal is a beat of this worker's
+    mark (see `_beats`), then a read of the log.
+
     Returns:
         The new end of the lease (`time.time()` scale).
 
@@ -200,15 +227,22 @@ def renew_lease(name: str, worker_id: str, tid: int, attempt: int | None = None)
     """
     name = session_name(name)
     v = view(name)
-    with lock(name), v.mutex:
+    with v.mutex:
         v.refresh()
         held = _check_owner(v, worker_id, tid, attempt)
-        now = time.time()
-        until = now + v.state.spec.lease_seconds
-        event = Renew(tid, worker_id, held, until, now)
-        v.apply_all([event])
-        commit(v, [event])
-    return until
+        lease = v.state.spec.lease_seconds
+    now = time.time()
+    beaten = beat(v, tid, held)
+    with v.mutex:
+        v.refresh()
+        _check_owner(v, worker_id, tid, held)
+    if not beaten:
+        trial = v.state.trials[tid]
+        raise LeaseLost(
+            v.name, tid, worker_id, held, trial.owner,
+            "its lease ran out and another worker is taking it over",
+        )
+    return now + lease
 
 
 def record_result(

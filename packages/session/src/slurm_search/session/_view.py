@@ -59,6 +59,9 @@ class View:
         self._context_loaded = False
         # tid -> (what its lease last looked like, when this process first saw that)
         self._beats: dict[int, tuple[tuple[Any, ...], float]] = {}
+        # (tid, attempt) -> counter of its beat mark (see _beats), as last listed
+        self._heard: dict[tuple[int, int], int] = {}
+        self._listened = float("-inf")
 
     # -- leases, as this process measures them ---------------------------
 
@@ -83,10 +86,38 @@ class View:
         self._note_beats(st, st.running, now)
         lease = st.spec.lease_seconds
         left = {tid: self._beats[tid][1] + lease - now for tid in st.running}
+        # Holders renew by beating marks, not in the log: look at them when a
+        # lease looks a third gone, at most six times a lease (see _beats).
+        if left and now - self._listened >= lease / 6 and min(left.values()) < lease * 2 / 3:
+            self.listen(now)
+            self._note_beats(st, st.running, now)
+            left = {tid: self._beats[tid][1] + lease - now for tid in st.running}
         if len(self._beats) > len(left):
             for tid in [t for t in self._beats if t not in left]:
                 del self._beats[tid]
         return left
+
+    def listen(self, now: float) -> None:
+        """List the session's beat marks afresh (see _beats); `now` is `time.monotonic()`."""
+        from ._beats import heard
+
+        with self.mutex:
+            self._heard = heard(self)
+            self._listened = now
+
+    def heard_of(self, tid: int, attempt: int) -> int | None:
+        """The counter of the beat mark of attempt `attempt` of trial `tid`, as last listed."""
+        return self._heard.get((tid, attempt))
+
+    def note_heard(self, tid: int, attempt: int, n: int | None, force: bool = False) -> None:
+        """Note a beat of trial `tid` now (this process's own, or one a seize ran into)."""
+        with self.mutex:
+            if n is not None:
+                self._heard[(tid, attempt)] = n
+            if force:
+                self._beats.pop(tid, None)
+            if self.state is not None:
+                self._note_beats(self.state, [tid], time.monotonic())
 
     # -- reading the log -------------------------------------------------
 
@@ -159,7 +190,7 @@ class View:
             if tid is None or tid not in st.running:
                 continue
             trial = st.trials[tid]
-            key = (trial.attempt, trial.lease_until, trial.refresh_time)
+            key = (trial.attempt, trial.lease_until, trial.refresh_time, self._heard.get((tid, trial.attempt)))
             seen = self._beats.get(tid)
             if seen is None or seen[0] != key:
                 self._beats[tid] = (key, now)

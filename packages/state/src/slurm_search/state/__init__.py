@@ -24,6 +24,7 @@ from ._errors import (
 from ._command import main as command
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
+from ._marks import mark, marks, unmark
 from ._names import paths, root, split
 from ._objects import (
     Box,
@@ -59,6 +60,8 @@ __all__ = [
     "create",
     "delete",
     "exists",
+    "mark",
+    "marks",
     "names",
     "paths",
     "read",
@@ -69,5 +72,6 @@ __all__ = [
     "store_os_error",
     "subdir",
     "transaction",
+    "unmark",
     "update",
 ]
