@@ -25,6 +25,7 @@ from ._beats import beat, retire, seize, sweep
 from ._events import Claim, Expire
 from ._model import pick
 from ._names import session_name
+from ._snapshots import crossed, maybe_write
 from ._results import failure_report, normalize_result, result_report
 from ._suggesting import prepare, prepared_vals, suggest_vals
 from ._view import View, view
@@ -158,6 +159,7 @@ def claim_and_report(
         if report is not None:
             retire(name, report_tid)
     sweep(name)
+    maybe_write(v)
     if isinstance(outcome, Trial):
         outcome = outcome._replace(params=v.params(outcome.tid))
     return outcome
@@ -174,7 +176,7 @@ def _claim_and_report(
     prepared: tuple[int, dict] | None,
 ) -> Trial | NoMoreTrials | None:
     with lock(name), v.mutex:
-        v.refresh()
+        before = v.refresh().events
         events: list[Any] = []
         if report is not None:
             attempt = _check_owner(v, worker, report_tid, report_attempt)
@@ -190,6 +192,8 @@ def _claim_and_report(
                 raise
             events.extend(more)
         commit(v, events)
+        if events and crossed(before, v.state.events):
+            v.checkpoint_due = True  # this process writes the next checkpoint
     return outcome
 
 

@@ -30,6 +30,8 @@ from slurm_search import state as store
 from ._errors import CorruptSession, UnknownSession
 from ._events import Created, Snapshot, Status
 from ._model import SessionState, apply
+from ._snapshots import load as load_checkpoint
+from ._snapshots import no_gc, timed_replay
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class View:
         # (tid, attempt) -> counter of its beat mark (see _beats), as last listed
         self._heard: dict[tuple[int, int], int] = {}
         self._listened = float("-inf")
+        self.checkpoint_due = False  # see _snapshots
 
     # -- leases, as this process measures them ---------------------------
 
@@ -149,15 +152,20 @@ class View:
             CorruptState, UnsafeState: from the store.
         """
         with self.mutex:
-            try:
-                recs, pos = store.records(self.name, self.position)
-            except store.LogCompacted:
-                logger.debug("log of %s was compacted: replaying it", self.name)
-                self.reset()
-                recs, pos = store.records(self.name, 0)
-            if recs:
-                self.apply_all(recs)
+            start = time.perf_counter()
+            if self.state is None and self.position == 0:
+                load_checkpoint(self)  # then only the records after it are read
+            with no_gc():
+                try:
+                    recs, pos = store.records(self.name, self.position)
+                except store.LogCompacted:
+                    logger.debug("log of %s was compacted: replaying it", self.name)
+                    self.reset()
+                    recs, pos = store.records(self.name, 0)
+                if recs:
+                    self.apply_all(recs)
             self.position = pos
+            timed_replay(self, time.perf_counter() - start, len(recs))
             if self.state is None:
                 raise UnknownSession(self.name, close_names(self.name))
             return self.state

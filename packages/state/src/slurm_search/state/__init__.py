@@ -21,6 +21,7 @@ from ._errors import (
     UnsafeState,
     store_os_error,
 )
+from ._checkpoints import checkpoint_info, load_checkpoint, log_end, save_checkpoint
 from ._command import main as command
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
@@ -56,10 +57,13 @@ __all__ = [
     "UnreadableRecord",
     "UnsafeState",
     "append",
+    "checkpoint_info",
     "compact",
     "create",
     "delete",
     "exists",
+    "load_checkpoint",
+    "log_end",
     "mark",
     "marks",
     "names",
@@ -67,6 +71,7 @@ __all__ = [
     "read",
     "records",
     "restore_previous",
+    "save_checkpoint",
     "root",
     "split",
     "store_os_error",
