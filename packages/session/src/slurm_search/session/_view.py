@@ -152,9 +152,9 @@ class View:
             CorruptState, UnsafeState: from the store.
         """
         with self.mutex:
-            start = time.perf_counter()
             if self.state is None and self.position == 0:
                 load_checkpoint(self)  # then only the records after it are read
+            start = time.perf_counter()
             with no_gc():
                 try:
                     recs, pos = store.records(self.name, self.position)

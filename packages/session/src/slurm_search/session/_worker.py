@@ -20,7 +20,7 @@ from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
 from ._results import failure_report, normalize_result, result_report
 from ._errors import LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
-from ._model import keep_claiming, pick
+from ._model import keep_claiming, pick, status
 from ._names import resolve_objective, session_name
 from ._view import view
 
@@ -204,6 +204,7 @@ def work_on(
                     claim=claim,
                 )
             except LeaseLost as err:
+                keeper.release()
                 logger.warning("%s", err)
                 lost += 1
                 report = trial = None
@@ -220,6 +221,9 @@ def work_on(
                 logger.warning("the store is full (%s): retrying in %.0f s", err.strerror, pause)
                 time.sleep(pause)
                 continue
+            # The lease was kept alive until the report was in the log: a
+            # worker queueing for the session's lock loses no finished trial.
+            keeper.release()
             full_pauses = 0
             if report is not None:
                 if ok:
@@ -237,6 +241,9 @@ def work_on(
                     break
                 if not _wait_while_busy(v, deadline, idle_poll):
                     reason = "deadline"
+                    break
+                if status(v.state) != "running":  # done, failed or stopped meanwhile: no lock needed to see it
+                    reason = status(v.state)
                     break
                 continue
             trial = outcome
@@ -274,8 +281,9 @@ def _evaluate(
         outcome = call_objective(
             objective, trial.params, context, normalize_result, timeout, v.state.spec.objective.partition(":")[0]
         )
-    finally:
+    except BaseException:
         keeper.release()
+        raise
     duration = time.perf_counter() - start
     if outcome.failure is not None:
         logger.warning("trial %s of %s failed on %s:\n%s", trial.tid, name, worker, outcome.failure)
