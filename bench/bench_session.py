@@ -154,10 +154,10 @@ def _latency_ends(latencies: list[list[float]], n: int) -> tuple[float, float]:
     return mean(first), mean(last)
 
 
-def run_ours(algo: str, n: int, workers: int, timeout: float) -> dict:
-    with tempfile.TemporaryDirectory() as tmp_:
+def run_ours(algo: str, n: int, workers: int, timeout: float, where: str | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp_, tempfile.TemporaryDirectory(dir=where) as store:
         tmp = Path(tmp_)
-        env = dict(os.environ, SLURM_SEARCH_HOME=str(tmp / "home"))
+        env = dict(os.environ, SLURM_SEARCH_HOME=str(Path(store) / "home"))
         code = (
             "from slurm_search import session; from slurm_search.session import demo; "
             f"print(session.create_session(demo.objective, demo.space(), algo={algo!r}, "
@@ -173,13 +173,13 @@ def run_ours(algo: str, n: int, workers: int, timeout: float) -> dict:
     return out
 
 
-def run_optuna(algo: str, n: int, workers: int, timeout: float) -> dict:
+def run_optuna(algo: str, n: int, workers: int, timeout: float, where: str | None = None) -> dict:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp_:
+    with tempfile.TemporaryDirectory() as tmp_, tempfile.TemporaryDirectory(dir=where) as store:
         tmp = Path(tmp_)
-        path = str(tmp / "journal.log")
+        path = str(Path(store) / "journal.log")
         study_name = f"{algo}-bench"
         optuna.create_study(study_name=study_name, storage=_optuna_storage(path))
         out = _run_workers(

@@ -152,7 +152,9 @@ def test_a_live_holder_keeps_its_trial_and_a_killed_one_loses_it_a_lease_later()
             except NoMoreTrials:
                 assert time.monotonic() - died < 60, "the dead holder's trial was never taken over"
                 time.sleep(0.05)
-        assert time.monotonic() - died >= lease * 0.9
+        # Its last beat was at most one beating interval (lease / 3) before it
+        # died, and the taker waited a whole lease after seeing it.
+        assert time.monotonic() - died >= lease - lease / 3 - 0.1
         assert (trial.tid, trial.attempt) == (0, 2)
         recs, _ = state.records(name)
         assert not [r for r in recs if isinstance(r, Renew)]  # renewals never touched the log
@@ -177,7 +179,7 @@ def test_a_paused_holder_loses_its_trial_and_its_report_is_refused():
             except NoMoreTrials:
                 assert time.monotonic() - stopped < 60
                 time.sleep(0.05)
-        assert time.monotonic() - stopped >= lease * 0.9
+        assert time.monotonic() - stopped >= lease - lease / 3 - 0.1
         os.kill(holder.pid, signal.SIGCONT)
         out, err = holder.communicate(timeout=60)
         assert out.split()[-2:] == ["lost", "refused"], err

@@ -237,9 +237,13 @@ def renew_lease(name: str, worker_id: str, tid: int, attempt: int | None = None)
         lease = v.state.spec.lease_seconds
     now = time.time()
     beaten = beat(v, tid, held)
-    with v.mutex:
-        v.refresh()
-        _check_owner(v, worker_id, tid, held)
+    try:
+        with v.mutex:
+            v.refresh()
+            _check_owner(v, worker_id, tid, held)
+    except LeaseLost:
+        retire(name, tid)  # a report (or a take-over) came first: leave no mark behind
+        raise
     if not beaten:
         trial = v.state.trials[tid]
         raise LeaseLost(

@@ -97,7 +97,8 @@ class _LeaseKeeper:
             except LeaseLost as err:
                 with self._cond:
                     still = self._current == held
-                if still:
+                # (owner == this worker: the report went in meanwhile; nothing lost)
+                if still and err.owner != self.worker:
                     logger.warning("%s", err)
             # The renewal is retried at the next interval; a failing store
             # must not kill the thread (the lease would then surely run out).
