@@ -62,7 +62,10 @@ def commit(v: View, events: Sequence[Any]) -> None:
     if not events:
         return
     try:
-        v.position = store.append(v.name, *events)
+        # The view read the log up to its position (checksums and all): the
+        # store need not verify those bytes again (a fresh process started
+        # from a checkpoint would otherwise read the whole log once).
+        v.position = store.append(v.name, *events, verified=v.position)
     except BaseException:
         # The view holds events that may not be in the log: start over.
         v.invalidate()

@@ -60,10 +60,14 @@ def load(v: Any) -> bool:
     try:
         with no_gc():
             found = store.load_checkpoint(v.name)
+            if found is None or not isinstance(found[0], SessionState):
+                return False
+            # A million objects that live as long as the view: keep the
+            # collector from scanning them (and again when it promotes
+            # them) as soon as it runs again. Before it runs again.
+            gc.freeze()
     except store.StateError as err:
         logger.warning("ignoring the checkpoint of %s: %s", v.name, err)
-        return False
-    if found is None or not isinstance(found[0], SessionState):
         return False
     v.state, v.position = found[0], found[1]
     return True
@@ -146,7 +150,10 @@ def maybe_write(v: Any) -> None:
 
 
 def timed_replay(v: Any, took: float, records: int) -> None:
-    """Note how long a refresh of view `v` took; a slow one makes a checkpoint due."""
+    """Note how long a refresh of view `v` took; a slow one makes a checkpoint due.
+
+    Called with the collector paused (see `load`).
+    """
     if took > SLOW and records:
         v.checkpoint_due = True
         if records > EVERY:

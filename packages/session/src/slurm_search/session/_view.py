@@ -164,8 +164,8 @@ class View:
                     recs, pos = store.records(self.name, 0)
                 if recs:
                     self.apply_all(recs)
+                timed_replay(self, time.perf_counter() - start, len(recs))
             self.position = pos
-            timed_replay(self, time.perf_counter() - start, len(recs))
             if self.state is None:
                 raise UnknownSession(self.name, close_names(self.name))
             return self.state
