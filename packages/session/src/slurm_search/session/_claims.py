@@ -23,7 +23,7 @@ from slurm_search.locking import lock
 from ._errors import LeaseLost, NoMoreTrials
 from ._beats import beat, retire, seize, sweep
 from ._events import Claim, Expire
-from ._model import pick
+from ._model import pick, status
 from ._names import session_name
 from ._snapshots import crossed, maybe_write
 from ._results import failure_report, normalize_result, result_report
@@ -180,6 +180,7 @@ def _claim_and_report(
 ) -> Trial | NoMoreTrials | None:
     with lock(name), v.mutex:
         before = v.refresh().events
+        was = status(v.state)
         events: list[Any] = []
         if report is not None:
             attempt = _check_owner(v, worker, report_tid, report_attempt)
@@ -195,8 +196,10 @@ def _claim_and_report(
                 raise
             events.extend(more)
         commit(v, events)
-        if events and crossed(before, v.state.events):
-            v.checkpoint_due = True  # this process writes the next checkpoint
+        if events and (crossed(before, v.state.events) or status(v.state) != was):
+            # This process writes the next checkpoint: every so many events,
+            # and when the session ends (listings then read only its head).
+            v.checkpoint_due = True
     return outcome
 
 
