@@ -135,7 +135,7 @@ def write(v: Any, wait: bool = False) -> bool:
         return False
     # A cache: a store that cannot take it (read-only, full, another
     # user's) costs a replay, never the caller's work.
-    except (OSError, store.StateError) as err:
+    except Exception as err:  # noqa: BLE001 - OSError, StateError, LockError: never the caller's problem
         logger.info("could not write a checkpoint of %s: %s", v.name, err)
         return False
     v.checkpoint_due = False
