@@ -19,7 +19,7 @@ and new code are measured alike). Prints, per W:
 from DIR (e.g. `git archive e3cc321 packages | tar -x -C /tmp/base`), first
 on sys.path: the code before renewals left the lock.
 
-    .venv/bin/python bench/bench_renewals.py                       # W = 64 and 256
+    .venv/bin/python bench/bench_renewals.py                       # W = 64 and 256, 6 s trials, 6 s lease
     .venv/bin/python bench/bench_renewals.py --workers 64 --baseline /tmp/base
 """
 
@@ -130,9 +130,9 @@ def run(workers: int, trials_per_worker: int, sleep: float, lease: float) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--trials-per-worker", type=int, default=2)
-    parser.add_argument("--sleep", type=float, default=4.0, help="seconds per trial")
-    parser.add_argument("--lease", type=float, default=3.0, help="lease_seconds (renewed every third)")
+    parser.add_argument("--trials-per-worker", type=int, default=3)
+    parser.add_argument("--sleep", type=float, default=6.0, help="seconds per trial")
+    parser.add_argument("--lease", type=float, default=6.0, help="lease_seconds (renewed every third)")
     parser.add_argument("--baseline", help="a folder holding packages/{locking,state,session}/src")
     parser.add_argument("--store", help="folder for the stores (default: a temporary one on /tmp)")
     args = parser.parse_args()
