@@ -225,13 +225,16 @@ def list_sessions(all: bool = False) -> list[SessionSummary]:  # noqa: A002 - th
     return out
 
 
+_SUMMARY_FIELDS = frozenset(("status", "algo", "running", "completed", "failed", "max_evals", "created"))
+
+
 def _summary(full: str) -> SessionSummary | None:
     is_search = full.split(":", 1)[0] == DEFAULT_TYPE
     try:
         # A session whose log has not grown since its checkpoint: its head says it all.
         known = summary_at_end(full)
-        if known is not None:
-            return SessionSummary(name=full, **known)
+        if known is not None and _SUMMARY_FIELDS <= known.keys():
+            return SessionSummary(name=full, **{k: known[k] for k in _SUMMARY_FIELDS})
         v = View(full)
         start = time.perf_counter()
         if load_checkpoint(v):
