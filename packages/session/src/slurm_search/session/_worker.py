@@ -21,7 +21,7 @@ from ._results import failure_report, normalize_result, result_report
 from ._errors import LeaseLost, NoMoreTrials
 from ._current import evaluating
 from ._evaluation import call_objective
-from ._model import keep_claiming, pick
+from ._model import keep_claiming, pick, status
 from ._names import resolve_objective, session_name
 from ._space_eval import SpaceEvalFailure
 from ._view import view
@@ -99,7 +99,8 @@ class _LeaseKeeper:
             except LeaseLost as err:
                 with self._cond:
                     still = self._current == held
-                if still:
+                # (owner == this worker: the report went in meanwhile; nothing lost)
+                if still and err.owner != self.worker:
                     logger.warning("%s", err)
             # The renewal is retried at the next interval; a failing store
             # must not kill the thread (the lease would then surely run out).
@@ -206,6 +207,7 @@ def work_on(
                     claim=claim,
                 )
             except LeaseLost as err:
+                keeper.release()
                 logger.warning("%s", err)
                 lost += 1
                 report = trial = None
@@ -222,6 +224,9 @@ def work_on(
                 logger.warning("the store is full (%s): retrying in %.0f s", err.strerror, pause)
                 time.sleep(pause)
                 continue
+            # The lease was kept alive until the report was in the log: a
+            # worker queueing for the session's lock loses no finished trial.
+            keeper.release()
             full_pauses = 0
             if report is not None:
                 if ok:
@@ -239,6 +244,9 @@ def work_on(
                     break
                 if not _wait_while_busy(v, deadline, idle_poll):
                     reason = "deadline"
+                    break
+                if status(v.state) != "running":  # done, failed or stopped meanwhile: no lock needed to see it
+                    reason = status(v.state)
                     break
                 continue
             trial = outcome
@@ -279,8 +287,9 @@ def _evaluate(
             outcome = call_objective(
                 objective, trial.params, context, normalize_result, timeout, v.state.spec.objective.partition(":")[0]
             )
-    finally:
+    except BaseException:
         keeper.release()
+        raise
     duration = time.perf_counter() - start
     if outcome.failure is not None:
         logger.warning("trial %s of %s failed on %s:\n%s", trial.tid, name, worker, outcome.failure)
