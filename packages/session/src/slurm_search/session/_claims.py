@@ -27,7 +27,7 @@ from ._model import pick, status
 from ._names import session_name
 from ._snapshots import crossed, maybe_write
 from ._results import failure_report, normalize_result, result_report
-from ._space_eval import trial_params
+from ._space_eval import SpaceEvalFailure, trial_params
 from ._suggesting import prepare, prepared_vals, suggest_vals
 from ._view import View, view
 
@@ -219,10 +219,16 @@ def next_trial(name: str, worker_id: str | None = None) -> Trial:
         NoMoreTrials: with `.reason` done, stopped, failed or busy.
         UnknownSession: no such session.
     """
-    outcome = claim_and_report(session_name(name), worker_id or default_worker_id())
-    if isinstance(outcome, NoMoreTrials):
-        raise outcome
-    return outcome
+    name, worker = session_name(name), worker_id or default_worker_id()
+    while True:
+        outcome = claim_and_report(name, worker)
+        if isinstance(outcome, NoMoreTrials):
+            raise outcome
+        if not isinstance(outcome.params, SpaceEvalFailure):
+            return outcome
+        # Its space does not evaluate: the trial fails with the traceback,
+        # as it would on a worker, and the next one is claimed.
+        record_failure(name, worker, outcome.tid, outcome.params.traceback, outcome.attempt, 0.0)
 
 
 def renew_lease(name: str, worker_id: str, tid: int, attempt: int | None = None) -> float:
