@@ -230,6 +230,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
               help="Print the AST (true), as equations (abstract), or draw it with graphviz (graph).")
 @click.option("--interactive", is_flag=True, help="Open a Python console on the results.")
 @click.option("--allow-new-params", is_flag=True, help="Let --name=value add parameters the experiment lacks.")
+@click.version_option(package_name="slurm-search-dsl", prog_name="run_exp", message="%(prog)s %(version)s (%(package)s)")
 @click.pass_context
 def cli(
     ctx: click.Context,
