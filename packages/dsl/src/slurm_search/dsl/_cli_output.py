@@ -139,15 +139,35 @@ def print_config(params: Mapping[str, Any], as_json: bool) -> None:
 
     flat = flatten(dict(params))
     if as_json:
-        click.echo(json.dumps(flat, indent=2, default=repr))
+        spaces = {path: f"<search space {_space(v)}>" for path, v in flat.items() if type(v).__name__ == "Apply"}
+        click.echo(json.dumps({**flat, **spaces}, indent=2, default=repr))
         return
     for path, value in flat.items():
         click.echo(f"--{path}={_config_value(value, format_value)}")
 
 
+def _space(node: Any) -> str:
+    """``hp.uniform("x", -2, 2)`` as ``uniform(x, -2, 2)``: a hyperopt expression, compactly."""
+    name = getattr(node, "name", None)
+    if name is None:
+        return repr(node)
+    if name == "literal":
+        return _value(node.obj) if isinstance(node.obj, float) else repr(node.obj) if isinstance(node.obj, str) else str(node.obj)
+    args = list(getattr(node, "pos_args", []))
+    if name in ("float", "int") and len(args) == 1:
+        return _space(args[0])
+    if name == "hyperopt_param" and len(args) == 2:
+        inner = args[1]
+        rest = [_space(a) for a in getattr(inner, "pos_args", [])]
+        rest += [f"{k}={_space(v)}" for k, v in getattr(inner, "named_args", [])]
+        return f"{inner.name}({', '.join([_space(args[0]), *rest])})"
+    parts = [_space(a) for a in args] + [f"{k}={_space(v)}" for k, v in getattr(node, "named_args", [])]
+    return f"{name}({', '.join(parts)})"
+
+
 def _config_value(value: Any, fmt: Any) -> str:
-    if type(value).__name__ == "Apply":  # a hyperopt space: its outermost call, on one line
-        return f"<search space: {getattr(value, 'name', 'expression')}>"
+    if type(value).__name__ == "Apply":  # a hyperopt space, on one line
+        return f"<search space {_space(value)}>"
     try:
         return str(fmt(value))
     except Exception:  # anything else that does not read back is shown as Python sees it
