@@ -76,6 +76,7 @@ def summary(name: str) -> dict[str, Any]:
     info.update({key: value for key, value in settings.items() if key != "created"})
     info["created"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(settings["created"]))
     info.update(_plain(progress))
+    info["status"] = _summary.shown_status(info["status"], info.get("running"))
     info["loss"] = _summary.loss_stats(losses)
     for key, pick in (("best", core.best), ("worst", core.worst)):
         found = pick(name) if results else None
