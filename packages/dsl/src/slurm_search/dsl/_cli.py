@@ -218,8 +218,15 @@ def _from_stored(resume: str, experiment: str | None, overrides: dict[str, Any],
     return stored["spec"], merged, debug, allow_new or bool(stored.get("allow_new_params"))
 
 
+def _complete_experiments(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of EXPERIMENT: the registered names (nothing is imported)."""
+    from ._spec import registered
+
+    return [name for name in registered() if name.startswith(incomplete)]
+
+
 @click.command(context_settings=CONTEXT)
-@click.argument("experiment", required=False)
+@click.argument("experiment", required=False, shell_complete=_complete_experiments)
 @click.option("--seed", "seed_text", metavar="N", help="The run's seed (default: a fresh one, stored with the run).")
 @click.option("--resume", metavar="exp:NAME",
               help="Resume a stored run (alone: with its stored experiment and parameters); finished sessions are reused.")
