@@ -127,11 +127,15 @@ def _run_one(
         raise
     finally:
         logging.getLogger(_WORKER_LOGGER).removeFilter(failures)
-    click.echo(f"Results of {name}:")
-    for line in results_table(result.results):
-        click.echo(line)
+    # The results once: the experiment's own summary when it has one, else
+    # the table (--show prints the table of a complete run).
     if prepared.spec.display_func is not None:
         prepared.spec.display_func(name, result.params, result.results)
+        click.echo(f"every result, rounded: run_exp --show={name}")
+    else:
+        click.echo(f"Results of {name}:")
+        for line in results_table(result.results):
+            click.echo(line)
     click.echo(f"experiment: {name}")
     if interactive:
         import code

@@ -93,8 +93,8 @@ def show(name: str, as_json: bool) -> None:
                              running=progress.running, failed=progress.failed, status=progress.status)
             sessions.append(entry)
         click.echo(json.dumps({"name": shown["name"], "spec": run["spec"], "status": status, "seed": run["seed"],
-                               "overrides": run["overrides"], "debug": run["debug"], "sessions": sessions},
-                              indent=2, default=repr))
+                               "overrides": run["overrides"], "debug": run["debug"], "sessions": sessions,
+                               "results": run.get("results")}, indent=2, default=repr))
         return
     click.echo(f"{shown['name']}: {run['spec']}, status {status}, seed {run['seed']}")
     if not shown["sessions"]:
@@ -109,6 +109,10 @@ def show(name: str, as_json: bool) -> None:
             )
     if status in ("interrupted", "stopped", "created"):
         click.echo(f"resume it with: run_exp --resume={shown['name']}")
+    if status == "complete" and run.get("results") is not None:
+        click.echo("results:")
+        for line in results_table(run["results"]):
+            click.echo(line)
 
 
 def list_runs(as_json: bool) -> None:
