@@ -172,3 +172,17 @@ def test_print_config_and_list_runs(calls):
     assert "complete" in rows[1]
     runs = json.loads(run("--list-runs", "--json").stdout)
     assert [r["name"] for r in runs] == [second.name, first.name]
+
+
+def test_show_says_running_while_run_exp_runs_and_interrupted_after_kill_9(folder):
+    proc = subprocess.Popen([str(RUN_EXP), "mymodule:fine_spec", "--delay=0.5", "--n=4"], cwd=folder,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        name = _wait_for_a_trial()
+        assert "status running," in run(f"--show={name}").stdout
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert state.read(name)["status"] == "running"  # it had no chance to say otherwise
+    shown = run(f"--show={name}").stdout
+    assert "status interrupted," in shown and f"run_exp --resume={name}" in shown

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -165,7 +167,7 @@ def evaluate_run(prepared: Prepared, name: str, seed: int, *, announce: bool = T
     ``announce=False`` leaves out the "running exp:NAME" progress line (the
     caller printed its own).
     """
-    _experiment.update_run(name, status="running")
+    _experiment.update_run(name, status="running", runner=f"{socket.gethostname()}:{os.getpid()}")
     run = _runtime.Run(name=name, spec_ref=prepared.spec.ref, seed=seed, top_params=prepared.params)
     if announce:
         progress_logger.info("running %s (%s, seed %s)", name, prepared.spec.ref, seed)
@@ -225,13 +227,28 @@ def show_experiment(name: str) -> dict[str, Any]:
             found = err
         rows.append((_experiment.dotted(path), sub, found))
     status = stored["status"]
-    if status == "running" and not any(
-        not isinstance(found, Exception) and found.running for _, _, found in rows
-    ):
-        # Stored as running, but no trial is: its run_exp was killed (kill -9,
-        # a lost login node) before it could say so.
-        status = "interrupted"
+    if status == "running":
+        status = _running_status(stored, any(not isinstance(p, Exception) and p.running for _, _, p in rows))
     return {"name": name, "run": stored, "status": status, "sessions": rows}
+
+
+def _running_status(stored: Mapping[str, Any], trials_running: bool) -> str:
+    """What a run stored as running is doing: ``running``, or ``interrupted``
+    when its run_exp is gone (kill -9, a closed terminal) before it could say
+    so. Its process is checked on this host; on another host, a run with no
+    trial running is shown as possibly gone."""
+    host, _, pid = str(stored.get("runner") or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return "interrupted"
+        except PermissionError:
+            pass  # another user's process, alive
+        return "running"
+    if trials_running:
+        return "running"
+    return f"running on {host} (no trial running now)" if host else "interrupted"
 
 
 def mark_interrupted(name: str) -> None:
