@@ -155,8 +155,11 @@ class _FailedTrials(logging.Filter):
     the first failure's traceback once, under its one-line error."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno == logging.WARNING and isinstance(record.args, tuple) and len(record.args) == 4
-                    and str(record.msg).startswith("trial "))
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that does not format is not ours to judge
+            return True
+        return not (record.levelno == logging.WARNING and "Traceback (most recent call last)" in text)
 
 
 class Interrupted(Exception):

@@ -82,6 +82,9 @@ def show(name: str, as_json: bool) -> None:
     shown = show_experiment(name)
     run = shown["run"]
     status = shown.get("status", run["status"])
+    # Paths as session labels write them (exp:NAME/<path> names the session).
+    paths = {sub: "/".join(path) or "<root>" for path, sub in run["sessions"].items()}
+    shown["sessions"] = [(paths.get(sub, where), sub, progress) for where, sub, progress in shown["sessions"]]
     if as_json:
         sessions = []
         for path, session_name, progress in shown["sessions"]:

@@ -51,8 +51,9 @@ def full_name(name: str) -> str:
 
 
 def dotted(path: Sequence[str]) -> str:
-    """An AST path for people, as in session labels: ``best/use_val/@3f2a``."""
-    return "/".join(path) or "<root>"
+    """An AST path as one word: ``best.use_val.@3f2a`` (file names, metadata;
+    people see it joined by ``/``, as in session labels)."""
+    return ".".join(path) or "<root>"
 
 
 def new_seed() -> int:
