@@ -186,3 +186,13 @@ def test_show_says_running_while_run_exp_runs_and_interrupted_after_kill_9(folde
     assert state.read(name)["status"] == "running"  # it had no chance to say otherwise
     shown = run(f"--show={name}").stdout
     assert "status interrupted," in shown and f"run_exp --resume={name}" in shown
+
+
+@pytest.mark.slurm
+def test_a_spec_in_the_current_folder_runs_on_slurm_tasks(tmp_path, slurm_cluster):
+    (tmp_path / "mymodule.py").write_text(SPEC.replace("METHOD", "slurm"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = run("mymodule:fine_spec", "--n=2", "--allow-new-params", f"--slurm:partition={slurm_cluster.default_partition}", cwd=tmp_path,
+              env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "Results of exp:" in out.stdout
