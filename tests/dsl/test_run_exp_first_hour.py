@@ -196,3 +196,17 @@ def test_a_spec_in_the_current_folder_runs_on_slurm_tasks(tmp_path, slurm_cluste
               env=env, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "Results of exp:" in out.stdout
+
+
+def test_shell_completion_as_the_readme_shows():
+    source = subprocess.run([str(RUN_EXP)], env={**os.environ, "_RUN_EXP_COMPLETE": "bash_source"},
+                            capture_output=True, text=True, timeout=60)
+    assert source.returncode == 0 and "_run_exp_completion()" in source.stdout
+    env = {**os.environ, "_RUN_EXP_COMPLETE": "bash_complete", "COMP_WORDS": "run_exp de", "COMP_CWORD": "1"}
+    words = subprocess.run([str(RUN_EXP)], env=env, capture_output=True, text=True, timeout=60).stdout.split()
+    assert "plain,demo" in words
+    env.update(COMP_WORDS="run_exp --list", COMP_CWORD="1")
+    assert "plain,--list-runs" in subprocess.run([str(RUN_EXP)], env=env, capture_output=True, text=True).stdout.split()
+    ssearch = RUN_EXP.parent / "ssearch"
+    env = {**os.environ, "_SSEARCH_COMPLETE": "bash_complete", "COMP_WORDS": "ssearch tri", "COMP_CWORD": "1"}
+    assert "plain,trials" in subprocess.run([str(ssearch)], env=env, capture_output=True, text=True).stdout.split()
