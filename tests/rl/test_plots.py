@@ -143,8 +143,8 @@ def test_titles_name_agent_environment_and_frames():
 
 
 def test_legends_sit_outside_the_data():
+    from slurm_search.rl._history_plot import draw_optimisation_history
     from slurm_search.rl._plots import (
-        draw_optimisation_history,
         draw_return_cdfs,
         draw_search_curves,
         draw_setting_percentile_surface,
@@ -182,8 +182,8 @@ def test_percentile_bands_are_light_with_their_edges_drawn():
 def test_counts_get_integer_ticks():
     from matplotlib.ticker import MaxNLocator
 
+    from slurm_search.rl._history_plot import draw_optimisation_history
     from slurm_search.rl._plots import (
-        draw_optimisation_history,
         draw_search_curves,
         draw_setting_percentile_surface,
         draw_value_grid,
@@ -222,7 +222,7 @@ def test_no_legend_entry_matches_nothing_on_the_surface_and_contour():
 
 
 def test_optimisation_history_shows_each_trial_and_the_best_so_far(tmp_path):
-    from slurm_search.rl._plots import draw_optimisation_history, plot_optimisation_history
+    from slurm_search.rl._history_plot import draw_optimisation_history, plot_optimisation_history
 
     axes = draw_optimisation_history([(0, 1.0), (1, 3.0), (2, 2.0), (4, 5.0), (5, float("nan"))]).axes[0]
     best = axes.lines[0]

@@ -39,8 +39,12 @@ DOT_MISSING = (
 )
 
 # Equation names of a measure over a sampling node, by (measure, strategy); None: any strategy.
-_EQUATION_NAMES: dict[tuple[str | None, str], str] = {("mean", "enumeration"): "1/n ∑", ("mean", "random"): "E", ("std", "random"): "√Var",
-                   ("std", "enumeration"): "√Var"}
+_EQUATION_NAMES: dict[tuple[str | None, str], str] = {
+    ("mean", "enumeration"): "1/n ∑",
+    ("mean", "random"): "E",
+    ("std", "random"): "√Var",
+    ("std", "enumeration"): "√Var",
+}
 _PLAIN_MEASURES = ("min", "max", "cdf", "argmin", "argmax", "model_argmin", "model_argmax")
 
 
@@ -112,7 +116,11 @@ def node_label(node: Any) -> str:
     """A node's label in the graph."""
     if node.kind == "sampling":
         space = node.space if isinstance(node.space, str) else "space"
-        extra = f", {'minimize' if node.strategy == 'minimize' else 'maximize'} {':'.join(node.measure)}" if node.measure else ""
+        extra = (
+            f", {'minimize' if node.strategy == 'minimize' else 'maximize'} {':'.join(node.measure)}"
+            if node.measure
+            else ""
+        )
         count = "" if node.strategy == "enumeration" else f"n={node.sample_count}, "
         return f"{node.function}({node.var} {relation(node)} {space}; {count}{node.method}{extra})"
     if node.kind == "measure":
@@ -171,7 +179,11 @@ def ast_dot(tree: Any, name: str = "experiment") -> Any:
         graph.node(node_id, node_label(node), shape=shape)
         for segment, child in node.children():
             if _is_node(child):
-                graph.edge(node_id, visit(child), label="" if segment in ("@",) or segment == getattr(node, "text", None) else segment)
+                graph.edge(
+                    node_id,
+                    visit(child),
+                    label="" if segment in ("@",) or segment == getattr(node, "text", None) else segment,
+                )
         return node_id
 
     def top(tree: Any, prefix: str) -> None:
@@ -209,7 +221,9 @@ def render_graph(tree: Any, folder: Path, stem: str = "ast") -> GraphResult:
     program = shutil.which("dot")
     if program is None:
         return GraphResult(dot_path, None, DOT_MISSING.format(dot=dot_path, svg=svg_path))
-    proc = subprocess.run([program, "-Tsvg", str(dot_path), "-o", str(svg_path)], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [program, "-Tsvg", str(dot_path), "-o", str(svg_path)], capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         return GraphResult(dot_path, None, f"dot failed on {dot_path}: {proc.stderr.strip()}")
     return GraphResult(dot_path, svg_path, f"AST drawn in {svg_path} (DOT source {dot_path})")

@@ -76,8 +76,7 @@ class UnknownParameter(DslError):
         self.closest = list(closest)
         hint = f"did you mean {' or '.join('--' + c for c in self.closest)}? " if self.closest else ""
         super().__init__(
-            f"--{name} names no parameter of this experiment; {hint}"
-            "(pass --allow-new-params to add a new one)"
+            f"--{name} names no parameter of this experiment; {hint}(pass --allow-new-params to add a new one)"
         )
 
 
@@ -109,7 +108,9 @@ class NoSuchRun(DslError):
         self.option = option
         self.closest = list(closest)
         self.root = root
-        hint = f"did you mean {' or '.join(self.closest)}?" if self.closest else "give the exp:NAME that the run printed"
+        hint = (
+            f"did you mean {' or '.join(self.closest)}?" if self.closest else "give the exp:NAME that the run printed"
+        )
         where = f" under {root}" if root else ""
         super().__init__(f"{option}={name}: no such experiment run{where}; {hint}")
 
@@ -129,8 +130,7 @@ class ResumeMismatch(DslError):
         self.command = command
         shown = "; ".join(f"{what}: stored {old}, given {new}" for what, old, new in self.differences)
         super().__init__(
-            f"{name} was run with other parameters ({shown}); nothing was started. "
-            f"To resume it as it was: {command}"
+            f"{name} was run with other parameters ({shown}); nothing was started. To resume it as it was: {command}"
         )
 
 

@@ -28,6 +28,7 @@ def model_estimate(results: Any, values_by_tid: dict[int, float], minimize: bool
     """
     import hyperopt
     from hyperopt import tpe
+
     from slurm_search import session
 
     name = results["session_name"]

@@ -27,6 +27,7 @@ __all__ = ["OBJECTIVE", "ObjectiveContext", "evaluate", "loss_of"]
 
 logger = logging.getLogger(__name__)
 
+
 def loss_of(value: Any, sign: int, measure: tuple[str, ...] | None) -> float:
     """The session loss of an inner result: ``sign * measure(value)``; 0 when not optimising.
 
@@ -38,7 +39,9 @@ def loss_of(value: Any, sign: int, measure: tuple[str, ...] | None) -> float:
     measured = select(value, list(measure)) if measure else value
     if not isinstance(measured, numbers.Real) or isinstance(measured, bool):
         text = ":".join(measure) if measure else "(none)"
-        raise MeasureError(text, f"optimising needs a number, got {type(measured).__name__}; set minimize_measure/maximize_measure")
+        raise MeasureError(
+            text, f"optimising needs a number, got {type(measured).__name__}; set minimize_measure/maximize_measure"
+        )
     return sign * float(measured)
 
 

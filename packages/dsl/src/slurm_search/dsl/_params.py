@@ -133,9 +133,7 @@ def _kind_ok(default: Any, value: Any) -> tuple[bool, Any, str]:
     return True, value, ""
 
 
-def check_overrides(
-    params: Mapping[str, Any], overrides: Mapping[str, Any], allow_new: bool = False
-) -> dict[str, Any]:
+def check_overrides(params: Mapping[str, Any], overrides: Mapping[str, Any], allow_new: bool = False) -> dict[str, Any]:
     """Validate flat ``overrides`` against ``params``; return them with values coerced.
 
     Raises:
@@ -151,7 +149,9 @@ def check_overrides(
             raise UnknownParameter(path, difflib.get_close_matches(path, sorted(known), n=3, cutoff=0.5))
         ok, coerced, expected = _kind_ok(get_param(params, path), value)
         if not ok:
-            raise BadValue(f"--{path}", format_value(value), f"{expected} (default {format_value(get_param(params, path))})")
+            raise BadValue(
+                f"--{path}", format_value(value), f"{expected} (default {format_value(get_param(params, path))})"
+            )
         out[path] = coerced
     return out
 

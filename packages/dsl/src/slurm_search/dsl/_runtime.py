@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import copy
 import dataclasses
+import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -38,7 +39,9 @@ class Run:
 
 
 _run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("slurm_search_dsl_run", default=None)
-_params: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("slurm_search_dsl_params", default={})
+_params: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "slurm_search_dsl_params", default=types.MappingProxyType({})
+)
 # id(node) -> (node, result): nodes reached twice under the same parameters
 # are evaluated once, at the first path that reached them.
 # (var, value) of each enclosing sampling node's trial, outermost first: what

@@ -25,8 +25,18 @@ from typing import Any
 
 from ._errors import SpecError, UnknownExperiment
 
-__all__ = ["Spec", "ENTRY_POINT_GROUP", "registered", "load_spec", "load_spec_once", "as_spec", "register_local", "spec_modules", "describe",
-           "use_current_folder"]
+__all__ = [
+    "Spec",
+    "ENTRY_POINT_GROUP",
+    "registered",
+    "load_spec",
+    "load_spec_once",
+    "as_spec",
+    "register_local",
+    "spec_modules",
+    "describe",
+    "use_current_folder",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +100,10 @@ def as_spec(obj: Any, ref: str) -> Spec:
     if isinstance(obj, Mapping):
         get = obj.get
     else:
+
         def get(key: str, default: Any = None) -> Any:
             return getattr(obj, key, default)
+
     func = get("experiment_func")
     config = get("config", {})
     if not callable(func):
@@ -108,7 +120,11 @@ def as_spec(obj: Any, ref: str) -> Spec:
     if not isinstance(description, str):
         raise SpecError(ref, "its description must be a string")
     return Spec(
-        config=config, experiment_func=func, debug_overrides=debug, display_func=display, ref=ref,
+        config=config,
+        experiment_func=func,
+        debug_overrides=debug,
+        display_func=display,
+        ref=ref,
         description=description,
     )
 
@@ -150,8 +166,10 @@ def load_spec(ref: str) -> Spec:
     except ModuleNotFoundError as err:
         raise UnknownExperiment(ref, list(names), [], reason=f"no module named {err.name!r}") from None
     except Exception as err:  # user code runs on import: any error, said in one line
-        raise SpecError(ref, f"importing {module_name} raised {_one_line(err)}; see the traceback of "
-                        f"`python -c 'import {module_name}'`") from None
+        raise SpecError(
+            ref,
+            f"importing {module_name} raised {_one_line(err)}; see the traceback of `python -c 'import {module_name}'`",
+        ) from None
     obj: Any = module
     for part in attribute.split(".") if attribute else []:
         # One getattr: a module's __getattr__ may build the spec when asked.
@@ -185,7 +203,7 @@ def spec_modules(ref: str) -> list[str]:
     return list(_named_spec_modules(ref))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _named_spec_modules(ref: str) -> tuple[str, ...]:
     # Once per process: every sampling session of a run asks.
     modules = []

@@ -9,13 +9,12 @@ lease files) is decided once per store from its filesystem and recorded in
 
 from __future__ import annotations
 
-from ._api import SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
 from . import settings
-from .settings import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
+from ._api import SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
 from ._errors import (
     BadModeRecord,
-    InvalidLockName,
     InvalidEnvironmentSetting,
+    InvalidLockName,
     LockError,
     LockLost,
     LockModeMismatch,
@@ -29,6 +28,7 @@ from ._errors import (
 from ._fs import Filesystem, choose_mode, mount_of
 from ._mode import Decision, record_path, set_store_mode, store_mode
 from ._names import validate_name
+from .settings import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
 
 __all__ = [
     "SLOW_WAIT",

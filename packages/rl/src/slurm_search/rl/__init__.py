@@ -47,10 +47,10 @@ from ._display_tools import (
     simulated_search,
 )
 from ._errors import BadRunParams, RLError, UnknownAgent, UnknownEnvironment, UnknownHyperparameter
+from ._history_plot import plot_optimisation_history
 from ._names import parse_agent, parse_env, parse_run_params, preset_names
 from ._nodes import return_cdf, return_mean, return_var
 from ._plots import (
-    plot_optimisation_history,
     plot_return_cdfs,
     plot_search_curves,
     plot_setting_percentile_surface,

@@ -25,7 +25,7 @@ import io
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -91,7 +91,7 @@ def safe_atari_envs(legacy: bool = False) -> list[str]:
     return [f"atari:{game}" for game in sorted(ATARI_GAMES) if game not in excluded]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table_text(path: str | None) -> str:
     if path is None:
         return resources.files(__package__).joinpath("ale_baselines.csv").read_text(encoding="utf-8")
@@ -207,7 +207,7 @@ def benchmark_names() -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def benchmark_data(benchmark_name: str | None = None) -> dict[str, Any]:
     """A stored benchmark (``{"env_cdfs": {env: sorted returns}, …}``); the
     newest one when ``benchmark_name`` is None.

@@ -15,8 +15,8 @@ from typing import Any
 
 from slurm_search.dsl import BadValue, param
 
-from ._legacy import modern_hyperparameters
 from ._errors import BadRunParams, UnknownAgent, UnknownEnvironment
+from ._legacy import modern_hyperparameters
 from ._names import AgentName, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names
 
 __all__ = ["check_params"]

@@ -35,11 +35,13 @@ def _setting_key(hp: Mapping[str, Any] | None) -> tuple:
     return tuple(sorted((str(k), repr(v)) for k, v in (hp or {}).items()))
 
 
-def debug_returns(agent: AgentName, env: EnvName, hp: Mapping[str, Any] | None, params: RunParams, seed: int) -> list[float]:
+def debug_returns(
+    agent: AgentName, env: EnvName, hp: Mapping[str, Any] | None, params: RunParams, seed: int
+) -> list[float]:
     """The test returns of a debug agent (after sleeping ``params.delay`` s)."""
     if params.delay > 0:
         time.sleep(params.delay)
-    level = int(agent.preset[len("debug"):] or 0)
+    level = int(agent.preset[len("debug") :] or 0)
     setting = _setting_key(hp)
     mean = BASE_RETURN + AGENT_STEP * level + SETTING_SPREAD * _rng(str(agent), str(env), setting).gauss(0, 1)
     episodes = _rng(str(agent), str(env), setting, seed)

@@ -13,8 +13,8 @@ from typing import Any
 from slurm_search.dsl import run_dir
 
 from ._bootstrap import noise_ratio, search_curve
+from ._history_plot import plot_optimisation_history
 from ._plots import (
-    plot_optimisation_history,
     plot_return_cdfs,
     plot_search_curves,
     plot_setting_percentile_surface,
@@ -49,7 +49,7 @@ def run_title(params: Mapping[str, Any]) -> str:
     title = f"{names('agent', 'agent_space')} on {names('env', 'env_space')}"
     frames = (params.get("run") or {}).get("train_frames")
     if isinstance(frames, numbers.Real) and math.isfinite(frames):
-        title += f", {int(frames):,} training frames"
+        title += f", {int(float(frames)):,} training frames"
     return title
 
 
@@ -81,8 +81,7 @@ def numeric_dims(settings: Sequence[Any]) -> list[str]:
         return []
     keys = set.intersection(*(set(d) for d in dicts))
     return sorted(
-        key for key in keys
-        if all(isinstance(d[key], numbers.Real) and not isinstance(d[key], bool) for d in dicts)
+        key for key in keys if all(isinstance(d[key], numbers.Real) and not isinstance(d[key], bool) for d in dicts)
     )
 
 
@@ -113,7 +112,10 @@ def setting_plots(
     paths.append(plot_return_cdfs(groups, folder / "return_cdfs.png", title=f"Return distributions\n{label}"))
 
     paths += plot_setting_percentile_surface(
-        runs, folder / "setting_percentile_return.png", title=f"Return by setting and seed percentile\n{label}", zlabel="Mean test return"
+        runs,
+        folder / "setting_percentile_return.png",
+        title=f"Return by setting and seed percentile\n{label}",
+        zlabel="Mean test return",
     )
     log_dims = log_scaled(space)
 
@@ -137,7 +139,9 @@ def setting_plots(
 
     per_setting = max(len(values) for values in runs)
     curves = {
-        f"{r} run{'s' if r > 1 else ''} per setting": search_curve(runs, max_settings=len(runs), runs=r, trials=200, seed=r)
+        f"{r} run{'s' if r > 1 else ''} per setting": search_curve(
+            runs, max_settings=len(runs), runs=r, trials=200, seed=r
+        )
         for r in sorted({1, per_setting})
     }
     paths.append(
@@ -184,16 +188,19 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
         except session.SessionError as err:  # a damaged sub-session: its plot is left out
             logger.warning("no optimisation history of %s: %s", sub, err)
             continue
-        values = [(tid, value) for tid, value in values if value is not None]
-        if not values:
+        finished = [(tid, float(value)) for tid, value in values if value is not None]
+        if not finished:
             continue
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", where)
         paths.append(
             plot_optimisation_history(
-                values,
+                finished,
                 folder / f"history_{stem}.png",
                 maximize=True,
-                title=f"Optimisation history of {where} ({session.info(sub).algo}, {len(values)} trials)\n{run_title(node_params)}",
+                title=(
+                    f"Optimisation history of {where} ({session.info(sub).algo}, {len(values)} trials)\n"
+                    f"{run_title(node_params)}"
+                ),
                 ylabel="Mean test return over seeds",
             )
         )
@@ -202,7 +209,5 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
 
 def print_noise(setting_cdfs: Sequence[tuple[Any, Sequence[float]]]) -> dict[str, float]:
     ratio = noise_ratio([list(values) for _, values in setting_cdfs])
-    print(
-        f"trial std / hyperparameter std: {ratio['trial_std']:.4g} / {ratio['hp_std']:.4g} = {ratio['ratio']:.3g}"
-    )
+    print(f"trial std / hyperparameter std: {ratio['trial_std']:.4g} / {ratio['hp_std']:.4g} = {ratio['ratio']:.3g}")
     return ratio

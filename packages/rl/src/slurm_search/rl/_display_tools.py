@@ -194,12 +194,23 @@ def display_setting_surface(
     """The result of each setting over two of its dimensions (``setting_dims``,
     x then y), from ``[(setting, result), …]`` (a ``point_values:mean`` measure)."""
     x_label, y_label = setting_dims
-    X, Y, Z = np.array([[setting[x_label], setting[y_label], result] for setting, result in setting_result], dtype=float).T
+    X, Y, Z = np.array(
+        [[setting[x_label], setting[y_label], result] for setting, result in setting_result], dtype=float
+    ).T
     return display_surface(
-        Z, X, Y,
-        xlabel=x_label, ylabel=y_label, zlabel=zlabel or "Result", title=title,
-        show_points=show_points, view_angle=-140, product_contours=product_contours,
-        contour_levels=contour_levels, fig_name=fig_name, show=show,
+        Z,
+        X,
+        Y,
+        xlabel=x_label,
+        ylabel=y_label,
+        zlabel=zlabel or "Result",
+        title=title,
+        show_points=show_points,
+        view_angle=-140,
+        product_contours=product_contours,
+        contour_levels=contour_levels,
+        fig_name=fig_name,
+        show=show,
     )
 
 
@@ -224,8 +235,14 @@ def display_setting_cdf_surface(
     grid = np.sort(np.array(setting_cdfs, dtype=float), axis=1)
     grid = grid[np.argsort(grid.mean(axis=1))]
     return display_surface(
-        grid, xlabel="Percentile", ylabel="Settings", zlabel=zlabel or "Result",
-        view_angle=-120, title=title, fig_name=fig_name, show=show,
+        grid,
+        xlabel="Percentile",
+        ylabel="Settings",
+        zlabel=zlabel or "Result",
+        view_angle=-120,
+        title=title,
+        fig_name=fig_name,
+        show=show,
     )
 
 
@@ -343,10 +360,14 @@ def display_bootstrapped_random_search_runs(
         [result for _, result in hp_results["point_values"]] for _, hp_results in search_results["point_values"]
     ]
     rng = np.random.default_rng(seed)
-    traces = np.array([[
-        simulated_search(setting_samples, setting_sample_count, run_samples_per_setting, rng)
-        for _ in range(search_samples)
-    ]])
+    traces = np.array(
+        [
+            [
+                simulated_search(setting_samples, setting_sample_count, run_samples_per_setting, rng)
+                for _ in range(search_samples)
+            ]
+        ]
+    )
     name = fig_name or f"{str(search_results.get('session_name')).split(':')[-1]}_simulated_searches"
     return display_runs(
         traces,

@@ -76,8 +76,10 @@ def _evaluation(agent: str, best: Any) -> Any:
         random_sampling(
             "run_seed",
             random_sampling(
-                "env", return_mean("env", _agent(agent), "hp", "run_params", "run_seed"),
-                method="inline", sample_count="eval:run_samples_per_env",
+                "env",
+                return_mean("env", _agent(agent), "hp", "run_params", "run_seed"),
+                method="inline",
+                sample_count="eval:run_samples_per_env",
             ),
             sample_count="eval:env_samples",
             method="eval:method",
@@ -123,7 +125,9 @@ def display_gen_benchmark(session_name: str, params: dict, results: dict) -> lis
         values = flattened_values(results["best_hp_samples"][agent], 2)
         print(f"{agent}: best setting {best}, mean return on fresh seeds {sum(values) / len(values):.4g}")
     paths = display_cdfs(
-        list(env_cdfs.values()), list(env_cdfs), ylabel="Mean test return",
+        list(env_cdfs.values()),
+        list(env_cdfs),
+        ylabel="Mean test return",
         title=f"Benchmark returns per environment ({short_name(session_name)})",
         fig_name=fig_name(session_name, "benchmark_cdfs"),
     )
@@ -162,8 +166,11 @@ def display_multienv_benchmark_tuning(session_name: str, params: dict, results: 
     for agent, search_results in results["agent_search_samples"].items():
         tag = agent.split(":")[-1]
         paths += surface_plots(
-            session_name, results["space_hp_returns_mean"][agent], results["space_hp_returns_cdf"][agent],
-            prefix=f"{tag}_", zlabel="Benchmark percentile",
+            session_name,
+            results["space_hp_returns_mean"][agent],
+            results["space_hp_returns_cdf"][agent],
+            prefix=f"{tag}_",
+            zlabel="Benchmark percentile",
         )
         best = flattened_values(results["best_hp_samples"][agent], 2)
         best_mean = sum(best) / len(best)
@@ -175,7 +182,9 @@ def display_multienv_benchmark_tuning(session_name: str, params: dict, results: 
             f"{results['space_returns_mean'][agent]} +/- {results['space_returns_std'][agent]}"
         )
         paths += display_cdfs(
-            [results["space_returns_cdf"][agent]], ["space"], ylabel="Mean benchmark percentile",
+            [results["space_returns_cdf"][agent]],
+            ["space"],
+            ylabel="Mean benchmark percentile",
             title=f"Benchmark percentile of {tag}'s settings ({short_name(session_name)})",
             fig_name=fig_name(session_name, f"{tag}_setting_cdfs"),
         )
@@ -235,12 +244,18 @@ def _tuning_spec(name: str, agents: list[str], what: str) -> Spec:
         debug_overrides=DEBUG,
         display_func=display_multienv_benchmark_tuning,
         ref=name,
-        description=f"Tune {what} across classic control, returns scored by their percentile in a stored gen_benchmark.",
+        description=(
+            f"Tune {what} across classic control, returns scored by their percentile in a stored gen_benchmark."
+        ),
     )
 
 
-multienv_benchmark_tuning_exp = _tuning_spec("multienv_benchmark_tuning", BENCHMARK_AGENTS, "A2C, PPO, vanilla SARSA and DQN")
+multienv_benchmark_tuning_exp = _tuning_spec(
+    "multienv_benchmark_tuning", BENCHMARK_AGENTS, "A2C, PPO, vanilla SARSA and DQN"
+)
 multienv_a2c_benchmark_tuning_exp = _tuning_spec("multienv_a2c_benchmark_tuning", ["classic:a2c"], "A2C")
 multienv_ppo_benchmark_tuning_exp = _tuning_spec("multienv_ppo_benchmark_tuning", ["classic:ppo"], "PPO")
-multienv_vsarsa_benchmark_tuning_exp = _tuning_spec("multienv_vsarsa_benchmark_tuning", ["classic:vsarsa"], "vanilla SARSA")
+multienv_vsarsa_benchmark_tuning_exp = _tuning_spec(
+    "multienv_vsarsa_benchmark_tuning", ["classic:vsarsa"], "vanilla SARSA"
+)
 multienv_dqn_benchmark_tuning_exp = _tuning_spec("multienv_dqn_benchmark_tuning", ["classic:dqn"], "DQN")

@@ -130,7 +130,10 @@ def compare_hp_spaces() -> dict[str, Any]:
 def display_compare_hp_spaces(session_name: str, params: dict, results: dict) -> list:
     """Print each space's returns and best setting; plot CDFs, search curves, surfaces."""
     for space_name, space in sorted(results.items()):
-        print(f"{space_name:16s} mean return over settings {mean_std(space['cdf'])}; best {space['best_mean']:.4g} at {format_setting(space['best_hp'])}")
+        print(
+            f"{space_name:16s} mean return over settings {mean_std(space['cdf'])}; "
+            f"best {space['best_mean']:.4g} at {format_setting(space['best_hp'])}"
+        )
     folder, name = plots_dir(session_name), run_title(params)
     paths = [
         plot_return_cdfs(

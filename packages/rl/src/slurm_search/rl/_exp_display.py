@@ -47,7 +47,9 @@ def surface_plots(
     if all(isinstance(s, Mapping) and all(d in s for d in dims) for s in settings):
         try:
             paths += display_setting_surface(
-                setting_means, setting_dims=list(dims), zlabel="Mean return",
+                setting_means,
+                setting_dims=list(dims),
+                zlabel="Mean return",
                 title=f"Mean return by {dims[0]} and {dims[1]} ({short_name(session_name)})",
                 fig_name=fig_name(session_name, f"{prefix}setting_mean_return"),
             )
@@ -57,7 +59,8 @@ def surface_plots(
         logger.info("no setting surface: the settings lack %s", " or ".join(dims))
     try:
         paths += display_setting_cdf_surface(
-            list(setting_cdfs), zlabel=zlabel,
+            list(setting_cdfs),
+            zlabel=zlabel,
             title=f"Return by setting and percentile ({short_name(session_name)})",
             fig_name=fig_name(session_name, f"{prefix}setting_percentile_return"),
         )
@@ -92,7 +95,9 @@ def setting_sample_plots(
     """Per hyperparameter, (its value, run result) of every run, the best setting marked."""
     paths: list[Path] = []
     for name in names:
-        group = [(setting[name], value) for setting, value in points if isinstance(setting, Mapping) and name in setting]
+        group = [
+            (setting[name], value) for setting, value in points if isinstance(setting, Mapping) and name in setting
+        ]
         if not group:
             continue
         best_choices = None
@@ -102,8 +107,11 @@ def setting_sample_plots(
             if chosen:
                 best_choices = [(best[name], sum(chosen) / len(chosen))]
         paths += display_setting_samples(
-            point_groups=[group], best_choices=best_choices, labels=[name],
-            xlabel=name, ylabel="Run result",
+            point_groups=[group],
+            best_choices=best_choices,
+            labels=[name],
+            xlabel=name,
+            ylabel="Run result",
             title=f"Multienv {name} performance ({short_name(session_name)})",
             fig_name=fig_name(session_name, f"{prefix}{name}_performance"),
         )

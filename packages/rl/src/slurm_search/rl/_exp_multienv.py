@@ -104,12 +104,12 @@ def multienv_tuning(normalise: bool) -> dict[str, Any]:
 
 
 def multienv_hp_tuning_effects() -> dict[str, Any]:
-    """TPE-tune A2C across the safe Atari games, returns normalised by the ALE paper's scores; evaluate the best setting."""
+    """TPE-tune A2C across the safe Atari games, returns normalised by the ALE paper's scores; evaluate the best setting."""  # noqa: E501 - run_exp lists this line
     return multienv_tuning(normalise=True)
 
 
 def multienv_tuning_beta() -> dict[str, Any]:
-    """The first multienv tuning: A2C across the older Atari game list, ALE-normalised returns; evaluate the best setting."""
+    """The first multienv tuning: A2C across the older Atari game list, ALE-normalised returns; evaluate the best setting."""  # noqa: E501 - run_exp lists this line
     return multienv_tuning(normalise=True)
 
 

@@ -32,14 +32,21 @@ from ._spaces import lognormal_a2c_spaces
 __all__ = ["compare_hp_spaces_exp", "hp_tuning_model_best_exp"]
 
 RUN_SEED_SPACE = hp.quniform("run_seed", 0, 2**31, 1)
-SPACE_NAMES = ["loguniform_hp_space", "lognormal_hp_space", "lognormal_smaller_hp_space", "lognormal_smallerer_hp_space"]
+SPACE_NAMES = [
+    "loguniform_hp_space",
+    "lognormal_hp_space",
+    "lognormal_smaller_hp_space",
+    "lognormal_smallerer_hp_space",
+]
 
 
 def _seeds(sample_count: str, method: str = "inline", threads: Any = 1) -> Any:
     return random_sampling(
         "run_seed",
         return_mean("env", "agent", "hp", "run_params", "run_seed"),
-        sample_count=sample_count, method=method, threads=threads,
+        sample_count=sample_count,
+        method=method,
+        threads=threads,
     )
 
 
@@ -107,7 +114,9 @@ def display_hp_tuning_model_best(session_name: str, params: dict, results: dict)
         "model_worst": results["model_worst_hp_results"]["cdf"],
     }
     paths += display_cdfs(
-        list(cdfs.values()), list(cdfs), ylabel="Mean return",
+        list(cdfs.values()),
+        list(cdfs),
+        ylabel="Mean return",
         title=f"Performance CDFs of various HPs ({short_name(session_name)})",
         fig_name=fig_name(session_name, "setting_cdfs"),
     )
@@ -131,7 +140,9 @@ def display_compare_hp_spaces(session_name: str, params: dict, results: dict) ->
     paths = []
     for space, space_results in results.items():
         paths += surface_plots(
-            session_name, space_results["space_hp_returns_mean"], space_results["space_hp_returns_cdf"],
+            session_name,
+            space_results["space_hp_returns_mean"],
+            space_results["space_hp_returns_cdf"],
             prefix=f"{space}_",
         )
         best = space_results["best_hp_results"]
@@ -141,15 +152,19 @@ def display_compare_hp_spaces(session_name: str, params: dict, results: dict) ->
         ):
             print(f"{space} performance for {label}: {mean} +/- {std}")
         paths += display_cdfs(
-            [space_results["space_returns_cdf"], best["cdf"]], ["space", "trial_best"], ylabel="Mean return",
+            [space_results["space_returns_cdf"], best["cdf"]],
+            ["space", "trial_best"],
+            ylabel="Mean return",
             title=f"Performance CDFs of various HPs [{space}]",
             fig_name=fig_name(session_name, f"{space}_setting_cdfs"),
         )
         noise_line(session_name, space_results["space_hp_returns_cdf"], label=space)
     run = f"{str(params['agent']).split(':')[-1]} / {str(params['env']).split(':')[-1]}"
     paths += display_cdfs(
-        [space_results["space_returns_cdf"] for space_results in results.values()], list(results),
-        ylabel="Mean HP return", title=f"Performance CDFs of HP spaces [{run}]",
+        [space_results["space_returns_cdf"] for space_results in results.values()],
+        list(results),
+        ylabel="Mean HP return",
+        title=f"Performance CDFs of HP spaces [{run}]",
         fig_name=fig_name(session_name, "compare_spaces_cdfs"),
     )
     return report_paths(paths)
@@ -169,7 +184,7 @@ def _config(space: dict[str, Any]) -> dict[str, Any]:
 
 
 # The original's debug overrides (inline, a debug agent) with small budgets.
-DEBUG = {
+DEBUG: dict[str, Any] = {
     "agent": "debug",
     "search": {"method": "inline", "setting_samples": 6, "run_samples_per_setting": 3},
     "eval": {"run_samples": 4},
@@ -178,12 +193,14 @@ DEBUG = {
 
 hp_tuning_model_best_exp = Spec(
     config={
-        **_config({
-            "hp_space": {
-                "lr": hp.loguniform("lr", math.log(0.0001), math.log(0.01)),
-                "entropy_loss_scaling": hp.uniform("els", 0.0, 0.1),
+        **_config(
+            {
+                "hp_space": {
+                    "lr": hp.loguniform("lr", math.log(0.0001), math.log(0.01)),
+                    "entropy_loss_scaling": hp.uniform("els", 0.0, 0.1),
+                }
             }
-        }),
+        ),
         "search": {"setting_samples": 96, "run_samples_per_setting": 12, "method": "slurm", "threads": 8},
     },
     experiment_func=hp_tuning_model_best,

@@ -17,7 +17,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ class RunParams:
     threads: int = 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def preset_names(family: str) -> tuple[str, ...]:
     """The presets of one of ALL's preset modules, read from its ``__all__``
     without importing it (importing ALL imports torch, seconds on a login
@@ -126,7 +126,7 @@ def _all_root() -> Path | None:
 NOT_LITERAL: Any = type("NotLiteral", (), {"__repr__": lambda self: "<not a literal>"})()
 
 
-@lru_cache(maxsize=None)
+@cache
 def preset_hyperparameter_defaults(agent: AgentName) -> dict[str, Any]:
     """The default hyperparameters of a (checked, non-debug) agent's preset,
     read from its ``default_hyperparameters`` without importing ALL: literal

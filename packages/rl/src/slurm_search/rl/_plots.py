@@ -24,13 +24,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 __all__ = [
-    "draw_optimisation_history",
     "draw_return_cdfs",
     "draw_search_curves",
     "draw_setting_percentile_surface",
     "draw_setting_samples",
     "draw_value_grid",
-    "plot_optimisation_history",
     "plot_return_cdfs",
     "plot_search_curves",
     "plot_setting_percentile_surface",
@@ -55,7 +53,9 @@ def draw_return_cdfs(
     for label, values in groups.items():
         values = sorted(float(v) for v in values)
         if values:
-            axes.plot(_figures.percentiles(len(values)), values, drawstyle="steps-mid", label=f"{label} (n={len(values)})")
+            axes.plot(
+                _figures.percentiles(len(values)), values, drawstyle="steps-mid", label=f"{label} (n={len(values)})"
+            )
     axes.set_xlim(0, 100)
     _figures.label(figure, axes, title, xlabel, ylabel)
     return figure
@@ -129,7 +129,10 @@ def draw_setting_percentile_surface(
         contour_figure.colorbar(points, ax=axes, label=zlabel)
     median = grid[:, len(percentiles) // 2]
     axes.plot(
-        ranks, np.full_like(ranks, 50, dtype=float), color="white", linestyle="--",
+        ranks,
+        np.full_like(ranks, 50, dtype=float),
+        color="white",
+        linestyle="--",
         label=f"median (best {median.max():.4g})",
     )
     first, _, rest = title.partition("\n")
@@ -138,8 +141,13 @@ def draw_setting_percentile_surface(
     axes.set_ylabel("Percentile")
     _figures.integer_ticks(axes.xaxis)
     # The white line shows on a grey legend; nothing else is listed.
-    _figures.legend_outside(axes, below=True, facecolor="lightgray", handles=[Line2D([], [], color="white", linestyle="--")],
-                    labels=[f"median (best {median.max():.4g})"])
+    _figures.legend_outside(
+        axes,
+        below=True,
+        facecolor="lightgray",
+        handles=[Line2D([], [], color="white", linestyle="--")],
+        labels=[f"median (best {median.max():.4g})"],
+    )
     return surface_figure, contour_figure
 
 
@@ -164,7 +172,10 @@ def plot_setting_percentile_surface(
     """
     path = Path(path)
     surface, contour = draw_setting_percentile_surface(setting_cdfs, title=title, zlabel=zlabel)
-    return [_figures.save(surface, path), _figures.save(contour, path.with_name(f"{path.stem}_contour{path.suffix or '.png'}"))]
+    return [
+        _figures.save(surface, path),
+        _figures.save(contour, path.with_name(f"{path.stem}_contour{path.suffix or '.png'}")),
+    ]
 
 
 def draw_setting_samples(
@@ -189,7 +200,13 @@ def draw_setting_samples(
         axes.scatter(xs, ys, s=18, alpha=0.6, color=colour, label=f"{label} samples")
         mark = (best or {}).get(label) or max(points, key=lambda point: point[1])
         axes.scatter(
-            [mark[0]], [mark[1]], s=260, marker="*", color=colour, edgecolors="black", zorder=3,
+            [mark[0]],
+            [mark[1]],
+            s=260,
+            marker="*",
+            color=colour,
+            edgecolors="black",
+            zorder=3,
             label=f"{label} best ({mark[0]:.4g})",
         )
     if log_x is None:
@@ -239,8 +256,15 @@ def draw_search_curves(
         colour = f"C{index % 10}"
         axes.plot(curve["x"], curve["mean"], marker="o", markersize=4, color=colour, label=f"{label}: mean")
         # A light band with its edges drawn: where bands overlap, both edges stay visible.
-        axes.fill_between(curve["x"], curve["low"], curve["high"], color=colour, alpha=0.12, linewidth=0,
-                          label=f"{label}: 10-90th percentile")
+        axes.fill_between(
+            curve["x"],
+            curve["low"],
+            curve["high"],
+            color=colour,
+            alpha=0.12,
+            linewidth=0,
+            label=f"{label}: 10-90th percentile",
+        )
         for edge in ("low", "high"):
             axes.plot(curve["x"], curve[edge], color=colour, linestyle="--", linewidth=0.8, alpha=0.8)
     for index, (label, value) in enumerate((reference or {}).items()):
@@ -329,48 +353,3 @@ def plot_value_grid(
         dims: the two keys to plot.
     """
     return _figures.save(draw_value_grid(points, dims, title=title, zlabel=zlabel), path)
-
-
-def draw_optimisation_history(
-    values: Sequence[tuple[int, float]],
-    *,
-    maximize: bool = True,
-    title: str = "Optimisation history",
-    xlabel: str = "Trial",
-    ylabel: str = "Mean return",
-):
-    """The figure of `plot_optimisation_history`."""
-    points = sorted((int(trial), float(value)) for trial, value in values if math.isfinite(float(value)))
-    figure, axes = _figures.figure()
-    if points:
-        trials, ys = zip(*points)
-        axes.scatter(trials, ys, s=18, alpha=0.7, color="C0", label="each trial")
-        pick = max if maximize else min
-        running, best_so_far = None, []
-        for y in ys:
-            running = y if running is None else pick(running, y)
-            best_so_far.append(running)
-        axes.step(trials, best_so_far, where="post", color="C3", linewidth=1.8,
-                  label=f"best so far ({'highest' if maximize else 'lowest'}: {best_so_far[-1]:.4g})")
-    _figures.integer_ticks(axes.xaxis)
-    _figures.label(figure, axes, title, xlabel, ylabel)
-    return figure
-
-
-def plot_optimisation_history(
-    values: Sequence[tuple[int, float]],
-    path: str | Path,
-    *,
-    maximize: bool = True,
-    title: str = "Optimisation history",
-    xlabel: str = "Trial",
-    ylabel: str = "Mean return",
-) -> Path:
-    """Each trial's value in the order the search ran them, and the best so far.
-
-    Args:
-        values: [(trial number, value), …]; non-finite values are left out.
-        maximize: the best is the highest value (returns); False: the lowest (losses).
-    """
-    figure = draw_optimisation_history(values, maximize=maximize, title=title, xlabel=xlabel, ylabel=ylabel)
-    return _figures.save(figure, path)

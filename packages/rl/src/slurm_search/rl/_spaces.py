@@ -67,8 +67,12 @@ def a2c_space(minimum_batch: int = 2, value_loss: bool = False) -> dict[str, Any
         "clip_grad": scope.bounded(hp.normal("clip_grad", 0.4, 0.1), minimum=0.001, maximum=1),
         "lr": _lr(),
         "entropy_loss_scaling": scope.bounded(hp.normal("els", 0.06, 0.01), minimum=0),
-        "n_envs": scope.bounded(hp.qlognormal("n_envs", log(32) / 2, log(32) / 8, 1), minimum=minimum_batch, maximum=32),
-        "n_steps": scope.bounded(hp.qlognormal("n_steps", log(16) / 2, log(16) / 8, 1), minimum=minimum_batch, maximum=32),
+        "n_envs": scope.bounded(
+            hp.qlognormal("n_envs", log(32) / 2, log(32) / 8, 1), minimum=minimum_batch, maximum=32
+        ),
+        "n_steps": scope.bounded(
+            hp.qlognormal("n_steps", log(16) / 2, log(16) / 8, 1), minimum=minimum_batch, maximum=32
+        ),
     }
     if value_loss:
         space["value_loss_scaling"] = hp.uniform("vls", 0.2, 1.2)
@@ -112,7 +116,9 @@ def atari_dqn_space() -> dict[str, Any]:
     return {
         "lr": _lr(),
         "eps": _eps(),
-        "minibatch_size": scope.bounded(hp.qlognormal("minibatch_size", log(32), log(32) / 8, 1), minimum=4, maximum=64),
+        "minibatch_size": scope.bounded(
+            hp.qlognormal("minibatch_size", log(32), log(32) / 8, 1), minimum=4, maximum=64
+        ),
         "update_frequency": scope.bounded(
             hp.qlognormal("update_frequency", log(4), log(4) / 8, 1), minimum=2, maximum=16
         ),

@@ -61,8 +61,8 @@ from ._queries import (
 )
 from ._trial_table import TrialRow, dataframe, trial_rows
 from ._values import InvalidValue, format_value, parse_value
-from ._worker import WorkReport, work_on
 from ._words import random_phrase
+from ._worker import WorkReport, work_on
 
 __all__ = [
     "ALGOS",

@@ -39,7 +39,9 @@ def check_settings(objective: Any, *, context: Any, lease_seconds: Any, interrup
         or not math.isfinite(lease_seconds)
         or not 0 < lease_seconds <= MAX_LEASE_SECONDS
     ):
-        raise InvalidSetting("lease_seconds", lease_seconds, f"a finite number of seconds > 0 and <= {MAX_LEASE_SECONDS:.0e}")
+        raise InvalidSetting(
+            "lease_seconds", lease_seconds, f"a finite number of seconds > 0 and <= {MAX_LEASE_SECONDS:.0e}"
+        )
     if not isinstance(interruptible, bool):
         raise InvalidSetting("interruptible", interruptible, "true or false")
     _check_context(objective, context)

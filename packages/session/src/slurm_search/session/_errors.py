@@ -8,9 +8,9 @@ and survives pickling, so it can cross a process boundary intact.
 
 from __future__ import annotations
 
-from slurm_search.locking import SlurmSearchError
-
 from collections.abc import Sequence
+
+from slurm_search.locking import SlurmSearchError
 
 # The longest `type:name` of a session, in UTF-8 bytes: the lock layer takes
 # names of up to 200 bytes, and a session also locks `<type:name>.slurm`.

@@ -20,8 +20,19 @@ import pickle
 from typing import Any
 
 import numpy as np
-from hyperopt import JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_NEW, JOB_STATE_RUNNING, hp
-from hyperopt import Trials, anneal, pyll, rand, space_eval, tpe
+from hyperopt import (
+    JOB_STATE_DONE,
+    JOB_STATE_ERROR,
+    JOB_STATE_NEW,
+    JOB_STATE_RUNNING,
+    Trials,
+    anneal,
+    hp,
+    pyll,
+    rand,
+    space_eval,
+    tpe,
+)
 from hyperopt.base import Domain
 
 from ._errors import InvalidSetting, InvalidSpace

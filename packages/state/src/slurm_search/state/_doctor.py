@@ -96,8 +96,9 @@ def _lock_mode(report: Report) -> bool:
     if decision.requested != "auto":
         report.info(f"SLURM_SEARCH_LOCK={decision.requested} here")
     if decision.mode == "soft":
-        report.info(f"lease files: a killed holder delays the others {locking.soft_grace():g} s "
-                    "(SLURM_SEARCH_LOCK_GRACE)")
+        report.info(
+            f"lease files: a killed holder delays the others {locking.soft_grace():g} s (SLURM_SEARCH_LOCK_GRACE)"
+        )
     return True
 
 
@@ -151,7 +152,9 @@ def _live(report: Report, rounds: int, commands: list[list[str]], where: str) ->
             out, err = proc.communicate()
             outputs.append((proc.returncode, out, err))
         failed = [err.strip().splitlines()[-1] if err.strip() else f"exit {rc}" for rc, _, err in outputs if rc]
-        hosts = sorted({line.split()[1] for _, out, _ in outputs for line in out.splitlines() if line.startswith("host ")})
+        hosts = sorted(
+            {line.split()[1] for _, out, _ in outputs for line in out.splitlines() if line.startswith("host ")}
+        )
         workers = sum(out.count("host ") for _, out, _ in outputs)
         if failed:
             report.problem(f"live test ({where}) failed", failed[0])
@@ -159,10 +162,7 @@ def _live(report: Report, rounds: int, commands: list[list[str]], where: str) ->
         count = _objects.read(name)["n"]
         records = len(_log.records(name)[0])
         expected = workers * rounds
-        text = (
-            f"live test, {where} ({', '.join(hosts)}): {count}/{expected} transactions, "
-            f"{records}/{expected} appends"
-        )
+        text = f"live test, {where} ({', '.join(hosts)}): {count}/{expected} transactions, {records}/{expected} appends"
         if count == records == expected and workers == 2:
             report.ok(text)
         else:
@@ -200,7 +200,13 @@ def _idle_nodes(slurm_args: Sequence[str]) -> int:
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return 0
-    return len({line.split()[0] for line in out.splitlines() if line.split()[1:2] and not line.split()[1].startswith(("down", "drain", "fail"))})
+    return len(
+        {
+            line.split()[0]
+            for line in out.splitlines()
+            if line.split()[1:2] and not line.split()[1].startswith(("down", "drain", "fail"))
+        }
+    )
 
 
 def exclusion_worker(name: str, rounds: int) -> None:

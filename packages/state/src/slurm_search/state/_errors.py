@@ -52,9 +52,7 @@ class NotFound(StateError, KeyError):
         path: the file that does not exist.
     """
 
-    def __init__(
-        self, name: str, path: Path, what: str = "object", way_out: str = "nothing to restore"
-    ) -> None:
+    def __init__(self, name: str, path: Path, what: str = "object", way_out: str = "nothing to restore") -> None:
         if what == "object":
             message = f"no object named {name!r} (no file {path}): create it first"
         else:
@@ -126,10 +124,7 @@ class UnsafeState(StateError):
     """
 
     def __init__(self, path: Path, reason: str, fix: str) -> None:
-        super().__init__(
-            f"refusing to load from {path}: it is {reason}, and unpickling "
-            f"runs code; {fix}"
-        )
+        super().__init__(f"refusing to load from {path}: it is {reason}, and unpickling runs code; {fix}")
         self.path = path
         self.reason = reason
         self.fix = fix
@@ -146,10 +141,7 @@ class LogCompacted(StateError):
     """
 
     def __init__(self, name: str, position: object) -> None:
-        super().__init__(
-            f"the log of {name!r} was compacted since position {position}: "
-            "read it again from 0"
-        )
+        super().__init__(f"the log of {name!r} was compacted since position {position}: read it again from 0")
         self.name = name
         self.position = position
 
@@ -201,8 +193,14 @@ _OS_ERRORS = {
     _errno.ENOSPC: ("full (no space left on the device)", "free space there, then run the command again"),
     _errno.EDQUOT: ("over its disk quota", "free space or raise the quota, then run the command again"),
     _errno.EROFS: ("on a read-only filesystem", "point SLURM_SEARCH_HOME at a writable folder"),
-    _errno.EACCES: ("not writable by you", "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME"),
-    _errno.EPERM: ("not writable by you", "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME"),
+    _errno.EACCES: (
+        "not writable by you",
+        "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME",
+    ),
+    _errno.EPERM: (
+        "not writable by you",
+        "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME",
+    ),
     _errno.ELOOP: ("reached through a symbolic link", "replace the link with the real file or folder"),
 }
 

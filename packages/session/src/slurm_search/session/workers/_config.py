@@ -14,7 +14,6 @@ from pathlib import Path
 
 from slurm_search import state
 from slurm_search.locking import settings
-
 from slurm_search.session import InvalidSetting
 
 METHODS = ("inline", "cpu", "slurm")

@@ -14,9 +14,9 @@ from typing import Any
 from slurm_search import session as core
 
 from . import _local, _slurm, _slurm_commands, _slurm_script
-from ._local import Worker
 from ._config import resolve_method, resolve_workers, worker_start
 from ._errors import SlurmNotFound, WorkersFailed
+from ._local import Worker
 from ._wait import finished, wait_for
 
 logger = logging.getLogger(__name__)

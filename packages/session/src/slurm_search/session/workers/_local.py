@@ -168,7 +168,11 @@ def _forked_worker(name: str, worker_id: str, out: Path, err: Path, detach: bool
         # The signal dispositions a new interpreter starts with.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        for fd, path, flags in ((0, os.devnull, os.O_RDONLY), (1, out, os.O_WRONLY | os.O_APPEND | os.O_CREAT), (2, err, os.O_WRONLY | os.O_APPEND | os.O_CREAT)):
+        for fd, path, flags in (
+            (0, os.devnull, os.O_RDONLY),
+            (1, out, os.O_WRONLY | os.O_APPEND | os.O_CREAT),
+            (2, err, os.O_WRONLY | os.O_APPEND | os.O_CREAT),
+        ):
             opened = os.open(path, flags, 0o600)
             os.dup2(opened, fd)
             os.close(opened)

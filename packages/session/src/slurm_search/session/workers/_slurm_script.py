@@ -77,9 +77,19 @@ def batch_script(
         raise ValueError(f"tasks must be a positive integer, not {tasks!r}")
     check_values(
         {
-            "partition": partition, "time": time, "gres": gres, "mem": mem, "mem_per_cpu": mem_per_cpu,
-            "cpus_per_task": cpus_per_task, "exclude": exclude, "nodelist": nodelist, "account": account,
-            "qos": qos, "constraint": constraint, "array_parallelism": array_parallelism, "extra": extra,
+            "partition": partition,
+            "time": time,
+            "gres": gres,
+            "mem": mem,
+            "mem_per_cpu": mem_per_cpu,
+            "cpus_per_task": cpus_per_task,
+            "exclude": exclude,
+            "nodelist": nodelist,
+            "account": account,
+            "qos": qos,
+            "constraint": constraint,
+            "array_parallelism": array_parallelism,
+            "extra": extra,
         }
     )
     array = f"0-{tasks - 1}"
@@ -220,9 +230,7 @@ def _check_extra(extra: object) -> None:
     named = tuple(name.replace("_", "-") for name in script_options() if name not in ("extra", "array_parallelism"))
     for item in items:
         if not isinstance(item, str) or not item.startswith("--") or item[2:3] in ("", "-", "="):
-            raise BadSlurmOption(
-                "extra", item, "each extra sbatch argument is one long option, e.g. --mail-type=END"
-            )
+            raise BadSlurmOption("extra", item, "each extra sbatch argument is one long option, e.g. --mail-type=END")
         problem = _word_problem(item)
         if problem:
             raise BadSlurmOption("extra", item, problem)
@@ -230,12 +238,16 @@ def _check_extra(extra: object) -> None:
         # sbatch accepts an unambiguous prefix of an option's name (--out=...).
         if any(own.startswith(name) for own in _OWN_DIRECTIVES):
             raise BadSlurmOption(
-                "extra", item, "slurm-search sets --job-name, --array, --output and --error itself (the logs "
-                "stay in the session's folder: see `ssearch logs`); leave it out"
+                "extra",
+                item,
+                "slurm-search sets --job-name, --array, --output and --error itself (the logs "
+                "stay in the session's folder: see `ssearch logs`); leave it out",
             )
         taken = [own for own in named if own.startswith(name)]
         if taken:
-            raise BadSlurmOption("extra", item, f"set it with its own option: --slurm:{taken[0].replace('-', '_')}=VALUE")
+            raise BadSlurmOption(
+                "extra", item, f"set it with its own option: --slurm:{taken[0].replace('-', '_')}=VALUE"
+            )
 
 
 def check_values(options: Mapping[str, object]) -> None:

@@ -17,7 +17,7 @@ from slurm_search.locking import settings
 from slurm_search.session import UnknownSession, progress
 
 from ._cli import main as cli_main
-from ._slurm import TASK_MODULE, HOME_VARIABLE
+from ._slurm import HOME_VARIABLE, TASK_MODULE
 
 
 def store_problem(name: str) -> str | None:
