@@ -118,7 +118,8 @@ def _run_one(
         result = _run.evaluate_run(prepared, name, run_seed, announce=False)
     except KeyboardInterrupt:
         _run.mark_interrupted(name)
-        raise Interrupted(name) from None
+        click.echo(f"run_exp: interrupted; resume it with: run_exp --resume={name}", err=True)
+        sys.exit(130)
     except SamplingError as err:
         if err.traceback:
             from ._failures import user_frames
@@ -160,14 +161,6 @@ class _FailedTrials(logging.Filter):
         except Exception:  # a record that does not format is not ours to judge
             return True
         return not (record.levelno == logging.WARNING and "Traceback (most recent call last)" in text)
-
-
-class Interrupted(Exception):
-    """Ctrl-C during a run: ``main`` prints how to resume it."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
 
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
@@ -355,9 +348,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(err.exit_code)
     except click.Abort:
         click.echo("run_exp: interrupted", err=True)
-        sys.exit(130)
-    except Interrupted as err:
-        click.echo(f"run_exp: interrupted; resume it with: run_exp --resume={err.name}", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
         click.echo("run_exp: interrupted", err=True)
