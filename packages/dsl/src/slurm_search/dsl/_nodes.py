@@ -25,6 +25,7 @@ from ._errors import BadValue, SpecError
 from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
 from ._sampling import run_sampling
+from ._typos import near_parameters
 from ._settings import METHODS, check_count, check_method, check_threads, check_timeout
 
 __all__ = [
@@ -119,7 +120,14 @@ class CallNode(Node):
             elif isinstance(value, str):
                 value = _param_or_self(current, value)
             bound[name] = value
-        return self.func(**bound)
+        try:
+            return self.func(**bound)
+        except Exception as err:
+            # A string left as itself one edit away from a parameter is
+            # probably a misspelt parameter name: say so in the traceback.
+            for note in near_parameters(current, self.arguments.values()):
+                err.add_note(note)
+            raise
 
     @property
     def name(self) -> str:

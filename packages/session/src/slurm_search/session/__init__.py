@@ -39,6 +39,7 @@ from ._errors import (
     UnknownSession,
     UnknownTrial,
 )
+from ._labels import Labelled, labelled
 from ._model import keep_claiming
 from ._names import session_name
 from ._queries import (
@@ -73,6 +74,7 @@ __all__ = [
     "InvalidSetting",
     "InvalidSpace",
     "InvalidValue",
+    "Labelled",
     "LeaseLost",
     "NoMoreTrials",
     "Progress",
@@ -104,6 +106,7 @@ __all__ = [
     "format_value",
     "info",
     "keep_claiming",
+    "labelled",
     "list_sessions",
     "next_trial",
     "parse_value",
