@@ -61,7 +61,10 @@ run: install
 	    --search:settings=10 --search:runs_per_setting=3 --eval:runs=5 \
 	    --run:train_frames=10000 --run:test_episodes=10
 
+# fusepy serves bench/slowfs.py (a FUSE passthrough with NFS-like latencies);
+# optuna, the baseline of several benches, comes with requirements-dev.txt.
 bench: install
+	$(PIP) install --quiet fusepy
 	$(PY) bench/run_all.py
 
 clean:

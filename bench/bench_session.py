@@ -74,6 +74,48 @@ def worker_ours(name: str, ready: Path, go: Path, out: Path) -> None:
     out.write_text(json.dumps({"end": time.time(), "latencies": latencies, "completed": report.completed}))
 
 
+def worker_public(name: str, ready: Path, go: Path, out: Path) -> None:
+    """The public API's loop: `next_trial`, the objective, `record_result` (two locks a trial)."""
+    from slurm_search import session
+    from slurm_search.session import NoMoreTrials, _view, demo
+
+    v = _view.view(name)
+    v.refresh()
+    v.space_and_domain()
+    worker = session.default_worker_id()
+    latencies: list[tuple[int, float]] = []
+    completed = 0
+    _wait_for_go(ready, go)
+    while True:
+        start = time.perf_counter()
+        try:
+            trial = session.next_trial(name, worker)
+        except NoMoreTrials as err:
+            if err.reason != "busy":
+                break
+            time.sleep(0.005)
+            continue
+        latencies.append((trial.tid, time.perf_counter() - start))
+        session.record_result(name, worker, trial.tid, demo.objective(trial.params, None), attempt=trial.attempt)
+        completed += 1
+    out.write_text(json.dumps({"end": time.time(), "latencies": latencies, "completed": completed}))
+
+
+def worker_hyperopt(algo: str, n: int, ready: Path, go: Path, out: Path) -> None:
+    """hyperopt's own fmin, in memory, in this process: the ceiling for one worker."""
+    import numpy as np
+    from hyperopt import Trials, fmin, rand, tpe
+
+    from slurm_search.session import demo
+
+    space = demo.space()
+    suggest = tpe.suggest if algo == "tpe" else rand.suggest
+    _wait_for_go(ready, go)
+    fmin(lambda p: p["x"] ** 2 + p["y"] ** 2, space, algo=suggest, max_evals=n, trials=Trials(),
+         rstate=np.random.default_rng(1), show_progressbar=False)
+    out.write_text(json.dumps({"end": time.time(), "latencies": [], "completed": n}))
+
+
 def worker_optuna(storage_path: str, study_name: str, n_trials: int, ready: Path, go: Path, out: Path) -> None:
     import optuna
 
@@ -154,10 +196,12 @@ def _latency_ends(latencies: list[list[float]], n: int) -> tuple[float, float]:
     return mean(first), mean(last)
 
 
-def run_ours(algo: str, n: int, workers: int, timeout: float) -> dict:
-    with tempfile.TemporaryDirectory() as tmp_:
+def run_ours(
+    algo: str, n: int, workers: int, timeout: float, where: str | None = None, kind: str = "worker-ours"
+) -> dict:
+    with tempfile.TemporaryDirectory() as tmp_, tempfile.TemporaryDirectory(dir=where) as store:
         tmp = Path(tmp_)
-        env = dict(os.environ, SLURM_SEARCH_HOME=str(tmp / "home"))
+        env = dict(os.environ, SLURM_SEARCH_HOME=str(Path(store) / "home"))
         code = (
             "from slurm_search import session; from slurm_search.session import demo; "
             f"print(session.create_session(demo.objective, demo.space(), algo={algo!r}, "
@@ -166,20 +210,34 @@ def run_ours(algo: str, n: int, workers: int, timeout: float) -> dict:
         subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
         out = _run_workers(
             lambda ready, go, o: [
-                sys.executable, str(HERE), "worker-ours", "search:bench", str(ready), str(go), str(o)
+                sys.executable, str(HERE), kind, "search:bench", str(ready), str(go), str(o)
             ],
             workers, tmp, env, timeout,
         )
     return out
 
 
-def run_optuna(algo: str, n: int, workers: int, timeout: float) -> dict:
+def run_public(algo: str, n: int, workers: int, timeout: float, where: str | None = None) -> dict:
+    return run_ours(algo, n, workers, timeout, where, kind="worker-public")
+
+
+def run_hyperopt(algo: str, n: int, workers: int, timeout: float, where: str | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp_:
+        tmp = Path(tmp_)
+        return _run_workers(
+            lambda ready, go, o: [sys.executable, str(HERE), "worker-hyperopt", algo, str(n), str(ready), str(go),
+                                  str(o)],
+            1, tmp, dict(os.environ), timeout,
+        )
+
+
+def run_optuna(algo: str, n: int, workers: int, timeout: float, where: str | None = None) -> dict:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp_:
+    with tempfile.TemporaryDirectory() as tmp_, tempfile.TemporaryDirectory(dir=where) as store:
         tmp = Path(tmp_)
-        path = str(tmp / "journal.log")
+        path = str(Path(store) / "journal.log")
         study_name = f"{algo}-bench"
         optuna.create_study(study_name=study_name, storage=_optuna_storage(path))
         out = _run_workers(
@@ -195,7 +253,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--algos", nargs="+", default=["rand", "tpe"])
-    parser.add_argument("--systems", nargs="+", default=["ours", "optuna"])
+    parser.add_argument("--systems", nargs="+", default=["ours", "optuna"],
+                        help="ours (the worker's hot path), public (next_trial + record_result), optuna, "
+                             "hyperopt (fmin in memory, W=1 only)")
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args(argv)
     print(f"{'system':8} {'algo':5} {'trials':>6} {'workers':>7} {'trials/s':>9} "
@@ -205,7 +265,9 @@ def main(argv: list[str] | None = None) -> None:
         for algo in args.algos:
             for workers in args.workers:
                 for system in args.systems:
-                    run = run_ours if system == "ours" else run_optuna
+                    if system == "hyperopt" and workers != 1:
+                        continue
+                    run = {"ours": run_ours, "public": run_public, "hyperopt": run_hyperopt}.get(system, run_optuna)
                     out = run(algo, n, workers, args.timeout)
                     first, last = _latency_ends(out["latencies"], n)
                     rate = out["completed"] / out["seconds"]
@@ -216,14 +278,20 @@ def main(argv: list[str] | None = None) -> None:
     for n in args.trials:
         for algo in args.algos:
             for workers in args.workers:
-                ours, theirs = rows.get(("ours", algo, n, workers)), rows.get(("optuna", algo, n, workers))
-                if ours and theirs:
-                    print(f"ratio ours/optuna {algo:5} {n:6d} trials {workers} workers: {ours / theirs:5.2f}x")
+                ours = rows.get(("ours", algo, n, workers))
+                for other in ("optuna", "hyperopt", "public"):
+                    theirs = rows.get((other, algo, n, workers))
+                    if ours and theirs:
+                        print(f"ratio ours/{other:8} {algo:5} {n:6d} trials {workers} workers: {ours / theirs:5.2f}x")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "worker-ours":
         worker_ours(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "worker-public":
+        worker_public(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "worker-hyperopt":
+        worker_hyperopt(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]), Path(sys.argv[6]))
     elif len(sys.argv) > 1 and sys.argv[1] == "worker-optuna":
         worker_optuna(sys.argv[2], sys.argv[3], int(sys.argv[4]), Path(sys.argv[5]), Path(sys.argv[6]),
                       Path(sys.argv[7]))

@@ -70,6 +70,10 @@ def test_stop_and_show():
     assert paths[0] == "means.point_values:mean"
     assert len(paths) == 1 + 4  # the grid and one seed session per grid point
     assert all(p.status == "done" and p.completed == p.max_evals for _, _, p in shown["sessions"])
+    # A complete run stays complete: nothing runs to stop.
+    assert stop_experiment(done.name) == [] and state.read(done.name)["status"] == "complete"
+    with state.transaction(done.name) as box:
+        box.value["status"] = "interrupted"
     stopped = stop_experiment(done.name)
     assert len(stopped) == 5
     assert state.read(done.name)["status"] == "stopped"
@@ -123,7 +127,7 @@ def test_an_objective_that_always_fails_gives_one_line_with_its_error():
     with pytest.raises(SamplingError) as err:
         run_experiment(spec, seed=1)
     assert "ValueError: level" in str(err.value) and "is broken" in str(err.value)
-    assert "ssearch show search:" in str(err.value) and "\n" not in str(err.value)
+    assert "ssearch trials search:" in str(err.value) and "\n" not in str(err.value)
 
 
 SPEC_MODULE = '''

@@ -55,11 +55,12 @@ def test_list_shows_running_sessions_and_all_with_done(runner, done_session):
     other = session.create_session("slurm_search.session.demo:objective", {"x": 1.0}, max_evals=3)
     table = invoke(runner, "list").stdout
     assert other in table and done_session not in table
-    assert table.splitlines()[0].split()[:3] == ["NAME", "STATUS", "ALGO"]
+    assert table.splitlines()[0].split() == [
+        "NAME", "EXPERIMENT", "STATUS", "ALGO", "DONE", "FAILED", "PRUNED", "RUNNING", "MAX", "BEST", "CREATED"]
     rows = json.loads(invoke(runner, "list", "--all", "--json").stdout)
     by_name = {row["name"]: row for row in rows}
     assert by_name[done_session]["status"] == "done" and by_name[done_session]["completed"] == 8
-    assert by_name[other]["status"] == "running"
+    assert by_name[other]["status"] == "idle"  # would run, but no worker is at work
 
 
 def test_show_summarises_losses_best_and_worst(runner, done_session):

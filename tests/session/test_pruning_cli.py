@@ -34,7 +34,7 @@ def test_start_with_asha_prunes_and_list_and_show_mark_it():
     rows = json.loads(invoke("list", "--all", "--json").stdout)
     assert [row["pruned"] for row in rows if row["name"] == name] == [progress.pruned]
     table = invoke("list", "--all").stdout.splitlines()
-    assert table[0].split()[3:6] == ["DONE", "FAILED", "PRUNED"]
+    assert table[0].split()[4:7] == ["DONE", "FAILED", "PRUNED"]
     shown = invoke("show", name).stdout
     assert f"pruned (stopped early, loss = last report): {progress.pruned} trials" in shown
     listed = json.loads(invoke("show", name, "pruned_trials", "--json").stdout)

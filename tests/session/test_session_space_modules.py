@@ -104,3 +104,17 @@ def test_an_error_raised_by_the_space_fails_its_trial(modules):
     assert docs and all(doc["result"]["status"] == "fail" for doc in docs)
     assert "this scope function always fails" in docs[0]["result"]["failure"]
     assert session.progress(name).status == "failed"
+
+
+def test_next_trial_fails_a_trial_whose_space_does_not_evaluate_and_claims_on(modules):
+    names, space_module = modules
+    name = session.create_session(
+        f"{names['objective']}:objective", space_module.BROKEN, max_evals=3, seed=1, max_failures=3,
+    )
+    # In this process the broken function is defined: every space evaluation raises.
+    with pytest.raises(session.NoMoreTrials) as info:
+        session.next_trial(name, "me")
+    assert info.value.reason == "failed"
+    docs = session.trial_docs(name)
+    assert len(docs) == 3 and all(doc["result"]["status"] == "fail" for doc in docs)
+    assert all("this scope function always fails" in doc["result"]["failure"] for doc in docs)

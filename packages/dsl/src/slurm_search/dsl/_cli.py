@@ -94,93 +94,6 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _short(value: Any, width: int = 100) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _print_results(results: Any, indent: str = "  ") -> None:
-    if isinstance(results, dict):
-        for key, value in results.items():
-            if isinstance(value, dict) and not {"point_values", "session_name"} <= set(value):
-                click.echo(f"{indent}{key}:")
-                _print_results(value, indent + "  ")
-            elif isinstance(value, dict):
-                shown = {k: value[k] for k in ("mean", "std", "session_name") if k in value}
-                click.echo(f"{indent}{key}: sampling results {_short(shown)}")
-            else:
-                click.echo(f"{indent}{key}: {_short(value)}")
-    else:
-        click.echo(f"{indent}{_short(results)}")
-
-
-def _list_experiments() -> None:
-    from ._errors import DslError
-    from ._spec import describe, load_spec, registered
-
-    names = registered()
-    if not names:
-        click.echo("No experiments registered; run one with: run_exp package.module:spec")
-        return
-    click.echo("Experiments (run one with: run_exp NAME --param=value ...):")
-    width = max(len(n) for n in names)
-    for name, target in names.items():
-        try:
-            text = describe(load_spec(name)) or target
-        except DslError as err:  # one broken experiment does not hide the others
-            text = f"{target} (does not load: {err})"
-        click.echo(f"  {name:{width}s}  {text}")
-
-
-def _show(name: str) -> None:
-    from ._run import show_experiment
-
-    shown = show_experiment(name)
-    run = shown["run"]
-    click.echo(f"{shown['name']}: {run['spec']}, status {run['status']}, seed {run['seed']}")
-    if not shown["sessions"]:
-        click.echo("  no sub-sessions yet")
-    for path, session_name, progress in shown["sessions"]:
-        if isinstance(progress, Exception):
-            click.echo(f"  {path}  {session_name}  ({progress})")
-        else:
-            click.echo(
-                f"  {path}  {session_name}  {progress.completed}/{progress.max_evals} done, "
-                f"{progress.running} running, {progress.failed} failed ({progress.status})"
-            )
-
-
-def _stop(name: str) -> None:
-    from ._experiment import full_name, read_run, resume_command
-    from ._run import stop_experiment
-
-    stopped = stop_experiment(name)
-    click.echo(f"stopped {full_name(name)} and {len(stopped)} sub-sessions")
-    click.echo(f"resume it with: {resume_command(read_run(name), name)}")
-
-
-def _display_ast(form: str, prepared: Any, seed: int | None, resume: str | None) -> None:
-    from . import _display, _run
-    from ._experiment import read_run, resume_command, run_dir
-
-    tree = _run.build_tree(prepared)
-    if form == "true":
-        click.echo(_display.ast_text(tree))
-        return
-    if form == "abstract":
-        click.echo(_display.ast_abstract(tree))
-        return
-    name, _ = _run.open_run(prepared, seed=seed, resume=resume)
-    result = _display.render_graph(tree, run_dir(name))
-    if result.svg is not None:
-        click.echo(str(result.svg))
-        click.echo(f"DOT source: {result.dot}", err=True)
-    else:
-        click.echo(str(result.dot))
-        click.echo(result.message, err=True)
-    click.echo(f"{name} is stored but not started; run it with: {resume_command(read_run(name), name)}", err=True)
-
-
 def _run_one(
     experiment: str,
     overrides: dict[str, Any],
@@ -191,17 +104,39 @@ def _run_one(
     interactive: bool,
 ) -> None:
     from . import _run
+    from ._cli_output import results_table
+    from ._errors import SamplingError
     from ._experiment import read_run, resume_command
 
     prepared = _run.prepare(experiment, overrides, debug=debug, allow_new_params=allow_new)
     name, run_seed = _run.open_run(prepared, seed=seed, resume=resume)
-    click.echo(f"{'resuming' if resume else 'running'} {name} (seed {run_seed})", err=True)
+    click.echo(f"{'resuming' if resume else 'running'} {name} ({prepared.spec.ref}, seed {run_seed})", err=True)
     click.echo(f"  to resume it if interrupted: {resume_command(read_run(name), name)}", err=True)
-    result = _run.evaluate_run(prepared, name, run_seed)
-    click.echo(f"Results of {name}:")
-    _print_results(result.results)
+    failures = _FailedTrials()
+    logging.getLogger(_WORKER_LOGGER).addFilter(failures)
+    try:
+        result = _run.evaluate_run(prepared, name, run_seed, announce=False)
+    except KeyboardInterrupt:
+        _run.mark_interrupted(name)
+        click.echo(f"run_exp: interrupted; resume it with: run_exp --resume={name}", err=True)
+        sys.exit(130)
+    except SamplingError as err:
+        if err.traceback:
+            from ._failures import user_frames
+
+            click.echo(user_frames(err.traceback), err=True)
+        raise
+    finally:
+        logging.getLogger(_WORKER_LOGGER).removeFilter(failures)
+    # The results once: the experiment's own summary when it has one, else
+    # the table (--show prints the table of a complete run).
     if prepared.spec.display_func is not None:
         prepared.spec.display_func(name, result.params, result.results)
+        click.echo(f"every result, rounded: run_exp --show={name}")
+    else:
+        click.echo(f"Results of {name}:")
+        for line in results_table(result.results):
+            click.echo(line)
     click.echo(f"experiment: {name}")
     if interactive:
         import code
@@ -212,6 +147,22 @@ def _run_one(
         )
 
 
+_WORKER_LOGGER = "slurm_search.session._worker"
+
+
+class _FailedTrials(logging.Filter):
+    """Keeps a failed trial's traceback (logged by an inline worker, once per
+    attempt and per level of nesting) off the terminal: a failed run prints
+    the first failure's traceback once, under its one-line error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that does not format is not ours to judge
+            return True
+        return not (record.levelno == logging.WARNING and "Traceback (most recent call last)" in text)
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     """Every slurm-search package's errors (one base) and this command's own."""
     from slurm_search.session import SlurmSearchError
@@ -219,17 +170,78 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     return (SlurmSearchError, UserError)
 
 
+# What each mode reads; any other option given does nothing there and is refused.
+_MODES = {
+    "--show": {"--json"},
+    "--stop": set(),
+    "--list-runs": {"--json"},
+    "--print-config": {"EXPERIMENT", "PARAMETERS", "--debug", "--allow-new-params", "--json", "--resume"},
+    "--display-ast": {"EXPERIMENT", "PARAMETERS", "--debug", "--allow-new-params", "--resume"},
+    "run": {"EXPERIMENT", "PARAMETERS", "--seed", "--resume", "--debug", "--allow-new-params", "--interactive"},
+    "list": set(),
+}
+
+
+def _mode(given: dict[str, Any]) -> str:
+    modes = [option for option in ("--show", "--stop", "--list-runs", "--print-config", "--display-ast") if option in given]
+    if len(modes) > 1:
+        raise UserError(f"{modes[0]} and {modes[1]} do not go together: give one")
+    if modes:
+        return modes[0]
+    return "run" if "EXPERIMENT" in given or "--resume" in given else "list"
+
+
+def _refuse_unused(mode: str, given: dict[str, Any]) -> None:
+    unused = [option for option in given if option not in _MODES[mode] and option != mode]
+    if not unused:
+        return
+    what = {"list": "without an experiment", "run": "when running"}.get(mode, f"with {mode}")
+    if mode == "list" and unused[0] == "PARAMETERS":
+        raise UserError(f"parameters {given['PARAMETERS']} given without an experiment: run_exp NAME --a:b=value")
+    shown = given[unused[0]] if unused[0] in ("EXPERIMENT", "PARAMETERS") else unused[0]
+    raise UserError(f"{shown} does nothing {what}: leave it out")
+
+
+def _from_stored(resume: str, experiment: str | None, overrides: dict[str, Any], debug_text: str | None,
+                 allow_new: bool) -> tuple[str, dict[str, Any], bool, bool]:
+    """``--resume=exp:NAME`` without an experiment: the stored run's spec and parameters.
+
+    Overrides given on the command line still apply (and the resumption then
+    refuses them if they differ from the stored ones, saying how)."""
+    from ._experiment import read_run
+
+    if experiment is not None:
+        return experiment, overrides, _bool("--debug", debug_text), allow_new
+    stored = read_run(resume)
+    merged = {**stored["overrides"], **overrides}
+    debug = stored["debug"] if debug_text is None else _bool("--debug", debug_text)
+    return stored["spec"], merged, debug, allow_new or bool(stored.get("allow_new_params"))
+
+
+def _complete_experiments(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of EXPERIMENT: the registered names (nothing is imported)."""
+    from ._spec import registered
+
+    return [name for name in registered() if name.startswith(incomplete)]
+
+
 @click.command(context_settings=CONTEXT)
-@click.argument("experiment", required=False)
+@click.argument("experiment", required=False, shell_complete=_complete_experiments)
 @click.option("--seed", "seed_text", metavar="N", help="The run's seed (default: a fresh one, stored with the run).")
-@click.option("--resume", metavar="exp:NAME", help="Resume a stored run: finished sessions are reused.")
+@click.option("--resume", metavar="exp:NAME",
+              help="Resume a stored run (alone: with its stored experiment and parameters); finished sessions are reused.")
 @click.option("--debug", "debug_text", metavar="true|false", help="Apply the experiment's debug overrides.")
 @click.option("--show", metavar="exp:NAME", help="List a run's sub-sessions with their progress.")
 @click.option("--stop", metavar="exp:NAME", help="Stop a run, its sub-sessions and their Slurm jobs.")
+@click.option("--list-runs", "list_runs", is_flag=True, help="List the stored runs (exp:NAME), newest first, with their status.")
+@click.option("--print-config", "print_config", is_flag=True,
+              help="Print the parameters a run would get (config, debug overrides, --a:b=value), then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --show, --list-runs or --print-config: print JSON.")
 @click.option("--display-ast", "display_ast", metavar="true|abstract|graph",
-              help="Print the AST (true), as equations (abstract), or draw it with graphviz (graph).")
+              help="Print the AST (true), as equations (abstract), or draw it with graphviz (graph, in this folder).")
 @click.option("--interactive", is_flag=True, help="Open a Python console on the results.")
 @click.option("--allow-new-params", is_flag=True, help="Let --name=value add parameters the experiment lacks.")
+@click.version_option(package_name="slurm-search-dsl", prog_name="run_exp", message="%(prog)s %(version)s (%(package)s)")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -239,6 +251,9 @@ def cli(
     debug_text: str | None,
     show: str | None,
     stop: str | None,
+    list_runs: bool,
+    print_config: bool,
+    as_json: bool,
     display_ast: str | None,
     interactive: bool,
     allow_new_params: bool,
@@ -246,31 +261,64 @@ def cli(
     """Run EXPERIMENT (a registered name or package.module:spec) with parameters --a:b=value.
 
     Without EXPERIMENT, list the registered experiments. Values parse as
-    int, float, true/false, inf, comma lists, else string.
+    int, float, true/false, inf, comma lists, else string. A module:spec
+    is also looked for in the current folder.
     """
+    given = {
+        key: value
+        for key, value in (
+            ("EXPERIMENT", experiment), ("PARAMETERS", " ".join(ctx.args) or None), ("--seed", seed_text),
+            ("--resume", resume), ("--debug", debug_text), ("--show", show), ("--stop", stop),
+            ("--list-runs", list_runs or None), ("--print-config", print_config or None), ("--json", as_json or None),
+            ("--display-ast", display_ast), ("--interactive", interactive or None),
+            ("--allow-new-params", allow_new_params or None),
+        )
+        if value is not None
+    }
     try:
         _setup_logging()
-        if show:
-            _show(show)
+        mode = _mode(given)
+        _refuse_unused(mode, given)
+        from ._cli_output import display_ast_of, list_experiments, stop_run
+        from ._spec import use_current_folder
+
+        if mode == "--show":
+            from ._cli_output import show as show_run
+
+            show_run(show or "", as_json)
             return
-        if stop:
-            _stop(stop)
+        if mode == "--stop":
+            stop_run(stop or "")
             return
-        if experiment is None:
-            if ctx.args:
-                raise UserError(f"parameters {' '.join(ctx.args)} given without an experiment: run_exp NAME --a:b=value")
-            _list_experiments()
+        if mode == "--list-runs":
+            from ._cli_output import list_runs as list_stored
+
+            list_stored(as_json)
             return
+        if mode == "list":
+            list_experiments()
+            return
+        if display_ast is not None and display_ast not in DISPLAY_FORMS:
+            raise UserError(f"--display-ast={display_ast} is not valid: expected one of {', '.join(DISPLAY_FORMS)}")
         overrides = parse_overrides(list(ctx.args))
         seed = _seed(seed_text)
         debug = _bool("--debug", debug_text)
-        if display_ast is not None and display_ast not in DISPLAY_FORMS:
-            raise UserError(f"--display-ast={display_ast} is not valid: expected one of {', '.join(DISPLAY_FORMS)}")
-        if display_ast:
+        if resume:
+            experiment, overrides, debug, allow_new_params = _from_stored(
+                resume, experiment, overrides, debug_text, allow_new_params)
+        if experiment is None:
+            raise UserError(f"{mode} needs an experiment: run_exp NAME {mode}")
+        use_current_folder(experiment)
+        if mode in ("--display-ast", "--print-config"):
             from . import _run
 
             prepared = _run.prepare(experiment, overrides, debug=debug, allow_new_params=allow_new_params)
-            _display_ast(display_ast, prepared, seed, resume)
+            if mode == "--print-config":
+                from ._cli_output import print_config as print_params
+
+                print_params(prepared.params, as_json)
+            else:
+                display_ast_of(display_ast or "", prepared)
             return
         _run_one(experiment, overrides, seed, resume, debug, allow_new_params, interactive)
     except _user_error_types() as err:
@@ -302,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("run_exp: interrupted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
-        click.echo("run_exp: interrupted; resume with the command printed at the start", err=True)
+        click.echo("run_exp: interrupted", err=True)
         sys.exit(130)
 
 

@@ -152,13 +152,16 @@ class SamplingError(DslError):
 
     Attributes:
         session: the search session's name.
-        ast_path: the node's AST path, dotted.
+        ast_path: the node's AST path, as a label.
+        traceback: the traceback of the first failure found under it (the
+            innermost session's, for nested searches), or empty.
     """
 
-    def __init__(self, session: str, ast_path: str, problem: str) -> None:
+    def __init__(self, session: str, ast_path: str, problem: str, traceback: str = "") -> None:
         self.session = session
         self.ast_path = ast_path
         self.problem = problem
+        self.traceback = traceback
         super().__init__(f"[{ast_path}] {session}: {problem}")
 
 

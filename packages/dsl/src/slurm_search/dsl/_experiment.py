@@ -51,7 +51,8 @@ def full_name(name: str) -> str:
 
 
 def dotted(path: Sequence[str]) -> str:
-    """An AST path for people: ``best.use_val.@3f2a``."""
+    """An AST path as one word: ``best.use_val.@3f2a`` (file names, metadata;
+    people see it joined by ``/``, as in session labels)."""
     return ".".join(path) or "<root>"
 
 

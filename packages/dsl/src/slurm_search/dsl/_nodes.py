@@ -25,6 +25,7 @@ from ._errors import BadValue, SpecError
 from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
 from ._sampling import run_sampling
+from ._typos import near_parameters
 from ._settings import METHODS, PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
 
 __all__ = [
@@ -119,7 +120,14 @@ class CallNode(Node):
             elif isinstance(value, str):
                 value = _param_or_self(current, value)
             bound[name] = value
-        return self.func(**bound)
+        try:
+            return self.func(**bound)
+        except Exception as err:
+            # A string left as itself one edit away from a parameter is
+            # probably a misspelt parameter name: say so in the traceback.
+            for note in near_parameters(current, self.arguments.values()):
+                err.add_note(note)
+            raise
 
     @property
     def name(self) -> str:
@@ -265,12 +273,10 @@ class SamplingNode(Node):
         where = f"{self.function}({self.var!r})"
 
         def lookup(value: Any, what: str) -> Any:
-            literal = (what == "method" and value in METHODS) or (what == "pruner" and value in PRUNER_VALUES)
-            if isinstance(value, str) and not literal:
+            if isinstance(value, str) and value not in {"method": METHODS, "pruner": PRUNER_VALUES}.get(what, ()):
                 found = get_param(current, value)
                 if found is MISSING:
-                    expected = "none, median, asha or " if what == "pruner" else "a value or "
-                    raise BadValue(f"{where} {what}", value, expected + "the name of a parameter")
+                    raise BadValue(f"{where} {what}", value, f"{ {'pruner': 'none, median, asha'}.get(what, 'a value')} or the name of a parameter")
                 return found
             return value
 
@@ -288,9 +294,7 @@ class SamplingNode(Node):
             f"{where} trial_timeout",
             None if self.trial_timeout is None else lookup(self.trial_timeout, "trial_timeout"),
         )
-        options = self.pruner_options
-        if isinstance(options, str):
-            options = get_param(current, options) if has_param(current, options) else None
+        options = get_param(current, self.pruner_options) if isinstance(self.pruner_options, str) else self.pruner_options
         pruner = check_pruner(f"{where} pruner", self.strategy, lookup(self.pruner, "pruner"), options)
         slurm = self.slurm
         if isinstance(slurm, str):

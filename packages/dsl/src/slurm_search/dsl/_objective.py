@@ -60,6 +60,7 @@ def evaluate(params: Mapping[str, Any], context: ObjectiveContext) -> dict[str, 
         raise TypeError(f"{'.'.join(context.node_path)} leads to {type(node).__name__}, not a sampling node")
     value = params["value"]
     path = list(context.node_path) + [f"@{point_key(value)}"]
-    with _runtime.evaluation(with_param(context.node_params, context.var, value), run), _reports.frame(context.sign):
+    with _runtime.evaluation(with_param(context.node_params, context.var, value), run), \
+            _runtime.setting(context.var, value), _reports.frame(context.sign):
         result = evaluate_tree(node.expr, path)
     return {"loss": loss_of(result, context.sign, context.measure), "value": result}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +19,10 @@ from ._params import canonical, check_overrides, differences, flatten, merged
 from ._precheck import check_tree
 from ._spec import Spec, as_spec, load_spec, register_local
 
-__all__ = ["Prepared", "prepare", "build_tree", "run_experiment", "RunResult", "stop_experiment", "show_experiment"]
+__all__ = [
+    "Prepared", "prepare", "build_tree", "run_experiment", "RunResult", "stop_experiment", "show_experiment",
+    "stored_runs", "mark_interrupted",
+]
 
 logger = logging.getLogger(__name__)
 progress_logger = logging.getLogger("slurm_search.dsl.progress")
@@ -156,11 +161,16 @@ def run_experiment(
     return evaluate_run(prepared, name, seed)
 
 
-def evaluate_run(prepared: Prepared, name: str, seed: int) -> RunResult:
-    """Evaluate an opened run's result tree and store the results."""
-    _experiment.update_run(name, status="running")
+def evaluate_run(prepared: Prepared, name: str, seed: int, *, announce: bool = True) -> RunResult:
+    """Evaluate an opened run's result tree and store the results.
+
+    ``announce=False`` leaves out the "running exp:NAME" progress line (the
+    caller printed its own).
+    """
+    _experiment.update_run(name, status="running", runner=f"{socket.gethostname()}:{os.getpid()}")
     run = _runtime.Run(name=name, spec_ref=prepared.spec.ref, seed=seed, top_params=prepared.params)
-    progress_logger.info("running %s (%s, seed %s)", name, prepared.spec.ref, seed)
+    if announce:
+        progress_logger.info("running %s (%s, seed %s)", name, prepared.spec.ref, seed)
     try:
         with _runtime.evaluation(prepared.params, run):
             tree = prepared.spec.experiment_func()
@@ -184,6 +194,8 @@ def stop_experiment(name: str) -> list[str]:
 
     name = _experiment.full_name(name)
     stored = _experiment.read_run(name, option="--stop")
+    if stored["status"] == "complete":
+        return []  # nothing runs; a finished run stays finished
     _experiment.update_run(name, status="stopped")
     stopped = []
     for sub in stored["sessions"].values():
@@ -214,7 +226,58 @@ def show_experiment(name: str) -> dict[str, Any]:
         except session.SessionError as err:
             found = err
         rows.append((_experiment.dotted(path), sub, found))
-    return {"name": name, "run": stored, "sessions": rows}
+    status = stored["status"]
+    if status == "running":
+        status = _running_status(stored, any(not isinstance(p, Exception) and p.running for _, _, p in rows))
+    return {"name": name, "run": stored, "status": status, "sessions": rows}
+
+
+def _running_status(stored: Mapping[str, Any], trials_running: bool) -> str:
+    """What a run stored as running is doing: ``running``, or ``interrupted``
+    when its run_exp is gone (kill -9, a closed terminal) before it could say
+    so. Its process is checked on this host; on another host, a run with no
+    trial running is shown as possibly gone."""
+    host, _, pid = str(stored.get("runner") or "").rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return "interrupted"
+        except PermissionError:
+            pass  # another user's process, alive
+        return "running"
+    if trials_running:
+        return "running"
+    return f"running on {host} (no trial running now)" if host else "interrupted"
+
+
+def mark_interrupted(name: str) -> None:
+    """Record that a running run's ``run_exp`` was interrupted (Ctrl-C)."""
+    from slurm_search import state
+
+    with state.transaction(_experiment.full_name(name)) as box:
+        if box.value.get("status") == "running":
+            box.value["status"] = "interrupted"
+
+
+def stored_runs() -> list[dict[str, Any]]:
+    """Every stored run, newest first: name, spec, status, seed, sub-session count, created."""
+    from slurm_search import state
+
+    runs = []
+    for full in state.names(_experiment.RUN_TYPE):
+        name = _experiment.full_name(full.split(":")[-1])
+        try:
+            stored = state.read(name)
+        except state.StateError as err:
+            runs.append({"name": name, "spec": "?", "status": f"unreadable ({err})", "seed": None,
+                         "sessions": 0, "created": None})
+            continue
+        runs.append({"name": name, "spec": stored.get("spec"), "status": stored.get("status"),
+                     "seed": stored.get("seed"), "sessions": len(stored.get("sessions") or {}),
+                     "created": stored.get("created")})
+    runs.sort(key=lambda r: r["created"] or 0, reverse=True)
+    return runs
 
 
 def same_results(a: Any, b: Any) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ._params import MISSING, get_param
 
-__all__ = ["Run", "current_run", "current_params", "param", "params", "evaluation", "memo"]
+__all__ = ["Run", "current_run", "current_params", "param", "params", "evaluation", "memo", "setting", "settings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +44,11 @@ _params: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
 )
 # id(node) -> (node, result): nodes reached twice under the same parameters
 # are evaluated once, at the first path that reached them.
+# (var, value) of each enclosing sampling node's trial, outermost first: what
+# a progress line names instead of the AST path's ``@<hash>`` segments.
+_settings: contextvars.ContextVar[tuple[tuple[str, Any], ...]] = contextvars.ContextVar(
+    "slurm_search_dsl_settings", default=()
+)
 _memo: contextvars.ContextVar[dict[int, tuple[Any, Any]] | None] = contextvars.ContextVar(
     "slurm_search_dsl_memo", default=None
 )
@@ -90,3 +95,18 @@ def evaluation(params: Mapping[str, Any], run: Run | None | object = MISSING) ->
     finally:
         for var, token in reversed(tokens):
             var.reset(token)
+
+
+@contextlib.contextmanager
+def setting(var: str, value: Any) -> Iterator[None]:
+    """Evaluate inside the trial of a sampling node that drew ``var = value``."""
+    token = _settings.set((*_settings.get(), (var, value)))
+    try:
+        yield
+    finally:
+        _settings.reset(token)
+
+
+def settings() -> tuple[tuple[str, Any], ...]:
+    """The enclosing sampling nodes' ``(var, value)``, outermost first."""
+    return _settings.get()

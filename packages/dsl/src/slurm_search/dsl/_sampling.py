@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from . import _experiment, _reports, _runtime
 from ._context import OBJECTIVE, STRATEGIES, ObjectiveContext
 from ._errors import DslError, ExperimentStopped, SamplingError
+from ._failures import failure_line, root_failure
 from ._measures import SamplingResults
 from ._params import derive_seed
 from ._spec import spec_modules
@@ -82,8 +83,44 @@ def _create(node: SamplingNode, bound: dict[str, Any], path: list[str], run: _ru
     return session.create_session(OBJECTIVE, _session_space(node, bound["space"]), **kwargs)
 
 
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{k}={_short(v)}" for k, v in value.items()) + ")"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def readable_label(path: list[str]) -> str:
+    """A progress line's label: the AST path joined by ``/`` (as in session
+    labels), with the enclosing trials' settings instead of ``@<hash>``
+    segments: ``best_xy/argmax:mean xy=(x=0.12, y=-0.3)``."""
+    label = "/".join(segment for segment in path if not segment.startswith("@")) or "<root>"
+    drawn = _runtime.settings()
+    return label + "".join(f" {var}={_short(value)}" for var, value in drawn) if drawn else label
+
+
+def _best_text(name: str, node: SamplingNode) -> str:
+    """``, best mean -3.667`` for an optimising node with results; else empty."""
+    from slurm_search import session
+
+    sign = STRATEGIES[node.strategy][2]
+    if not sign:
+        return ""
+    try:
+        found = session.best(name)
+    except Exception as err:  # a progress line is not worth failing the run for
+        logger.debug("best of %s: %s", name, err)
+        return ""
+    if found is None or found.loss is None:
+        return ""
+    measure = ":".join(node.measure) if node.measure else "value"
+    return f", best {measure} {sign * found.loss:.4g}"
+
+
 @contextlib.contextmanager
-def _reporting(name: str, where: str) -> Iterator[None]:
+def _reporting(name: str, where: str, node: SamplingNode | None = None) -> Iterator[None]:
     """Log the session's progress every few seconds while the block runs."""
     from slurm_search import session
 
@@ -96,7 +133,8 @@ def _reporting(name: str, where: str) -> Iterator[None]:
             except Exception as err:  # a progress line is not worth failing the run for
                 logger.debug("progress of %s: %s", name, err)
                 continue
-            progress_logger.info("[%s] %s: %s/%s trials done", where, name, p.completed, p.max_evals)
+            best = _best_text(name, node) if node is not None else ""
+            progress_logger.info("[%s] %s: %s/%s trials done%s", where, name, p.completed, p.max_evals, best)
 
     thread = threading.Thread(target=report, name=f"progress {name}", daemon=True)
     thread.start()
@@ -135,7 +173,7 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
     from slurm_search.session import workers
 
     run = _runtime.current_run()
-    where = _experiment.dotted(path)
+    where = readable_label(path)
     if run is None:
         raise SamplingError("-", where, "sampling nodes are evaluated by run_experiment (or run_exp)")
     try:
@@ -151,19 +189,19 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
         progress = session.progress(name)
     if progress.status != "done":
         progress_logger.info(
-            "[%s] %s %s: %s/%s trials done, running %s %s",
+            "[%s] %s %s: %s/%s trials done, running %s%s",
             where,
             "created" if created else "resuming",
             name,
             progress.completed,
             progress.max_evals,
             bound["method"],
-            f"x{bound['threads']}" if bound["method"] != "inline" else "",
+            f" x{bound['threads']}" if bound["method"] != "inline" else "",
         )
         if bound["method"] == "inline" and progress.running and (session.info(name).pruner or _reports.reporting()):
             _wait_for_lost_trials(name)
         try:
-            with _reporting(name, where) if bound["method"] == "inline" else contextlib.nullcontext():
+            with _reporting(name, where, node) if bound["method"] == "inline" else contextlib.nullcontext():
                 workers.launch(
                     name,
                     method=bound["method"],
@@ -184,19 +222,22 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
     if progress.status == "stopped":
         raise ExperimentStopped(name)
     if progress.status != "done" or not progress.completed:
-        tb = (getattr(progress, "last_traceback", None) or "").strip().splitlines()
-        cause = f" (last error: {tb[-1]})" if tb else ""
+        root, tb = root_failure(name, getattr(progress, "last_traceback", None) or "")
+        cause = f": {failure_line(tb)}" if tb else ""
+        inner = f" (in {root})" if root != name else ""
         raise SamplingError(
             name,
             where,
-            f"session ended {progress.status} with {progress.failed} failed trials{cause}; "
-            f"see `ssearch show {name}`",
+            f"{progress.failed} of {progress.max_evals} trials failed, session {progress.status}{inner}{cause}; "
+            f"see `ssearch trials {root}`",
+            traceback=tb,
         )
     if progress.failed:
         # The measures are taken over the trials that succeeded; say so.
         logger.warning("[%s] %s: %s of %s trials failed; measures use the other %s (see `ssearch show %s`)",
                        where, name, progress.failed, progress.max_evals, progress.completed, name)
     points = [(r.tid, r.params["value"], r.result["value"]) for r in session.results(name)]
-    progress_logger.info("[%s] %s: %s/%s trials done", where, name, len(points), progress.max_evals)
+    progress_logger.info("[%s] %s: %s/%s trials done%s", where, name, len(points), progress.max_evals,
+                         _best_text(name, node))
     return SamplingResults(points, session_name=name, space=_session_space(node, bound["space"]),
                            model_seed=derive_seed(run.seed, "model", *path))

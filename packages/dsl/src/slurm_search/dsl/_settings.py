@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._errors import BadValue
+from ._params import MISSING
 
 __all__ = ["METHODS", "PRUNER_VALUES", "check_count", "check_method", "check_pruner", "check_threads", "check_timeout"]
 
@@ -94,6 +95,8 @@ def check_pruner(
         raise BadValue(option, pruner, " or ".join(PRUNER_VALUES))
     if strategy not in ("minimize", "maximize"):
         raise BadValue(option, pruner, "none: a pruner needs a goal (minimizing_sampling or maximizing_sampling)")
+    if options is MISSING:  # a parameter the run does not have: the defaults
+        options = None
     if isinstance(options, dict) and set(options) & set(PRUNER_VALUES):
         options = options.get(pruner)
     try:

@@ -16,8 +16,11 @@ import difflib
 import functools
 import importlib
 import logging
+import os
+import sys
 from collections.abc import Callable, Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from ._errors import SpecError, UnknownExperiment
@@ -32,6 +35,7 @@ __all__ = [
     "register_local",
     "spec_modules",
     "describe",
+    "use_current_folder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -236,3 +240,20 @@ def load_spec_once(ref: str) -> Spec:
     if spec is None:
         spec = _loaded[ref] = load_spec(ref)
     return spec
+
+
+def use_current_folder(ref: str) -> None:
+    """Let ``run_exp mymodule:spec`` find ``mymodule.py`` in the current folder,
+    as ``python -m`` would; its workers (forked, spawned, Slurm tasks: they
+    inherit the environment) find it through ``PYTHONPATH``."""
+    if ":" not in ref or ref in registered():
+        return
+    top = ref.partition(":")[0].split(".")[0]
+    cwd = os.getcwd()
+    if not ((Path(cwd) / f"{top}.py").is_file() or (Path(cwd) / top / "__init__.py").is_file()):
+        return
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if cwd not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([cwd, *paths])

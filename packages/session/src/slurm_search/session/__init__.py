@@ -42,6 +42,7 @@ from ._errors import (
     UnknownSession,
     UnknownTrial,
 )
+from ._labels import Labelled, labelled
 from ._model import keep_claiming
 from ._names import session_name
 from ._pruners import PRUNERS, check_pruner, should_prune
@@ -80,6 +81,7 @@ __all__ = [
     "InvalidSetting",
     "InvalidSpace",
     "InvalidValue",
+    "Labelled",
     "LeaseLost",
     "NoMoreTrials",
     "NotInTrial",
@@ -115,6 +117,7 @@ __all__ = [
     "format_value",
     "info",
     "keep_claiming",
+    "labelled",
     "list_sessions",
     "next_trial",
     "parse_value",

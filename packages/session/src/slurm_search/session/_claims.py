@@ -21,10 +21,13 @@ from slurm_search import state as store
 from slurm_search.locking import lock
 
 from ._errors import LeaseLost, NoMoreTrials
-from ._events import Claim, Expire, Renew
-from ._model import pick
+from ._beats import beat, retire, seize, sweep
+from ._events import Claim, Expire
+from ._model import pick, status
 from ._names import session_name
+from ._snapshots import crossed, maybe_write
 from ._results import failure_report, normalize_result, result_report
+from ._space_eval import SpaceEvalFailure, trial_params
 from ._suggesting import prepare, prepared_vals, suggest_vals
 from ._view import View, view
 
@@ -60,7 +63,10 @@ def commit(v: View, events: Sequence[Any]) -> None:
     if not events:
         return
     try:
-        v.position = store.append(v.name, *events)
+        # The view read the log up to its position (checksums and all): the
+        # store need not verify those bytes again (a fresh process started
+        # from a checkpoint would otherwise read the whole log once).
+        v.position = store.append(v.name, *events, verified=v.position)
     except BaseException:
         # The view holds events that may not be in the log: start over.
         v.invalidate()
@@ -92,6 +98,10 @@ def _claim_events(
     st = v.state
     while True:
         choice = pick(st, now, v.lease_left())
+        # A take-over (retry or expire of a running trial) first seizes the
+        # holder's beat mark; a holder that beat meanwhile keeps its trial.
+        if choice.action in ("retry", "expire") and choice.tid in st.running and not seize(v, choice.tid):
+            continue
         if choice.action != "expire":
             break
         event = Expire(choice.tid, st.trials[choice.tid].attempt, now)
@@ -147,8 +157,32 @@ def claim_and_report(
     """
     v = view(name)
     prepared = prepare(v, claim)
+    try:
+        outcome = _claim_and_report(v, name, worker, report, report_tid, report_attempt, claim, prepared)
+    finally:
+        if report is not None:
+            retire(v, report_tid)
+    sweep(name)
+    maybe_write(v)
+    if isinstance(outcome, Trial):
+        # A space that does not evaluate fails the trial, not the worker.
+        outcome = outcome._replace(params=trial_params(v, outcome.tid))
+    return outcome
+
+
+def _claim_and_report(
+    v: View,
+    name: str,
+    worker: str,
+    report: Callable[[int], Any] | None,
+    report_tid: int | None,
+    report_attempt: int | None,
+    claim: bool,
+    prepared: tuple[int, dict] | None,
+) -> Trial | NoMoreTrials | None:
     with lock(name), v.mutex:
-        v.refresh()
+        before = v.refresh().events
+        was = status(v.state)
         events: list[Any] = []
         if report is not None:
             attempt = _check_owner(v, worker, report_tid, report_attempt)
@@ -164,11 +198,10 @@ def claim_and_report(
                 raise
             events.extend(more)
         commit(v, events)
-    if isinstance(outcome, Trial):
-        # issue 12: a space that does not evaluate fails the trial, not the worker.
-        from ._space_eval import trial_params
-
-        outcome = outcome._replace(params=trial_params(v, outcome.tid))
+        if events and (crossed(before, v.state.events) or status(v.state) != was):
+            # This process writes the next checkpoint: every so many events,
+            # and when the session ends (listings then read only its head).
+            v.checkpoint_due = True
     return outcome
 
 
@@ -186,14 +219,23 @@ def next_trial(name: str, worker_id: str | None = None) -> Trial:
         NoMoreTrials: with `.reason` done, stopped, failed or busy.
         UnknownSession: no such session.
     """
-    outcome = claim_and_report(session_name(name), worker_id or default_worker_id())
-    if isinstance(outcome, NoMoreTrials):
-        raise outcome
-    return outcome
+    name, worker = session_name(name), worker_id or default_worker_id()
+    while True:
+        outcome = claim_and_report(name, worker)
+        if isinstance(outcome, NoMoreTrials):
+            raise outcome
+        if not isinstance(outcome.params, SpaceEvalFailure):
+            return outcome
+        # Its space does not evaluate: the trial fails with the traceback,
+        # as it would on a worker, and the next one is claimed.
+        record_failure(name, worker, outcome.tid, outcome.params.traceback, outcome.attempt, 0.0)
 
 
 def renew_lease(name: str, worker_id: str, tid: int, attempt: int | None = None) -> float:
     """Extend the lease on a trial by the session's `lease_seconds`.
+
+    Takes no lock on the session: the renewal is a beat of this worker's
+    mark (see `_beats`), then a read of the log.
 
     Returns:
         The new end of the lease (`time.time()` scale).
@@ -203,15 +245,26 @@ def renew_lease(name: str, worker_id: str, tid: int, attempt: int | None = None)
     """
     name = session_name(name)
     v = view(name)
-    with lock(name), v.mutex:
+    with v.mutex:
         v.refresh()
         held = _check_owner(v, worker_id, tid, attempt)
-        now = time.time()
-        until = now + v.state.spec.lease_seconds
-        event = Renew(tid, worker_id, held, until, now)
-        v.apply_all([event])
-        commit(v, [event])
-    return until
+        lease = v.state.spec.lease_seconds
+    now = time.time()
+    beaten = beat(v, tid, held)
+    try:
+        with v.mutex:
+            v.refresh()
+            _check_owner(v, worker_id, tid, held)
+    except LeaseLost:
+        retire(v, tid)  # a report (or a take-over) came first: leave no mark behind
+        raise
+    if not beaten:
+        trial = v.state.trials[tid]
+        raise LeaseLost(
+            v.name, tid, worker_id, held, trial.owner,
+            "its lease ran out and another worker is taking it over",
+        )
+    return now + lease
 
 
 def record_result(

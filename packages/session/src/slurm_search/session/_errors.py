@@ -227,7 +227,7 @@ class UnknownTrial(SessionError, KeyError):
 
     def __init__(self, name: str, tid: object) -> None:
         super().__init__(
-            f"session {name!r} has no trial {tid!r}: see its trials with `ssearch show {name}`"
+            f"session {name!r} has no trial {tid!r}: see its trials with `ssearch trials {name}`"
         )
         self.name = name
         self.tid = tid

@@ -8,6 +8,7 @@ vals into parameters and documents.
 
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -16,6 +17,9 @@ from slurm_search import state as store
 from ._errors import CorruptSession
 from ._events import Created, Snapshot
 from ._model import SessionState, replay, status
+from ._snapshots import SLOW, maybe_write, no_gc, summary_at_end
+from ._snapshots import load as load_checkpoint
+from ._snapshots import write as write_checkpoint
 from ._names import DEFAULT_TYPE, session_name
 from ._view import View, view
 
@@ -103,7 +107,9 @@ class SessionSummary:
 
 def _fresh(name: str) -> tuple[View, SessionState]:
     v = view(session_name(name))
-    return v, v.refresh()
+    st = v.refresh()
+    maybe_write(v)
+    return v, st
 
 
 def progress(name: str) -> Progress:
@@ -226,15 +232,32 @@ def list_sessions(all: bool = False) -> list[SessionSummary]:  # noqa: A002 - th
     return out
 
 
+_SUMMARY_FIELDS = frozenset(("status", "algo", "running", "completed", "failed", "max_evals", "created"))
+
+
 def _summary(full: str) -> SessionSummary | None:
     is_search = full.split(":", 1)[0] == DEFAULT_TYPE
     try:
-        recs, _ = store.records(full)
-        if not recs or not isinstance(recs[0], (Created, Snapshot)):
-            if is_search:
-                raise CorruptSession(full, "its log does not start with a session")
-            return None
-        st = replay(recs)
+        # A session whose log has not grown since its checkpoint: its head says it all.
+        known = summary_at_end(full)
+        if known is not None and _SUMMARY_FIELDS <= known.keys():
+            # (checkpoints written before pruning have no count of pruned trials: none were)
+            return SessionSummary(name=full, **{k: known[k] for k in _SUMMARY_FIELDS}, pruned=known.get("pruned", 0))
+        v = View(full)
+        start = time.perf_counter()
+        if load_checkpoint(v):
+            st = v.refresh()
+        else:
+            with no_gc():
+                recs, pos = store.records(full, 0)
+                if not recs or not isinstance(recs[0], (Created, Snapshot)):
+                    if is_search:
+                        raise CorruptSession(full, "its log does not start with a session")
+                    return None
+                st = replay(recs)
+            v.state, v.position = st, pos
+        if time.perf_counter() - start > SLOW or status(st) != "running":
+            write_checkpoint(v)  # the next listing reads its head only
     # Listing must survive any damage (torn pickles raise many types); the
     # error is shown, not hidden.
     except Exception as err:

@@ -27,9 +27,10 @@ def prepare(v: View, claim: bool) -> tuple[int, dict] | None:
     if not claim:
         return None
     with v.mutex:
-        st = v.refresh()
-        if st.spec.algo not in ("tpe", "anneal"):
+        # The algorithm never changes: no need to read the log to know it.
+        if (v.state or v.refresh()).spec.algo not in ("tpe", "anneal"):
             return None
+        st = v.refresh()
         choice = pick(st, time.time(), v.lease_left())
         if choice.action != "new":
             return None

@@ -30,6 +30,8 @@ from slurm_search import state as store
 from ._errors import CorruptSession, UnknownSession
 from ._events import Created, Snapshot, Status
 from ._model import SessionState, apply
+from ._snapshots import load as load_checkpoint
+from ._snapshots import no_gc, timed_replay
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,10 @@ class View:
         self._context_loaded = False
         # tid -> (what its lease last looked like, when this process first saw that)
         self._beats: dict[int, tuple[tuple[Any, ...], float]] = {}
+        # (tid, attempt) -> counter of its beat mark (see _beats), as last listed
+        self._heard: dict[tuple[int, int], int] = {}
+        self._listened = float("-inf")
+        self.checkpoint_due = False  # see _snapshots
 
     # -- leases, as this process measures them ---------------------------
 
@@ -83,10 +89,38 @@ class View:
         self._note_beats(st, st.running, now)
         lease = st.spec.lease_seconds
         left = {tid: self._beats[tid][1] + lease - now for tid in st.running}
+        # Holders renew by beating marks, not in the log: look at them when a
+        # lease looks a third gone, at most six times a lease (see _beats).
+        if left and now - self._listened >= lease / 6 and min(left.values()) < lease * 2 / 3:
+            self.listen(now)
+            self._note_beats(st, st.running, now)
+            left = {tid: self._beats[tid][1] + lease - now for tid in st.running}
         if len(self._beats) > len(left):
             for tid in [t for t in self._beats if t not in left]:
                 del self._beats[tid]
         return left
+
+    def listen(self, now: float) -> None:
+        """List the session's beat marks afresh (see _beats); `now` is `time.monotonic()`."""
+        from ._beats import heard
+
+        with self.mutex:
+            self._heard = heard(self)
+            self._listened = now
+
+    def heard_of(self, tid: int, attempt: int) -> int | None:
+        """The counter of the beat mark of attempt `attempt` of trial `tid`, as last listed."""
+        return self._heard.get((tid, attempt))
+
+    def note_heard(self, tid: int, attempt: int, n: int | None, force: bool = False) -> None:
+        """Note a beat of trial `tid` now (this process's own, or one a seize ran into)."""
+        with self.mutex:
+            if n is not None:
+                self._heard[(tid, attempt)] = n
+            if force:
+                self._beats.pop(tid, None)
+            if self.state is not None:
+                self._note_beats(self.state, [tid], time.monotonic())
 
     # -- reading the log -------------------------------------------------
 
@@ -118,14 +152,19 @@ class View:
             CorruptState, UnsafeState: from the store.
         """
         with self.mutex:
-            try:
-                recs, pos = store.records(self.name, self.position)
-            except store.LogCompacted:
-                logger.debug("log of %s was compacted: replaying it", self.name)
-                self.reset()
-                recs, pos = store.records(self.name, 0)
-            if recs:
-                self.apply_all(recs)
+            if self.state is None and self.position == 0:
+                load_checkpoint(self)  # then only the records after it are read
+            start = time.perf_counter()
+            with no_gc():
+                try:
+                    recs, pos = store.records(self.name, self.position)
+                except store.LogCompacted:
+                    logger.debug("log of %s was compacted: replaying it", self.name)
+                    self.reset()
+                    recs, pos = store.records(self.name, 0)
+                if recs:
+                    self.apply_all(recs)
+                timed_replay(self, time.perf_counter() - start, len(recs))
             self.position = pos
             if self.state is None:
                 raise UnknownSession(self.name, close_names(self.name))
@@ -159,7 +198,7 @@ class View:
             if tid is None or tid not in st.running:
                 continue
             trial = st.trials[tid]
-            key = (trial.attempt, trial.lease_until, trial.refresh_time)
+            key = (trial.attempt, trial.lease_until, trial.refresh_time, self._heard.get((tid, trial.attempt)))
             seen = self._beats.get(tid)
             if seen is None or seen[0] != key:
                 self._beats[tid] = (key, now)

@@ -21,7 +21,7 @@ from ._results import failure_report, normalize_result, result_report
 from ._errors import LeaseLost, NoMoreTrials
 from ._current import evaluating
 from ._evaluation import call_objective
-from ._model import keep_claiming, pick
+from ._model import keep_claiming, pick, status
 from ._names import resolve_objective, session_name
 from ._pruners import last_report
 from ._reports import TrialReports, reporting
@@ -115,7 +115,8 @@ class _LeaseKeeper:
             except LeaseLost as err:
                 with self._cond:
                     still = self._current == held
-                if still:
+                # (owner == this worker: the report went in meanwhile; nothing lost)
+                if still and err.owner != self.worker:
                     logger.warning("%s", err)
             # The renewal is retried at the next interval; a failing store
             # must not kill the thread (the lease would then surely run out).
@@ -222,6 +223,7 @@ def work_on(
                     claim=claim,
                 )
             except LeaseLost as err:
+                keeper.release()
                 logger.warning("%s", err)
                 lost += 1
                 report = trial = None
@@ -238,6 +240,9 @@ def work_on(
                 logger.warning("the store is full (%s): retrying in %.0f s", err.strerror, pause)
                 time.sleep(pause)
                 continue
+            # The lease was kept alive until the report was in the log: a
+            # worker queueing for the session's lock loses no finished trial.
+            keeper.release()
             full_pauses = 0
             if report is not None:
                 if ok:
@@ -257,6 +262,9 @@ def work_on(
                     break
                 if not _wait_while_busy(v, deadline, idle_poll):
                     reason = "deadline"
+                    break
+                if status(v.state) != "running":  # done, failed or stopped meanwhile: no lock needed to see it
+                    reason = status(v.state)
                     break
                 continue
             trial = outcome
@@ -311,8 +319,9 @@ def _evaluate(
                 reporting_objective, trial.params, context, normalize_result, timeout,
                 v.state.spec.objective.partition(":")[0],
             )
-    finally:
+    except BaseException:
         keeper.release()
+        raise
     duration = time.perf_counter() - start
     if outcome.pruned is not None:
         return _pruned(name, worker, trial, reports, outcome.pruned, duration, v)

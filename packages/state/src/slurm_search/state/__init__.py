@@ -22,8 +22,10 @@ from ._errors import (
     UnsafeState,
     store_os_error,
 )
+from ._checkpoints import checkpoint_info, load_checkpoint, log_end, save_checkpoint
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
+from ._marks import mark, marks, unmark
 from ._names import paths, root, split
 from ._objects import (
     Box,
@@ -55,19 +57,26 @@ __all__ = [
     "UnreadableRecord",
     "UnsafeState",
     "append",
+    "checkpoint_info",
     "compact",
     "create",
     "delete",
     "exists",
+    "load_checkpoint",
+    "log_end",
+    "mark",
+    "marks",
     "names",
     "paths",
     "read",
     "records",
     "restore_previous",
+    "save_checkpoint",
     "root",
     "split",
     "store_os_error",
     "subdir",
     "transaction",
+    "unmark",
     "update",
 ]

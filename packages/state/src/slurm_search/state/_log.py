@@ -199,10 +199,12 @@ def _read_to_end(fd: int, offset: int) -> bytes:
         offset += len(chunk)
 
 
-def _open_verified(p: Paths) -> tuple[int, int, int]:
+def _open_verified(p: Paths, verified: PositionLike | None = None) -> tuple[int, int, int]:
     """Open `name`'s log for writing (creating it), verified to its end.
 
-    Cuts a torn tail. The caller holds the lock.
+    Cuts a torn tail. The caller holds the lock. `verified`: a position up to
+    which the caller read the log (its frames passed their checksums then):
+    verification starts there instead of at the start of the file.
 
     Returns:
         (fd, epoch, end): end is where the next frame goes.
@@ -227,6 +229,10 @@ def _open_verified(p: Paths) -> tuple[int, int, int]:
             start = cached[3]
         else:
             start = FILE_HEADER_SIZE
+        if verified is not None:
+            known = _start(verified)
+            if known.epoch == epoch and start < known.offset <= st.st_size:
+                start = known.offset
         # Read to the end of the file, not to st_size: an attribute cache (FUSE
         # attr_timeout, NFS actimeo) may report a stale size, and a read past
         # it makes the kernel ask the server.
@@ -282,7 +288,9 @@ def _check_end(p: Paths, fd: int, end: int) -> None:
         )
 
 
-def append(name: str, *records: Any, timeout: float | None = None) -> Position:
+def append(
+    name: str, *records: Any, timeout: float | None = None, verified: PositionLike | None = None
+) -> Position:
     """Append records to `name`'s log, in one frame: all visible or none.
 
     Written under the lock in one write at the end of the log, then fsynced.
@@ -291,6 +299,10 @@ def append(name: str, *records: Any, timeout: float | None = None) -> Position:
         name: `type:name`.
         *records: picklable objects.
         timeout: seconds to wait for the lock (None: forever).
+        verified: a Position from `records` up to which the caller has read
+            this log (so its frames passed their checksums): only the bytes
+            after it are verified again. Without it, a process verifies the
+            whole log the first time it appends to it.
 
     Returns:
         The position just after these records.
@@ -302,7 +314,7 @@ def append(name: str, *records: Any, timeout: float | None = None) -> Position:
     p = _names.paths(name)
     data = frame(dumps(records)) if records else b""
     with held(p.name, timeout):
-        fd, epoch, end = _open_verified(p)
+        fd, epoch, end = _open_verified(p, verified)
         key = str(p.log)
         try:
             if data:

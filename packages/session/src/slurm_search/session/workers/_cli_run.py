@@ -167,7 +167,10 @@ def enable(session: str) -> None:
 def del_trial(session: str, index: int) -> None:
     """Delete trial INDEX (its tid) of SESSION; it is never reused."""
     name = existing(session)
-    core.delete_trial(name, index)
+    try:
+        core.delete_trial(name, index)
+    except core.UnknownTrial:
+        raise CommandError(f"{name} has no trial {index}: see its trials with `ssearch trials {name}`") from None
     click.echo(f"{name}: trial {index} deleted", err=True)
 
 

@@ -24,26 +24,43 @@ from ._config import logs_dir
 
 def _row(summary: Any) -> dict[str, Any]:
     row = _plain(summary)
-    created = row.get("created")
-    row["created"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else None
+    row["status"] = _summary.shown_status(row["status"], row.get("running"))
     return row
 
 
+def _best(name: str) -> float | None:
+    try:
+        return core.progress(name).best_loss
+    except core.SessionError:  # unreadable: the row says so already
+        return None
+
+
 @click.command("list", context_settings=CONTEXT)
-@click.option("--all", "all_", is_flag=True, help="Also list the sessions that are done.")
+@click.option("--all", "all_", is_flag=True, help="Also list the sessions that are done, and every sub-session of an experiment.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def list_(all_: bool, as_json: bool) -> None:
-    """List the active sessions (running, stopped, failed; --all: every one)."""
-    rows = [_row(summary) for summary in core.list_sessions(all=all_)]
+    """List the active sessions, newest first (running, idle, stopped, failed; --all: every one).
+
+    An experiment's sessions show its label (exp:NAME/path); without --all
+    only its outermost active ones are listed. BEST is the lowest loss so far.
+    """
+    labels = {name: (found.label, found.owner) for name, found in core.labelled().items()}
+    rows, folded = _summary.listing([_row(summary) for summary in core.list_sessions(all=all_)], labels, fold=not all_)
+    for row in rows:
+        row["best"] = _best(row["name"]) if row["status"] != "corrupt" else None
+        created = row.get("created")
+        row["created"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else None
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
         click.echo("no sessions" if all_ else "no active sessions (see --all)", err=True)
         return
-    header = ["NAME", "STATUS", "ALGO", "DONE", "FAILED", "PRUNED", "RUNNING", "MAX", "CREATED"]
-    keys = ["name", "status", "algo", "completed", "failed", "pruned", "running", "max_evals", "created"]
+    header = ["NAME", "EXPERIMENT", "STATUS", "ALGO", "DONE", "FAILED", "PRUNED", "RUNNING", "MAX", "BEST", "CREATED"]
+    keys = ["name", "experiment", "status", "algo", "completed", "failed", "pruned", "running", "max_evals", "best", "created"]
     click.echo(_summary.table(header, [[row[key] for key in keys] for row in rows]))
+    if folded:
+        click.echo(f"({folded} sub-sessions of experiments not shown: ssearch list --all)", err=True)
     for row in rows:
         if row.get("error"):
             click.echo(f"{row['name']}: {row['error']}", err=True)
@@ -59,6 +76,7 @@ def summary(name: str) -> dict[str, Any]:
     info.update({key: value for key, value in settings.items() if key != "created"})
     info["created"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(settings["created"]))
     info.update(_plain(progress))
+    info["status"] = _summary.shown_status(info["status"], info.get("running"))
     info["loss"] = _summary.loss_stats(losses)
     for key, pick in (("best", core.best), ("worst", core.worst)):
         found = pick(name) if results else None

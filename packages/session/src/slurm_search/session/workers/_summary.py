@@ -103,3 +103,41 @@ def by_node(trials: Sequence[tuple[str | None, str]]) -> list[dict[str, Any]]:
     for node, row in rows.items():
         row["workers"] = len(owners[node])
     return [rows[node] for node in sorted(rows)]
+
+
+def listing(rows: Sequence[dict[str, Any]], labels: dict[str, tuple[str, str]], fold: bool) -> tuple[list[dict[str, Any]], int]:
+    """The rows of ``ssearch list``: newest first, each with its ``experiment``
+    label (``exp:NAME/best_xy/argmax:mean``, or None); with ``fold``, only the
+    outermost listed sessions of each experiment.
+
+    Args:
+        rows: sessions as dicts with ``name`` and ``created`` (seconds).
+        labels: session name -> (label, owner) of sessions an experiment owns.
+        fold: keep only each owner's outermost sessions.
+
+    Returns:
+        The rows, and how many sub-sessions folding left out.
+    """
+    out = []
+    for row in rows:
+        label, owner = labels.get(row["name"], (None, None))
+        out.append({**row, "experiment": label, "_owner": owner, "_depth": label.count("/") if label else 0})
+    folded = 0
+    if fold:
+        outermost: dict[str, int] = {}
+        for row in out:
+            if row["_owner"] is not None:
+                outermost[row["_owner"]] = min(outermost.get(row["_owner"], row["_depth"]), row["_depth"])
+        kept = [row for row in out if row["_owner"] is None or row["_depth"] == outermost[row["_owner"]]]
+        folded = len(out) - len(kept)
+        out = kept
+    out.sort(key=lambda row: row.get("created") or 0, reverse=True)
+    for row in out:
+        del row["_owner"], row["_depth"]
+    return out, folded
+
+
+def shown_status(status: str, running: int | None) -> str:
+    """A session's status for people: ``idle`` when it would run but no trial
+    is claimed (no worker at work: its sbatch failed, or its workers ended)."""
+    return "idle" if status == "running" and not running else status

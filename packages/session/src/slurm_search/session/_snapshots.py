@@ -1,0 +1,173 @@
+"""Checkpoints of a session's state, written automatically beside its log.
+
+A fresh process reads a session by replaying its log: 2.7 s for 100,000
+trials here. A checkpoint (`slurm_search.state.save_checkpoint`) holds the
+state at a log position; a fresh view loads it and replays only the records
+after it (`View.refresh`). It equals a full replay (tested), so nothing
+depends on whether one exists, how old it is, or who wrote it.
+
+Written, outside the session's lock and after the write that triggered it:
+
+  * by the worker whose claim or report took the session's event count past
+    a multiple of `EVERY` (exactly one process crosses each multiple, so
+    workers never write the same checkpoint twice);
+  * by a process whose view had to replay for more than `SLOW` seconds (a
+    fresh `ssearch progress` on a big session without a checkpoint), unless
+    another process is writing one at that moment.
+
+The head of the file carries the session's summary at that position
+(`summary`), so `list_sessions` reads a session whose log has not grown
+since without loading its state.
+
+Loading and replaying run with the cyclic garbage collector paused: a state
+of 100,000 trials is a million small objects, and the collector would scan
+them over and over while they are made (it made replaying 3x slower).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from slurm_search import state as store
+from slurm_search.locking import LockTimeout, lock
+
+from ._model import SessionState, status
+
+logger = logging.getLogger(__name__)
+
+EVERY = 5_000  # events between two checkpoints written by workers
+SLOW = 0.2  # seconds of replay after which a process writes one
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting goes on)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def load(v: Any) -> bool:
+    """Start view `v` from the session's checkpoint, if it has a sound one."""
+    try:
+        with no_gc():
+            found = store.load_checkpoint(v.name)
+            if found is None or not isinstance(found[0], SessionState):
+                return False
+            # A million objects that live as long as the view: keep the
+            # collector from scanning them (and again when it promotes
+            # them) as soon as it runs again. Before it runs again.
+            gc.freeze()
+    except store.StateError as err:
+        logger.warning("ignoring the checkpoint of %s: %s", v.name, err)
+        return False
+    v.state, v.position = found[0], found[1]
+    return True
+
+
+def summary(st: SessionState) -> dict[str, Any]:
+    """What `list_sessions` shows of a session."""
+    return {
+        "status": status(st),
+        "algo": st.spec.algo,
+        "running": st.counts["running"],
+        "completed": st.counts["ok"],
+        "failed": st.counts["failed"],
+        "max_evals": st.spec.max_evals,
+        "created": st.spec.created,
+        "pruned": st.counts.get("pruned", 0),
+    }
+
+
+def crossed(before: int, after: int) -> bool:
+    """Whether the event count went past a multiple of EVERY."""
+    return before // EVERY != after // EVERY
+
+
+def _share_strings(st: SessionState) -> None:
+    """Make equal strings of the trials one object: the pickle then names each once.
+
+    (Owners and labels come from separate records, one string object each;
+    shared, the checkpoint is 20% smaller and loads 20% faster.)
+    """
+    seen: dict[str, str] = {}
+    share = seen.setdefault
+    trials = st.trials
+    for tid, trial in trials.items():
+        owner = trial.owner
+        vals = trial.vals
+        result = trial.result
+        new_vals = {share(k, k): x for k, x in vals.items()}
+        new_result = result and {share(k, k): (share(x, x) if type(x) is str else x) for k, x in result.items()}
+        trials[tid] = trial._replace(
+            owner=owner if owner is None else share(owner, owner),
+            status=share(trial.status, trial.status),
+            vals=new_vals,
+            result=new_result,
+        )
+
+
+def write(v: Any, wait: bool = False) -> bool:
+    """Write the checkpoint of view `v`'s state as it is now.
+
+    Args:
+        wait: wait for another process writing one (default: leave it to it).
+
+    Returns:
+        Whether it was written.
+    """
+    try:
+        with lock(f"{v.name}.checkpoint", timeout=None if wait else 0):
+            with v.mutex:
+                st = v.state
+                if st is None:
+                    return False
+                _share_strings(st)
+                store.save_checkpoint(v.name, st, v.position, info=summary(st))
+    except LockTimeout:
+        return False
+    # A cache: a store that cannot take it (read-only, full, another
+    # user's) costs a replay, never the caller's work.
+    except Exception as err:  # noqa: BLE001 - OSError, StateError, LockError: never the caller's problem
+        logger.info("could not write a checkpoint of %s: %s", v.name, err)
+        return False
+    v.checkpoint_due = False
+    logger.debug("wrote a checkpoint of %s at %s", v.name, v.position)
+    return True
+
+
+def maybe_write(v: Any) -> None:
+    """Write a checkpoint if view `v` found replaying slow."""
+    if getattr(v, "checkpoint_due", False):
+        write(v)
+
+
+def timed_replay(v: Any, took: float, records: int) -> None:
+    """Note how long a refresh of view `v` took; a slow one makes a checkpoint due.
+
+    Called with the collector paused (see `load`).
+    """
+    if took > SLOW and records:
+        v.checkpoint_due = True
+        if records > EVERY:
+            # What was just loaded lives as long as the view: keep the
+            # collector from scanning it again and again.
+            gc.freeze()
+
+
+def summary_at_end(name: str) -> dict[str, Any] | None:
+    """The summary in the checkpoint's head, if the log has not grown since it."""
+    found = store.checkpoint_info(name)
+    if found is None or not isinstance(found[1], dict):
+        return None
+    position, info = found
+    end = store.log_end(name)
+    return info if end is not None and tuple(end) == tuple(position) else None
