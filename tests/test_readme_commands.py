@@ -232,6 +232,8 @@ PYTHON_BLOCKS: dict[tuple[str, str], tuple[str, str]] = {
     ("packages/state/README.md", "from slurm_search import state"): (R, ""),
     ("packages/state/README.md", "from slurm_search.locking import lock"): (S, "a sketch: pos and claim() stand for the caller's position and records"),
     ("packages/state/README.md", "state.append(\"search:s1\", rec1, rec2)       # one write, all or none, fsynced"): (S, "a sketch: rec1, rec2 and snapshot stand for the caller's records"),
+    ("packages/state/README.md", 'state.save_checkpoint("search:s1", value, pos, info={"status": "running"})  # no lock'): (S, "a sketch: value and pos stand for a session's state and log position (tests/state/test_state_checkpoints.py)"),
+    ("packages/state/README.md", 'state.mark("search:s1", "beats", "u.3.1.1")               # create: False if it exists'): (R, "from slurm_search import state\nstate.create('search:s1', 0)\n"),
 }
 
 
@@ -250,6 +252,7 @@ def test_the_python_table_matches_the_readmes():
 @pytest.mark.slow
 @pytest.mark.parametrize("key", [k for k, (kind, _) in PYTHON_BLOCKS.items() if kind == R], ids=lambda k: k[0])
 def test_a_readme_python_block_runs(key, tmp_path):
-    code = python_blocks()[key].replace('"train_frames": 5000', '"train_frames": 300')  # debug size
+    # Debug sizes, after the set-up a block takes for granted (the table's note).
+    code = PYTHON_BLOCKS[key][1] + python_blocks()[key].replace('"train_frames": 5000', '"train_frames": 300')
     proc = _run([sys.executable, "-c", code], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
