@@ -64,3 +64,18 @@ def test_bad_pruner_settings_are_one_line(args, said):
     result = CliRunner().invoke(cli, ["start", "demo", *args, "--method=inline"])
     assert_one_line_error(result.exit_code, result.stdout, result.stderr, said)
     assert session.list_sessions(all=True) == before
+
+
+def test_trials_shows_pruned_trials_with_their_last_report():
+    result = invoke(
+        "start", "demo", "steps=8", "pruner=asha", "pruner_options:reduction_factor=2",
+        "max_evals=8", "seed=4", "--method=inline",
+    )
+    name = result.stdout.strip()
+    rows = {row.tid: row for row in session.trial_rows(name)}
+    pruned = [row for row in rows.values() if row.state == "pruned"]
+    assert pruned and all(row.loss is not None and row.end is not None for row in pruned)
+    reports = session.trial_reports(name)
+    assert all(row.loss == reports[row.tid][max(reports[row.tid])] for row in pruned)
+    table = invoke("trials", name).stdout
+    assert "pruned" in table

@@ -24,7 +24,7 @@ from ._view import view
 
 # The states of a trial, as users read them (the model's `new` is a trial
 # waiting for its next attempt).
-_STATE = {"new": "waiting", "running": "running", "ok": "ok", "failed": "failed"}
+_STATE = {"new": "waiting", "running": "running", "ok": "ok", "failed": "failed", "pruned": "pruned"}
 
 COLUMNS = ("tid", "state", "attempt", "host", "worker", "loss", "duration", "start", "end")
 
@@ -40,10 +40,10 @@ class TrialRow:
         worker: the worker of its current or last attempt (`host:pid...`).
         host: the host part of `worker` (None if it has none).
         params: the objective's parameters, flattened (`{"a:b": 1}`).
-        loss: the loss (ok trials; None otherwise).
-        duration: seconds the objective took (ok and failed trials).
+        loss: the loss (ok trials; pruned ones: their last report; None otherwise).
+        duration: seconds the objective took (ok, pruned and failed trials).
         start: when it was first claimed (seconds since the epoch).
-        end: when it finished (ok and failed trials).
+        end: when it finished (ok, pruned and failed trials).
         result: the objective's whole result dict (ok trials).
         vals: hyperopt's values of its active labels (label -> value;
             an index for `hp.choice`).
@@ -78,8 +78,8 @@ def trial_rows(name: str) -> list[TrialRow]:
 
 
 def _row(trial: Any, params: Any) -> TrialRow:
-    finished = trial.status in ("ok", "failed")
-    loss = trial.result.get("loss") if trial.status == "ok" and trial.result else None
+    finished = trial.status in ("ok", "failed", "pruned")
+    loss = trial.result.get("loss") if trial.status in ("ok", "pruned") and trial.result else None
     worker = trial.owner
     return TrialRow(
         tid=trial.tid,
