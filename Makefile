@@ -48,8 +48,12 @@ system-deps:
 	  fi; \
 	fi
 
+# The layering (no upward imports, no private reach-ins, no import cycles),
+# ruff and mypy over packages/*/src (settings in pyproject.toml).
 lint: install
 	$(PY) tools/check_layers.py
+	$(VENV)/bin/ruff check packages/locking/src packages/state/src packages/session/src packages/dsl/src packages/rl/src
+	$(VENV)/bin/mypy
 
 test: lint
 	$(PY) -m pytest

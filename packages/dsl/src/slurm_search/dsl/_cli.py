@@ -183,7 +183,9 @@ _MODES = {
 
 
 def _mode(given: dict[str, Any]) -> str:
-    modes = [option for option in ("--show", "--stop", "--list-runs", "--print-config", "--display-ast") if option in given]
+    modes = [
+        option for option in ("--show", "--stop", "--list-runs", "--print-config", "--display-ast") if option in given
+    ]
     if len(modes) > 1:
         raise UserError(f"{modes[0]} and {modes[1]} do not go together: give one")
     if modes:
@@ -202,8 +204,9 @@ def _refuse_unused(mode: str, given: dict[str, Any]) -> None:
     raise UserError(f"{shown} does nothing {what}: leave it out")
 
 
-def _from_stored(resume: str, experiment: str | None, overrides: dict[str, Any], debug_text: str | None,
-                 allow_new: bool) -> tuple[str, dict[str, Any], bool, bool]:
+def _from_stored(
+    resume: str, experiment: str | None, overrides: dict[str, Any], debug_text: str | None, allow_new: bool
+) -> tuple[str, dict[str, Any], bool, bool]:
     """``--resume=exp:NAME`` without an experiment: the stored run's spec and parameters.
 
     Overrides given on the command line still apply (and the resumption then
@@ -228,20 +231,35 @@ def _complete_experiments(ctx: click.Context, param: click.Parameter, incomplete
 @click.command(context_settings=CONTEXT)
 @click.argument("experiment", required=False, shell_complete=_complete_experiments)
 @click.option("--seed", "seed_text", metavar="N", help="The run's seed (default: a fresh one, stored with the run).")
-@click.option("--resume", metavar="exp:NAME",
-              help="Resume a stored run (alone: with its stored experiment and parameters); finished sessions are reused.")
+@click.option(
+    "--resume",
+    metavar="exp:NAME",
+    help="Resume a stored run (alone: with its stored experiment and parameters); finished sessions are reused.",
+)
 @click.option("--debug", "debug_text", metavar="true|false", help="Apply the experiment's debug overrides.")
 @click.option("--show", metavar="exp:NAME", help="List a run's sub-sessions with their progress.")
 @click.option("--stop", metavar="exp:NAME", help="Stop a run, its sub-sessions and their Slurm jobs.")
-@click.option("--list-runs", "list_runs", is_flag=True, help="List the stored runs (exp:NAME), newest first, with their status.")
-@click.option("--print-config", "print_config", is_flag=True,
-              help="Print the parameters a run would get (config, debug overrides, --a:b=value), then exit.")
+@click.option(
+    "--list-runs", "list_runs", is_flag=True, help="List the stored runs (exp:NAME), newest first, with their status."
+)
+@click.option(
+    "--print-config",
+    "print_config",
+    is_flag=True,
+    help="Print the parameters a run would get (config, debug overrides, --a:b=value), then exit.",
+)
 @click.option("--json", "as_json", is_flag=True, help="With --show, --list-runs or --print-config: print JSON.")
-@click.option("--display-ast", "display_ast", metavar="true|abstract|graph",
-              help="Print the AST (true), as equations (abstract), or draw it with graphviz (graph, in this folder).")
+@click.option(
+    "--display-ast",
+    "display_ast",
+    metavar="true|abstract|graph",
+    help="Print the AST (true), as equations (abstract), or draw it with graphviz (graph, in this folder).",
+)
 @click.option("--interactive", is_flag=True, help="Open a Python console on the results.")
 @click.option("--allow-new-params", is_flag=True, help="Let --name=value add parameters the experiment lacks.")
-@click.version_option(package_name="slurm-search-dsl", prog_name="run_exp", message="%(prog)s %(version)s (%(package)s)")
+@click.version_option(
+    package_name="slurm-search-dsl", prog_name="run_exp", message="%(prog)s %(version)s (%(package)s)"
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -267,10 +285,18 @@ def cli(
     given = {
         key: value
         for key, value in (
-            ("EXPERIMENT", experiment), ("PARAMETERS", " ".join(ctx.args) or None), ("--seed", seed_text),
-            ("--resume", resume), ("--debug", debug_text), ("--show", show), ("--stop", stop),
-            ("--list-runs", list_runs or None), ("--print-config", print_config or None), ("--json", as_json or None),
-            ("--display-ast", display_ast), ("--interactive", interactive or None),
+            ("EXPERIMENT", experiment),
+            ("PARAMETERS", " ".join(ctx.args) or None),
+            ("--seed", seed_text),
+            ("--resume", resume),
+            ("--debug", debug_text),
+            ("--show", show),
+            ("--stop", stop),
+            ("--list-runs", list_runs or None),
+            ("--print-config", print_config or None),
+            ("--json", as_json or None),
+            ("--display-ast", display_ast),
+            ("--interactive", interactive or None),
             ("--allow-new-params", allow_new_params or None),
         )
         if value is not None
@@ -305,7 +331,8 @@ def cli(
         debug = _bool("--debug", debug_text)
         if resume:
             experiment, overrides, debug, allow_new_params = _from_stored(
-                resume, experiment, overrides, debug_text, allow_new_params)
+                resume, experiment, overrides, debug_text, allow_new_params
+            )
         if experiment is None:
             raise UserError(f"{mode} needs an experiment: run_exp NAME {mode}")
         use_current_folder(experiment)

@@ -14,7 +14,13 @@ from typing import Any
 import click
 
 __all__ = [
-    "results_table", "format_number", "show", "list_runs", "print_config", "list_experiments", "stop_run",
+    "results_table",
+    "format_number",
+    "show",
+    "list_runs",
+    "print_config",
+    "list_experiments",
+    "stop_run",
     "display_ast_of",
 ]
 
@@ -92,12 +98,30 @@ def show(name: str, as_json: bool) -> None:
             if isinstance(progress, Exception):
                 entry["error"] = str(progress)
             else:
-                entry.update(completed=progress.completed, max_evals=progress.max_evals,
-                             running=progress.running, failed=progress.failed, status=progress.status)
+                entry.update(
+                    completed=progress.completed,
+                    max_evals=progress.max_evals,
+                    running=progress.running,
+                    failed=progress.failed,
+                    status=progress.status,
+                )
             sessions.append(entry)
-        click.echo(json.dumps({"name": shown["name"], "spec": run["spec"], "status": status, "seed": run["seed"],
-                               "overrides": run["overrides"], "debug": run["debug"], "sessions": sessions,
-                               "results": run.get("results")}, indent=2, default=repr))
+        click.echo(
+            json.dumps(
+                {
+                    "name": shown["name"],
+                    "spec": run["spec"],
+                    "status": status,
+                    "seed": run["seed"],
+                    "overrides": run["overrides"],
+                    "debug": run["debug"],
+                    "sessions": sessions,
+                    "results": run.get("results"),
+                },
+                indent=2,
+                default=repr,
+            )
+        )
         return
     click.echo(f"{shown['name']}: {run['spec']}, status {status}, seed {run['seed']}")
     if not shown["sessions"]:
@@ -131,8 +155,14 @@ def list_runs(as_json: bool) -> None:
         return
     header = ("RUN", "EXPERIMENT", "STATUS", "SEED", "SESSIONS", "CREATED")
     rows = [
-        (r["name"], r["spec"], r["status"], str(r["seed"]), str(r["sessions"]),
-         time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"])) if r["created"] else "")
+        (
+            r["name"],
+            r["spec"],
+            r["status"],
+            str(r["seed"]),
+            str(r["sessions"]),
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(r["created"])) if r["created"] else "",
+        )
         for r in runs
     ]
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
@@ -159,7 +189,13 @@ def _space(node: Any) -> str:
     if name is None:
         return repr(node)
     if name == "literal":
-        return _value(node.obj) if isinstance(node.obj, float) else repr(node.obj) if isinstance(node.obj, str) else str(node.obj)
+        return (
+            _value(node.obj)
+            if isinstance(node.obj, float)
+            else repr(node.obj)
+            if isinstance(node.obj, str)
+            else str(node.obj)
+        )
     args = list(getattr(node, "pos_args", []))
     if name in ("float", "int") and len(args) == 1:
         return _space(args[0])

@@ -25,8 +25,8 @@ from ._errors import BadValue, SpecError
 from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
 from ._sampling import run_sampling
-from ._typos import near_parameters
 from ._settings import METHODS, PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
+from ._typos import near_parameters
 
 __all__ = [
     "Node",
@@ -93,7 +93,6 @@ class Node:
         return _display.equation(self, measure)
 
 
-
 class CallNode(Node):
     """A call of an ``@accepts_param_names`` function, made at evaluation."""
 
@@ -132,7 +131,6 @@ class CallNode(Node):
     @property
     def name(self) -> str:
         return getattr(self.func, "__name__", "call")
-
 
 
 def _param_or_self(current: Mapping[str, Any], text: str) -> Any:
@@ -185,8 +183,6 @@ class UseNode(Node):
             return evaluate_tree(self.expr, path + ["use_val"])
 
 
-
-
 def use(param: str, value: Any) -> UseNode:
     """``use(param, value)[expr]`` evaluates ``expr`` with ``param`` set to ``value`` (maybe a node)."""
     return UseNode(param, value)
@@ -210,8 +206,6 @@ class MeasureNode(Node):
 
     def _evaluate(self, path: list[str]) -> Any:
         return select(self.expr.evaluate(path + [self.text]), self.measure)
-
-
 
 
 class SamplingNode(Node):
@@ -276,7 +270,11 @@ class SamplingNode(Node):
             if isinstance(value, str) and value not in {"method": METHODS, "pruner": PRUNER_VALUES}.get(what, ()):
                 found = get_param(current, value)
                 if found is MISSING:
-                    raise BadValue(f"{where} {what}", value, f"{ {'pruner': 'none, median, asha'}.get(what, 'a value')} or the name of a parameter")
+                    raise BadValue(
+                        f"{where} {what}",
+                        value,
+                        f"{ {'pruner': 'none, median, asha'}.get(what, 'a value') } or the name of a parameter",
+                    )
                 return found
             return value
 
@@ -294,7 +292,9 @@ class SamplingNode(Node):
             f"{where} trial_timeout",
             None if self.trial_timeout is None else lookup(self.trial_timeout, "trial_timeout"),
         )
-        options = get_param(current, self.pruner_options) if isinstance(self.pruner_options, str) else self.pruner_options
+        options = (
+            get_param(current, self.pruner_options) if isinstance(self.pruner_options, str) else self.pruner_options
+        )
         pruner = check_pruner(f"{where} pruner", self.strategy, lookup(self.pruner, "pruner"), options)
         slurm = self.slurm
         if isinstance(slurm, str):
@@ -311,8 +311,6 @@ class SamplingNode(Node):
 
     def _evaluate(self, path: list[str]) -> Any:
         return run_sampling(self, self.bind(), path)
-
-
 
 
 def _sampling(strategy: str) -> Callable[..., SamplingNode]:

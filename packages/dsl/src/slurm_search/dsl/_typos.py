@@ -22,7 +22,7 @@ def _names_parameter(current: Mapping[str, Any], text: str) -> bool:
 def near_parameters(current: Mapping[str, Any], arguments: Iterable[Any]) -> list[str]:
     """Notes for string arguments that name no parameter but are one edit
     (insertion, deletion, substitution or transposition) from one."""
-    names = set()
+    names: set[str] = set()
     for path in flatten(dict(current)):
         parts = path.split(":")
         names.update(":".join(parts[: i + 1]) for i in range(len(parts)))
@@ -32,7 +32,9 @@ def near_parameters(current: Mapping[str, Any], arguments: Iterable[Any]) -> lis
             continue
         close = sorted(name for name in names if _one_edit(text, name))
         if close:
-            notes.append(f"{text!r} is not a parameter; did you mean {close[0]!r}? it was passed as the string {text!r}")
+            notes.append(
+                f"{text!r} is not a parameter; did you mean {close[0]!r}? it was passed as the string {text!r}"
+            )
     return notes
 
 
@@ -42,7 +44,8 @@ def _one_edit(a: str, b: str) -> bool:
         return False
     if len(a) == len(b):
         diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
-                                   and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        )
     short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))

@@ -28,7 +28,6 @@ from typing import Any
 from hyperopt import hp
 
 from ._experiment import run_dir
-from ._reports import report
 from ._nodes import (
     accepts_param_names,
     enumeration_sampling,
@@ -37,6 +36,7 @@ from ._nodes import (
     random_sampling,
     use,
 )
+from ._reports import report
 from ._runtime import param
 from ._spec import Spec
 

@@ -17,7 +17,16 @@ from slurm_search.dsl import Spec, maximizing_sampling, random_sampling, use
 
 from ._bootstrap import search_curve, simulate_search, spaced_values
 from ._checks import check_params
-from ._display import format_setting, history_plots, mean_std, plots_dir, print_noise, report_paths, run_title, setting_plots
+from ._display import (
+    format_setting,
+    history_plots,
+    mean_std,
+    plots_dir,
+    print_noise,
+    report_paths,
+    run_title,
+    setting_plots,
+)
 from ._exp_common import A2C_SPACE, RUN, RUN_DEBUG, RUN_SEED_SPACE, SLURM, seed_runs
 from ._nodes import run_noise_ratio
 from ._plots import plot_return_cdfs, plot_search_curves, plot_value_grid
@@ -85,7 +94,10 @@ def display_hp_tuning_effects(session_name: str, params: dict, results: dict) ->
         results["setting_cdfs"],
         label=run_title(params),
         best=results["best_hp"],
-        extra_cdfs={"best setting, fresh seeds": results["best_cdf"], "worst setting, fresh seeds": results["worst_cdf"]},
+        extra_cdfs={
+            "best setting, fresh seeds": results["best_cdf"],
+            "worst setting, fresh seeds": results["worst_cdf"],
+        },
         space=params.get("hp_space"),
     )
     return report_paths(paths + history_plots(session_name))
@@ -203,9 +215,14 @@ def display_tuning_config_effects(session_name: str, params: dict, results: dict
         ),
     ]
     curves = {
-        f"{r} runs per setting": search_curve(runs, len(runs), r, trials=trials, seed=r) for r in sorted({run_counts[0], run_counts[len(run_counts) // 2], run_counts[-1]})
+        f"{r} runs per setting": search_curve(runs, len(runs), r, trials=trials, seed=r)
+        for r in sorted({run_counts[0], run_counts[len(run_counts) // 2], run_counts[-1]})
     }
-    paths.append(plot_search_curves(curves, folder / "random_search_curves.png", title=f"Simulated random search by runs per setting\n{name}"))
+    paths.append(
+        plot_search_curves(
+            curves, folder / "random_search_curves.png", title=f"Simulated random search by runs per setting\n{name}"
+        )
+    )
     paths += setting_plots(folder / "sample", setting_cdfs, label=name, space=params.get("hp_space"))
     return report_paths(paths + history_plots(session_name))
 

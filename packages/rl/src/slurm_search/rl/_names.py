@@ -45,7 +45,16 @@ AGENT_FAMILIES = {"classic": "classic_control", "atari": "atari", "continuous": 
 ENV_FAMILIES = ("classic", "atari", "continuous")
 _DEBUG_AGENT = re.compile(r"debug[0-9]*")
 _ENV_FORMS = ["classic:<gymnasium id>", "atari:<game>", "continuous:<gymnasium id>"]
-RUN_PARAM_KEYS = ("train_frames", "train_episodes", "test_episodes", "device", "delay", "logdir", "threads", "report_every")
+RUN_PARAM_KEYS = (
+    "train_frames",
+    "train_episodes",
+    "test_episodes",
+    "device",
+    "delay",
+    "logdir",
+    "threads",
+    "report_every",
+)
 
 
 @dataclass(frozen=True)
@@ -107,9 +116,8 @@ def preset_names(family: str) -> tuple[str, ...]:
             logger.debug("cannot read %s (%s); importing it", init, err)
         else:
             for node in tree.body:
-                if (
-                    isinstance(node, ast.Assign)
-                    and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+                if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
                 ):
                     return tuple(sorted(ast.literal_eval(node.value)))
     return tuple(sorted(importlib.import_module(f"all.presets.{module}").__all__))
@@ -215,9 +223,7 @@ def _atari_games() -> list[str]:
     except ImportError:
         return []
     suffix = "NoFrameskip-v4"
-    return sorted(
-        key[: -len(suffix)] for key in _gym_ids() if key.endswith(suffix) and "-ram" not in key
-    )
+    return sorted(key[: -len(suffix)] for key in _gym_ids() if key.endswith(suffix) and "-ram" not in key)
 
 
 def parse_env(env: object, check: bool = True) -> EnvName:
@@ -244,9 +250,7 @@ def parse_env(env: object, check: bool = True) -> EnvName:
             raise UnknownEnvironment(text, _ENV_FORMS, "gymnasium is not installed") from None
     if name not in known:
         close = difflib.get_close_matches(name, known, n=6, cutoff=0.5) or known[:6]
-        raise UnknownEnvironment(
-            text, [f"{family}:{choice}" for choice in close] + ["…"], f"{len(known)} known"
-        )
+        raise UnknownEnvironment(text, [f"{family}:{choice}" for choice in close] + ["…"], f"{len(known)} known")
     return EnvName(family, name)
 
 

@@ -46,7 +46,6 @@ from ._labels import Labelled, labelled
 from ._model import keep_claiming
 from ._names import session_name
 from ._pruners import PRUNERS, check_pruner, should_prune
-from ._reports import current_reports, report, trial_reports
 from ._queries import (
     Progress,
     SessionInfo,
@@ -64,6 +63,7 @@ from ._queries import (
     trial_owners,
     worst,
 )
+from ._reports import current_reports, report, trial_reports
 from ._trial_table import TrialRow, dataframe, trial_rows
 from ._values import InvalidValue, format_value, parse_value
 from ._words import random_phrase

@@ -20,13 +20,13 @@ from typing import Any, NamedTuple
 from slurm_search import state as store
 from slurm_search.locking import lock
 
-from ._errors import LeaseLost, NoMoreTrials
 from ._beats import beat, retire, seize, sweep
+from ._errors import LeaseLost, NoMoreTrials
 from ._events import Claim, Expire
 from ._model import pick, status
 from ._names import session_name
-from ._snapshots import crossed, maybe_write
 from ._results import failure_report, normalize_result, result_report
+from ._snapshots import crossed, maybe_write
 from ._space_eval import SpaceEvalFailure, trial_params
 from ._suggesting import prepare, prepared_vals, suggest_vals
 from ._view import View, view
@@ -111,9 +111,10 @@ def _claim_events(
     if choice.action == "none":
         return events, NoMoreTrials(v.name, choice.reason, choice.retry_at)
     lease_until = now + st.spec.lease_seconds
+    claim: Claim
     if choice.action == "retry":
         old = st.trials[choice.tid]
-        event = Claim(choice.tid, worker, old.attempt + 1, lease_until, now)
+        claim = Claim(choice.tid, worker, old.attempt + 1, lease_until, now)
         logger.info(
             "%s claims trial %s of %s again (attempt %s; was %s's, %s)",
             worker, choice.tid, v.name, old.attempt + 1, old.owner, old.status,
@@ -122,9 +123,9 @@ def _claim_events(
         vals = prepared_vals(st, choice.tid, prepared)
         if vals is None:
             vals = suggest_vals(v, choice.tid)
-        event = Claim(choice.tid, worker, 1, lease_until, now, vals)
-    v.apply_all([event])
-    events.append(event)
+        claim = Claim(choice.tid, worker, 1, lease_until, now, vals)
+    v.apply_all([claim])
+    events.append(claim)
     trial = v.state.trials[choice.tid]
     return events, Trial(trial.tid, None, trial.attempt, trial.vals, trial.lease_until)
 

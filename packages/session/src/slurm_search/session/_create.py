@@ -23,8 +23,8 @@ from slurm_search.locking import lock
 from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
-from ._pruners import check_pruner
 from ._names import fresh_name, objective_path, resolve_objective, session_name
+from ._pruners import check_pruner
 from ._view import forget
 
 logger = logging.getLogger(__name__)

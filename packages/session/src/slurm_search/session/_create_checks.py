@@ -37,7 +37,7 @@ def check_settings(objective: Any, *, context: Any, lease_seconds: Any, interrup
         isinstance(lease_seconds, bool)
         or not isinstance(lease_seconds, numbers.Real)
         or not math.isfinite(lease_seconds)
-        or not 0 < lease_seconds <= MAX_LEASE_SECONDS
+        or not 0 < float(lease_seconds) <= MAX_LEASE_SECONDS
     ):
         raise InvalidSetting(
             "lease_seconds", lease_seconds, f"a finite number of seconds > 0 and <= {MAX_LEASE_SECONDS:.0e}"

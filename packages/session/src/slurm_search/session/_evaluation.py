@@ -222,6 +222,7 @@ def _in_child(
     if pid == 0:  # the child: evaluate, send (kind, payload) back, leave at once
         os.close(read_end)
         code = 0
+        message: tuple[str, Any]
         try:
             try:
                 result = normalize(objective(params, context))

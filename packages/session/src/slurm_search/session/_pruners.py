@@ -38,8 +38,9 @@ from __future__ import annotations
 import math
 import numbers
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ._errors import InvalidSetting
 from ._events import Prune, Report
@@ -76,8 +77,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 _MINIMA = {
-    "n_startup_trials": 0, "n_warmup_steps": 0, "interval_steps": 1, "n_min_trials": 1,
-    "min_resource": 1, "reduction_factor": 2, "min_early_stopping_rate": 0, "max_resource": 1,
+    "n_startup_trials": 0,
+    "n_warmup_steps": 0,
+    "interval_steps": 1,
+    "n_min_trials": 1,
+    "min_resource": 1,
+    "reduction_factor": 2,
+    "min_early_stopping_rate": 0,
+    "max_resource": 1,
     "bootstrap_count": 0,
 }
 
@@ -87,7 +94,8 @@ def _whole(value: Any) -> int | None:
         return None
     if isinstance(value, numbers.Integral):
         return int(value)
-    return int(value) if math.isfinite(value) and float(value).is_integer() else None
+    number = float(value)
+    return int(number) if math.isfinite(number) and number.is_integer() else None
 
 
 def check_pruner(pruner: Any, options: Any) -> tuple[str | None, dict | None]:
@@ -200,7 +208,11 @@ def apply_pruning(state: Any, event: Any, put: Callable[[Any, Any, Any], None]) 
     if isinstance(event, Prune):
         state.counts.setdefault("pruned", 0)  # a snapshot written before pruning lacks it
         result = {"loss": event.loss, "step": event.step}
-        put(state, trial, trial._replace(status="pruned", result=result, duration=event.duration, refresh_time=event.time))
+        put(
+            state,
+            trial,
+            trial._replace(status="pruned", result=result, duration=event.duration, refresh_time=event.time),
+        )
         return
     record = pruning.reports.get(event.tid)
     if record is None or record.attempt != event.attempt:

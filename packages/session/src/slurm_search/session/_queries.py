@@ -17,10 +17,10 @@ from slurm_search import state as store
 from ._errors import CorruptSession
 from ._events import Created, Snapshot
 from ._model import SessionState, replay, status
+from ._names import DEFAULT_TYPE, session_name
 from ._snapshots import SLOW, maybe_write, no_gc, summary_at_end
 from ._snapshots import load as load_checkpoint
 from ._snapshots import write as write_checkpoint
-from ._names import DEFAULT_TYPE, session_name
 from ._view import View, view
 
 logger = logging.getLogger(__name__)

@@ -138,9 +138,16 @@ class TrialReports:
         with lock(self.name), v.mutex:
             st = v.refresh()
             trial = st.trials.get(self.tid)
-            if trial is None or trial.status != "running" or trial.owner != self.worker or trial.attempt != self.attempt:
+            if (
+                trial is None
+                or trial.status != "running"
+                or trial.owner != self.worker
+                or trial.attempt != self.attempt
+            ):
                 owner = trial.owner if trial is not None else None
-                why = "no such trial" if trial is None else f"attempt {trial.attempt} of it is {trial.status}, {owner}'s"
+                why = (
+                    "no such trial" if trial is None else f"attempt {trial.attempt} of it is {trial.status}, {owner}'s"
+                )
                 raise LeaseLost(self.name, self.tid, self.worker, self.attempt, owner, why)
             event = Report(self.tid, self.worker, self.attempt, values, time.time())
             v.apply_all([event])

@@ -219,7 +219,11 @@ def trial_doc(trial: TrialState) -> dict:
         # read `loss` whatever the status; a trial pruned before reporting
         # has none, and counts as failed for them.
         loss = (trial.result or {}).get("loss")
-        result = {"status": "ok" if loss is not None else "fail", "pruned": True, "step": (trial.result or {}).get("step")}
+        result = {
+            "status": "ok" if loss is not None else "fail",
+            "pruned": True,
+            "step": (trial.result or {}).get("step"),
+        }
         if loss is not None:
             result["loss"] = loss
     else:

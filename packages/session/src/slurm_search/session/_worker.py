@@ -17,15 +17,14 @@ import time
 from typing import Any, NamedTuple
 
 from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
-from ._results import failure_report, normalize_result, result_report
-from ._errors import LeaseLost, NoMoreTrials
 from ._current import evaluating
+from ._errors import LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick, status
 from ._names import resolve_objective, session_name
 from ._pruners import last_report
 from ._reports import TrialReports, reporting
-from ._results import prune_report
+from ._results import failure_report, normalize_result, prune_report, result_report
 from ._space_eval import SpaceEvalFailure
 from ._view import view
 
@@ -54,11 +53,11 @@ class WorkReport(_Counts):
 
     def __new__(cls, completed: int, failed: int, lost: int, reason: str, pruned: int = 0) -> WorkReport:
         self = super().__new__(cls, completed, failed, lost, reason)
-        self.pruned = pruned
+        self.pruned = pruned  # type: ignore[attr-defined]  # set once, like the tuple's fields
         return self
 
     def __getnewargs__(self) -> tuple:
-        return (*self, self.pruned)
+        return (*self, self.pruned)  # type: ignore[attr-defined]
 
 
 class _LeaseKeeper:

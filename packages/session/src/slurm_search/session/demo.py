@@ -75,7 +75,7 @@ def check_context(context: Any) -> None:
             isinstance(value, bool)
             or not isinstance(value, numbers.Real)
             or not math.isfinite(value)
-            or not 0 <= value <= top
+            or not 0 <= float(value) <= top
         ):
             bound = f" and <= {top:g}" if math.isfinite(top) else ""
             raise ValueError(f"{key} must be a finite number >= 0{bound}, not {value!r}")

@@ -9,6 +9,7 @@ have written. See the package README for the contract.
 
 from __future__ import annotations
 
+from ._checkpoints import checkpoint_info, load_checkpoint, log_end, save_checkpoint
 from ._command import main as command
 from ._errors import (
     AlreadyExists,
@@ -22,7 +23,6 @@ from ._errors import (
     UnsafeState,
     store_os_error,
 )
-from ._checkpoints import checkpoint_info, load_checkpoint, log_end, save_checkpoint
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
 from ._marks import mark, marks, unmark

@@ -31,10 +31,10 @@ from typing import Any
 from . import _names
 from ._errors import UnsafeState
 from ._files import check_dirs, check_safe, open_nofollow, refresh
-from ._writes import atomic_write
 from ._frames import FILE_HEADER_SIZE, Damage, parse_file_header
 from ._log import Position
 from ._objects import dumps
+from ._writes import atomic_write
 
 logger = logging.getLogger(__name__)
 

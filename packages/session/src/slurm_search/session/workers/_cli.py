@@ -19,7 +19,9 @@ from ._config import LOG_FORMAT
 
 @click.group(cls=CommandGroup, context_settings=CONTEXT)
 @click.option("-v", "--verbose", count=True, help="Log more (-v: info, -vv: debug).")
-@click.version_option(package_name="slurm-search-session", prog_name="ssearch", message="%(prog)s %(version)s (%(package)s)")
+@click.version_option(
+    package_name="slurm-search-session", prog_name="ssearch", message="%(prog)s %(version)s (%(package)s)"
+)
 def cli(verbose: int) -> None:
     """Start, watch and manage hyperparameter search sessions.
 

@@ -100,7 +100,14 @@ def start(session_type: str, assignments: tuple[str, ...], method: str | None, w
 @click.argument("slurm_options", nargs=-1, type=click.UNPROCESSED, metavar="[--slurm:OPTION=VALUE]...")
 @_launch_options
 @click.option("--no-launch", is_flag=True, help="Only reset the session; launch no worker.")
-def restart(session: str, slurm_options: tuple[str, ...], method: str | None, workers: int | None, wait: bool | None, no_launch: bool) -> None:
+def restart(
+    session: str,
+    slurm_options: tuple[str, ...],
+    method: str | None,
+    workers: int | None,
+    wait: bool | None,
+    no_launch: bool,
+) -> None:
     """Restart SESSION (re-enable it, retry its failed trials) and launch workers again.
 
     Without options, the workers of the last launch are started again.

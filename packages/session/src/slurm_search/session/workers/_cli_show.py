@@ -36,7 +36,9 @@ def _best(name: str) -> float | None:
 
 
 @click.command("list", context_settings=CONTEXT)
-@click.option("--all", "all_", is_flag=True, help="Also list the sessions that are done, and every sub-session of an experiment.")
+@click.option(
+    "--all", "all_", is_flag=True, help="Also list the sessions that are done, and every sub-session of an experiment."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of a table.")
 def list_(all_: bool, as_json: bool) -> None:
     """List the active sessions, newest first (running, idle, stopped, failed; --all: every one).
@@ -57,7 +59,19 @@ def list_(all_: bool, as_json: bool) -> None:
         click.echo("no sessions" if all_ else "no active sessions (see --all)", err=True)
         return
     header = ["NAME", "EXPERIMENT", "STATUS", "ALGO", "DONE", "FAILED", "PRUNED", "RUNNING", "MAX", "BEST", "CREATED"]
-    keys = ["name", "experiment", "status", "algo", "completed", "failed", "pruned", "running", "max_evals", "best", "created"]
+    keys = [
+        "name",
+        "experiment",
+        "status",
+        "algo",
+        "completed",
+        "failed",
+        "pruned",
+        "running",
+        "max_evals",
+        "best",
+        "created",
+    ]
     click.echo(_summary.table(header, [[row[key] for key in keys] for row in rows]))
     if folded:
         click.echo(f"({folded} sub-sessions of experiments not shown: ssearch list --all)", err=True)
@@ -136,7 +150,9 @@ def show(session: str, key: str | None, as_json: bool) -> None:
             click.echo(f"  {field}: {value}")
     stats = info["loss"]
     if stats:
-        click.echo("loss: " + "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items()))
+        click.echo(
+            "loss: " + "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items())
+        )
         results = core.results(name)
         for line in _summary.histogram([r.loss for r in results if r.loss is not None and math.isfinite(r.loss)]):
             click.echo("  " + line)
@@ -210,7 +226,6 @@ def progress_(session: str) -> None:
     """Print one line of SESSION's progress."""
     name = existing(session)
     click.echo(f"{name}: {summary_line(core.progress(name))}")
-
 
 
 @click.command(context_settings=CONTEXT)

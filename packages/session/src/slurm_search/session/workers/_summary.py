@@ -105,7 +105,9 @@ def by_node(trials: Sequence[tuple[str | None, str]]) -> list[dict[str, Any]]:
     return [rows[node] for node in sorted(rows)]
 
 
-def listing(rows: Sequence[dict[str, Any]], labels: dict[str, tuple[str, str]], fold: bool) -> tuple[list[dict[str, Any]], int]:
+def listing(
+    rows: Sequence[dict[str, Any]], labels: dict[str, tuple[str, str]], fold: bool
+) -> tuple[list[dict[str, Any]], int]:
     """The rows of ``ssearch list``: newest first, each with its ``experiment``
     label (``exp:NAME/best_xy/argmax:mean``, or None); with ``fold``, only the
     outermost listed sessions of each experiment.
