@@ -244,3 +244,15 @@ def test_every_hyperparameter_search_of_a_run_gets_its_history(slurm_search_home
     check_png(paths[0])
     searches = [s for s in session.list_sessions(all=True) if session.info(s.name).metadata.get("var") == "hp"]
     assert len(searches) == 1 and searches[0].completed == 4
+
+
+def test_pruned_trials_are_marked_apart_and_never_the_best():
+    from slurm_search.rl._history_plot import draw_optimisation_history
+
+    axes = draw_optimisation_history([(0, 1.0), (2, 2.0)], pruned=[(1, 5.0), (3, float("nan"))]).axes[0]
+    labels = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert "pruned, at its last report (1)" in labels
+    # The pruned 5.0 is drawn, but the best so far is the finished trials' 2.0.
+    assert any("highest: 2" in label for label in labels)
+    pruned = [c for c in axes.collections if c.get_label().startswith("pruned")]
+    assert len(pruned) == 1 and pruned[0].get_offsets().tolist() == [[1.0, 5.0]]

@@ -185,6 +185,12 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
                 continue
             node_params = getattr(session.context(sub), "node_params", None) or {}
             values = [(r.tid, _trial_value(r.result)) for r in session.results(sub)]
+            # A pruned setting's loss is its last report, minus a return (the search maximises).
+            pruned = [
+                (row.tid, -row.loss)
+                for row in session.trial_rows(sub)
+                if row.state == "pruned" and row.loss is not None
+            ]
         except session.SessionError as err:  # a damaged sub-session: its plot is left out
             logger.warning("no optimisation history of %s: %s", sub, err)
             continue
@@ -202,6 +208,7 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
                     f"{run_title(node_params)}"
                 ),
                 ylabel="Mean test return over seeds",
+                pruned=pruned,
             )
         )
     return paths

@@ -18,10 +18,15 @@ def draw_optimisation_history(
     title: str = "Optimisation history",
     xlabel: str = "Trial",
     ylabel: str = "Mean return",
+    pruned: Sequence[tuple[int, float]] = (),
 ):
     """The figure of `plot_optimisation_history`."""
     points = sorted((int(trial), float(value)) for trial, value in values if math.isfinite(float(value)))
+    stopped = sorted((int(trial), float(value)) for trial, value in pruned if math.isfinite(float(value)))
     figure, axes = _figures.figure()
+    if stopped:
+        trials, ys = zip(*stopped)
+        axes.scatter(trials, ys, s=22, marker="x", color="0.45", label=f"pruned, at its last report ({len(stopped)})")
     if points:
         trials, ys = zip(*points)
         axes.scatter(trials, ys, s=18, alpha=0.7, color="C0", label="each trial")
@@ -51,12 +56,17 @@ def plot_optimisation_history(
     title: str = "Optimisation history",
     xlabel: str = "Trial",
     ylabel: str = "Mean return",
+    pruned: Sequence[tuple[int, float]] = (),
 ) -> Path:
     """Each trial's value in the order the search ran them, and the best so far.
 
     Args:
         values: [(trial number, value), …]; non-finite values are left out.
         maximize: the best is the highest value (returns); False: the lowest (losses).
+        pruned: [(trial number, last reported value), …] of pruned trials,
+            drawn apart (grey crosses) and never counted as the best.
     """
-    figure = draw_optimisation_history(values, maximize=maximize, title=title, xlabel=xlabel, ylabel=ylabel)
+    figure = draw_optimisation_history(
+        values, maximize=maximize, title=title, xlabel=xlabel, ylabel=ylabel, pruned=pruned
+    )
     return _figures.save(figure, path)
