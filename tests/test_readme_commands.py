@@ -147,8 +147,10 @@ def _debug_sizes(argv: list[str]) -> list[str]:
     if Path(out[0]).name == "run_exp" and len(out) > 1 and not out[1].startswith("--"):
         out.append("--debug=true")
     if out[1:3] == ["start", "ale"]:
-        out += [w for w in ("max_evals=2", "train_frames=300", "test_episodes=2") if w.split("=")[0] + "=" not in " ".join(out)]
-        out.append("--method=cpu") if not any(w.startswith("--method") for w in out) else None
+        given = {w.split("=")[0] for w in out}
+        out += [w for w in ("max_evals=2", "train_frames=300", "test_episodes=2") if w.split("=")[0] not in given]
+        if "--method" not in given:
+            out.append("--method=cpu")
     return out
 
 

@@ -14,7 +14,7 @@ import pytest
 from hyperopt.pyll import stochastic
 
 from slurm_search import rl
-from slurm_search.rl import _spaces
+from slurm_search.rl import spaces as _spaces
 
 RUN = {"train_frames": 300, "test_episodes": 1, "device": "cpu"}
 SPACES = {

@@ -1,6 +1,6 @@
 """gen_benchmark and multienv_a2c_benchmark_tuning on the real local Slurm
 cluster. Their spaces call ``scope.bounded``, a hyperopt function that
-``slurm_search.rl._spaces`` defines when it is imported: a Slurm task is a
+``slurm_search.rl.spaces`` defines when it is imported: a Slurm task is a
 fresh process, so it evaluates them only because it imports the
 experiment's modules first (before, it died after claiming with
 ``KeyError: 'bounded'`` and the trial came back as lost leases)."""

@@ -136,3 +136,24 @@ def test_optuna_visualization_draws_a_session(searched):
     ax = optuna.visualization.matplotlib.plot_param_importances(study)
     assert {label.get_text() for label in ax.get_yticklabels()} == set(SPACE)
     assert len(study.trials_dataframe()) == 4
+
+
+def test_a_pruned_trial_is_pruned():
+    from click.testing import CliRunner
+
+    from slurm_search.session.workers._cli import cli
+
+    result = CliRunner().invoke(
+        cli,
+        ["start", "demo", "steps=8", "pruner=asha", "pruner_options:reduction_factor=2",
+         "max_evals=12", "seed=4", "--method=inline"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    name = result.stdout.strip()
+    pruned = session.progress(name).pruned
+    assert pruned > 0
+    study = optuna.load_study(study_name=name, storage=SessionStorage())
+    states = [trial.state for trial in study.trials]
+    assert states.count(optuna.trial.TrialState.PRUNED) == pruned
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 12 - pruned

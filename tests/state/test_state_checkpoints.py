@@ -30,6 +30,7 @@ def test_a_damaged_checkpoint_is_ignored():
     data[-100] ^= 0xFF
     path.write_bytes(bytes(data))
     assert state.load_checkpoint("search:c") is None
+    assert state.checkpoint_info("search:c") == (pos, None)  # the head alone is intact: it reads no body
     path.write_bytes(b"garbage")
     assert state.load_checkpoint("search:c") is None and state.checkpoint_info("search:c") is None
 

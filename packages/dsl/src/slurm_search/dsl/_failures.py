@@ -38,7 +38,7 @@ def root_failure(name: str, traceback: str) -> tuple[str, str]:
     from slurm_search import session
 
     for _ in range(_DEPTH):
-        found = _INNER.search(failure_line(traceback).splitlines()[0] if traceback else "")
+        found = _INNER.search(failure_line(traceback))
         if found is None:
             break
         try:

@@ -181,7 +181,8 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
     paths = []
     for where, sub, _ in show_experiment(session_name)["sessions"]:
         try:
-            if session.info(sub).metadata.get("var") != var:
+            info = session.info(sub)
+            if info.metadata.get("var") != var:
                 continue
             node_params = getattr(session.context(sub), "node_params", None) or {}
             values = [(r.tid, _trial_value(r.result)) for r in session.results(sub)]
@@ -204,7 +205,7 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
                 folder / f"history_{stem}.png",
                 maximize=True,
                 title=(
-                    f"Optimisation history of {where} ({session.info(sub).algo}, {len(values)} trials)\n"
+                    f"Optimisation history of {where} ({info.algo}, {len(values)} trials)\n"
                     f"{run_title(node_params)}"
                 ),
                 ylabel="Mean test return over seeds",

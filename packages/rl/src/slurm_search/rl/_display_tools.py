@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _figures
+
 __all__ = [
     "display_bootstrapped_random_search_runs",
     "display_cdfs",
@@ -35,17 +37,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _figure(projection: str | None = None):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    if projection == "3d":
-        import mpl_toolkits.mplot3d  # noqa: F401  (registers the 3d projection)
-    figure = Figure(figsize=(8, 6), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure, figure.add_subplot(projection=projection)
-
-
 def _target(fig_name: str | None, show: bool, helper: str, suffix: str = "") -> Path | None:
     if fig_name:
         return Path(f"{fig_name}{suffix}.png")
@@ -55,14 +46,7 @@ def _target(fig_name: str | None, show: bool, helper: str, suffix: str = "") -> 
 
 
 def _save(figure, path: Path | None) -> list[Path]:
-    if path is None:
-        return []
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    logger.info("wrote %s", path)
-    return [path]
-
+    return [] if path is None else [_figures.save(figure, path)]
 
 def display_cdfs(
     cdfs: Sequence[Sequence[float]],
@@ -74,7 +58,7 @@ def display_cdfs(
     show: bool = False,
 ) -> list[Path]:
     """Each sorted sample (``cdf``) against its percentile, one line per sample."""
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     for index, cdf in enumerate(cdfs):
         values = np.sort(np.asarray(cdf, dtype=float))
         axes.plot(np.linspace(0, 1, len(values)), values, label=labels[index] if labels else None)
@@ -150,7 +134,7 @@ def display_surface(
         Z_zeros = Z_nans = Z
 
     paths: list[Path] = []
-    figure, axes = _figure("3d")
+    figure, axes = _figures.figure("3d")
     axes.plot_surface(X, Y, Z_zeros, cmap=cm.coolwarm)
     for setter, label in ((axes.set_xlabel, xlabel), (axes.set_ylabel, ylabel), (axes.set_zlabel, zlabel)):
         if label:
@@ -160,7 +144,7 @@ def display_surface(
         axes.set_title(title)
     paths += _save(figure, _target(fig_name, show, "display_surface", "_surface"))
 
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     levels = contour_levels if contour_levels is not None else 8
     if np.nanmax(Z_nans) > np.nanmin(Z_nans):
         axes.contour(X, Y, Z_nans, levels=levels, colors="k", linewidths=0.5)
@@ -259,7 +243,7 @@ def display_setting_samples(
 ) -> list[Path]:
     """Scatter of (setting value, result) per group, the best (or the given
     ``best_choices``) marked with a triangle."""
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     labels = labels or [f"Group {i + 1}" for i in range(len(point_groups))]
     for index, (group, label) in enumerate(zip(point_groups, labels)):
         xs, ys = zip(*group)
@@ -292,7 +276,7 @@ def display_runs(
     setting_runs = np.asarray(setting_runs, dtype=float)
     _, n_runs, n_steps = setting_runs.shape
     labels = labels or [f"Group {i + 1}" for i in range(len(setting_runs))]
-    figure, axes = _figure()
+    figure, axes = _figures.figure()
     steps = np.arange(n_steps) + 1
     for index, (label, runs) in enumerate(zip(labels, setting_runs)):
         color = f"C{index}"

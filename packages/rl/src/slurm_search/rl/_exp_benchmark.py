@@ -33,7 +33,7 @@ from ._display_tools import display_cdfs
 from ._exp_common import SLURM
 from ._exp_display import fig_name, flattened_values, noise_line, setting_sample_plots, surface_plots
 from ._nodes import return_mean
-from ._spaces import a2c_space, dqn_space, ppo_space, vsarsa_space
+from .spaces import a2c_space, dqn_space, ppo_space, vsarsa_space
 
 __all__ = [
     "BENCHMARK_AGENTS",

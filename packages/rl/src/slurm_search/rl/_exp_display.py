@@ -5,11 +5,11 @@ names), the setting surfaces, and the printed noise ratio."""
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._bootstrap import noise_ratio
 from ._display import plots_dir, short_name
 from ._display_tools import display_setting_cdf_surface, display_setting_samples, display_setting_surface
 
@@ -73,13 +73,8 @@ def noise_line(session_name: str, setting_cdfs: Sequence[tuple[Any, Sequence[flo
     """Print (and return) the ratio of the trial standard deviation (mean
     over settings of the std of their runs) to the hyperparameter standard
     deviation (std over settings of their mean), as the original printed it."""
-    rows = [[float(v) for v in values] for _, values in setting_cdfs]
-    means = [sum(row) / len(row) for row in rows]
-    grand = sum(means) / len(means)
-    hp_std = math.sqrt(sum((m - grand) ** 2 for m in means) / len(means))
-    stds = [math.sqrt(sum((v - m) ** 2 for v in row) / len(row)) for row, m in zip(rows, means)]
-    trial_std = sum(stds) / len(stds)
-    ratio = trial_std / hp_std if hp_std > 0 else math.inf
+    found = noise_ratio([[float(v) for v in values] for _, values in setting_cdfs])
+    trial_std, hp_std, ratio = found["trial_std"], found["hp_std"], found["ratio"]
     tag = f" {label}" if label else ""
     print(f"[{session_name}]{tag} Trial STD / HP std = {trial_std:0.3} / {hp_std:0.3} = {ratio:0.3}")
     return ratio

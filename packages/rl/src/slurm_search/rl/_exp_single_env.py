@@ -27,7 +27,7 @@ from ._display_tools import display_cdfs
 from ._exp_common import SLURM
 from ._exp_display import fig_name, noise_line, surface_plots
 from ._nodes import return_mean
-from ._spaces import lognormal_a2c_spaces
+from .spaces import lognormal_a2c_spaces
 
 __all__ = ["compare_hp_spaces_exp", "hp_tuning_model_best_exp"]
 

@@ -44,7 +44,7 @@ def tensorboard_dir(params: RunParams) -> Path:
     folder = Path(params.logdir).expanduser() if params.logdir else settings.rl_logdir()
     if folder is None:
         folder = state.root() / "tmp" / "tensorboard"
-    return make_private_dir(folder)
+    return ensure_dir(folder)
 
 
 def run_logdir(base: Path, agent: str, env: str, seed: int) -> Path:
@@ -64,12 +64,6 @@ def run_logdir(base: Path, agent: str, env: str, seed: int) -> Path:
         return base / trial.session.split(":", 1)[-1] / leaf
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     return base / re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{agent}_{env}_seed{seed}_{stamp}")
-
-
-def make_private_dir(folder: Path) -> Path:
-    """Create ``folder`` and its missing parents as the store creates its own
-    (0700, or 0770 for a group-shared store)."""
-    return ensure_dir(folder)
 
 
 def summarize(returns: list[float]) -> dict[str, Any]:
@@ -140,7 +134,7 @@ def run_results(
         raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
     from ._training import train_and_test  # torch and ALL load here, not on import
 
-    logdir = make_private_dir(run_logdir(tensorboard_dir(params), agent_name.preset, env_name.name, seed))
+    logdir = ensure_dir(run_logdir(tensorboard_dir(params), agent_name.preset, env_name.name, seed))
     returns = train_and_test(agent_name, env_name, hp, params, seed, logdir, _report)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
     return summarize(returns)

@@ -310,9 +310,9 @@ def median_decision(state: Any, options: dict, step: int, best: float, before: i
     warmup, interval = options["n_warmup_steps"], options["interval_steps"]
     if before >= (step - warmup) // interval * interval + warmup:
         return False  # not the first report of its interval (Optuna's rule)
+    if state.counts.get("ok", 0) < max(1, options["n_startup_trials"]):
+        return False  # known from the counts, before any walk over the trials
     ok = [t for t in state.trials.values() if t.status == "ok"]
-    if not ok or len(ok) < options["n_startup_trials"]:
-        return False
     at_step = [v[step] for v in (trial_values(state, t.tid) for t in ok) if step in v]
     if len(at_step) < options["n_min_trials"]:
         return False

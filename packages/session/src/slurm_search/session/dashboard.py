@@ -79,6 +79,7 @@ _STATES = {
     "failed": TrialState.FAIL,
     "running": TrialState.RUNNING,
     "waiting": TrialState.WAITING,
+    "pruned": TrialState.PRUNED,
 }
 
 
