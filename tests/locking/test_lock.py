@@ -269,3 +269,44 @@ def test_fence_tells_a_resumed_holder_it_lost_the_lock(lock_mode):
 def test_fence_outside_the_lock_is_an_error():
     with pytest.raises(NotLocked):
         fence("search:not-held")
+
+
+def test_a_lock_folder_made_again_still_excludes(tmp_path):
+    # flock: this process keeps its lock file open between acquisitions. When
+    # the folder is removed and made again (a store wiped and reused), the
+    # kept file is not the one others lock any more: the lock must follow
+    # the path, never the stale file.
+    import shutil
+
+    with lock("search:again"):
+        pass
+    shutil.rmtree(locks_dir())
+    holder = start_holder("search:again", 600)
+    try:
+        with pytest.raises(LockTimeout):
+            with lock("search:again", timeout=0.3):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with lock("search:again", timeout=10):
+        assert have_lock("search:again")
+
+
+def test_many_names_keep_excluding_and_few_files_stay_open():
+    # Past the number of lock files a process keeps open, the least recently
+    # used are closed; every name still excludes another process.
+    fds = lambda: len(os.listdir("/proc/self/fd"))  # noqa: E731
+    before = fds()
+    for i in range(200):
+        with lock(f"search:many{i}"):
+            pass
+    assert fds() - before <= 64
+    holder = start_holder("search:many0", 600)
+    try:
+        with pytest.raises(LockTimeout):
+            with lock("search:many0", timeout=0.3):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()

@@ -24,7 +24,7 @@ from ._flock import FlockBackend, forget_instances
 from ._mode import lock_mode
 from ._names import validate_name
 from ._soft import SoftBackend
-from .settings import ensure_dir, locks_dir, soft_grace
+from .settings import ensure_dir, home_key, locks_dir, soft_grace
 
 __all__ = ["lock", "have_lock", "needs_lock", "held_locks", "fence", "lock_mode"]
 
@@ -54,15 +54,24 @@ def _thread_lock(name: str) -> threading.Lock:
         return found
 
 
-_ensured: set[Path] = set()
+# (the environment that decides the root, the name) -> the lock file: every
+# lock() asks, and building the Path costs more than taking a flock.
+_paths: dict[tuple[str, str, str], Path] = {}
 
 
 def _lock_path(name: str) -> Path:
-    folder = locks_dir()
-    if folder not in _ensured or not folder.is_dir():
-        ensure_dir(folder)
-        _ensured.add(folder)
-    return folder / f"{name}.lock"
+    """The lock file of a valid name; raises InvalidLockName for others."""
+    key = (*home_key(), name)
+    path = _paths.get(key)
+    if path is None:
+        validate_name(name)
+        folder = locks_dir()
+        ensure_dir(folder)  # made again by the backends if it goes away later
+        path = folder / f"{name}.lock"
+        if len(_paths) > 4096:
+            _paths.clear()
+        _paths[key] = path
+    return path
 
 
 def _forget_after_fork() -> None:
@@ -123,7 +132,7 @@ def lock(name: str, timeout: float | None = None) -> Iterator[None]:
         LockReentry: this thread already holds ``name``.
         LockTimeout: ``timeout`` passed before the lock was free.
     """
-    validate_name(name)
+    path = _lock_path(name)
     held = _held_names()
     if name in held:
         raise LockReentry(name)
@@ -133,7 +142,6 @@ def lock(name: str, timeout: float | None = None) -> Iterator[None]:
     if not mutex.acquire(timeout=-1 if deadline is None else max(0.0, deadline - start)):
         raise LockTimeout(name, time.monotonic() - start)
     try:
-        path = _lock_path(name)
         backend: FlockBackend | SoftBackend
         if lock_mode() == "soft":
             backend = SoftBackend(path, soft_grace())

@@ -34,6 +34,8 @@ import threading
 import time
 from pathlib import Path
 
+from .settings import ensure_dir
+
 __all__ = ["SoftBackend"]
 
 logger = logging.getLogger("slurm_search.locking")
@@ -130,10 +132,13 @@ class SoftBackend:
             )
 
     def _try_create(self) -> bool:
+        flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            fd = os.open(
-                self._path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
-            )
+            try:
+                fd = os.open(self._path, flags, 0o600)
+            except FileNotFoundError:  # the lock folder was removed: make it again
+                ensure_dir(self._path.parent)
+                fd = os.open(self._path, flags, 0o600)
         except FileExistsError:
             return False
         try:
