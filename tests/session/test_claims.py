@@ -248,3 +248,44 @@ def test_a_suggestion_made_before_the_lock_is_not_claimed_twice():
     assert _prepared_vals(st, 6, (5, V)) == V  # B gets tid 6: nobody has V yet
     st.trials[6] = SimpleNamespace(vals=V)
     assert _prepared_vals(st, 7, (5, V)) is None  # C gets tid 7: V is taken, suggest again
+
+
+def test_a_claim_alone_is_not_fsynced_on_a_local_disk_and_a_report_is(monkeypatch):
+    # A spy around the real os.fsync counts the calls. A claim that a power
+    # failure undoes went down with the worker that made it: the trial is
+    # claimed again. A report is fsynced before its lock is let go.
+    import os
+
+    from slurm_search.state import _log
+
+    name = make()
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(_log.os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    t = session.next_trial(name, "w")
+    assert calls == []
+    session.record_result(name, "w", t.tid, 1.0)
+    assert len(calls) == 1
+    assert [type(r).__name__ for r in state.records(name)[0][-2:]] == ["Claim", "Result"]
+
+
+def test_tpe_workers_beside_others_suggest_apart_and_a_lone_one_reproducibly():
+    # tpe suggests before the lock. Workers that saw the same history would
+    # suggest the same point for the same guessed tid (and all but one would
+    # suggest again under the lock); beside other workers each draws from a
+    # seed of its own. With no other worker's trial, the session's seed.
+    from slurm_search.session._suggesting import prepare
+    from slurm_search.session._view import view
+
+    name = make(algo="tpe", max_evals=100, seed=5)
+    for i in range(25):  # past tpe's 20 random start-up trials
+        t = session.next_trial(name, "w")
+        session.record_result(name, "w", t.tid, float(i % 7))
+    v = view(name)
+    alone_a, alone_b = prepare(v, True, "a"), prepare(v, True, "b")
+    assert alone_a == alone_b and alone_a[0] == 25
+    session.next_trial(name, "other")
+    a, b = prepare(v, True, "a"), prepare(v, True, "b")
+    assert a[0] == b[0] == 26
+    assert a[1] != b[1]
+    assert prepare(v, True, "a") == a  # each worker's draw is its own, not random

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from slurm_search import state
-from slurm_search.state._log import _verified
 from slurm_search.state import _frames
+from slurm_search.state._log import _verified
 
 HEADER = _frames.FILE_HEADER_SIZE
 
@@ -250,3 +250,21 @@ def test_a_last_frame_whose_end_was_never_written_is_a_torn_tail():
     _verified.clear()  # as the process that starts after the crash
     state.append("search:s1", "three")
     assert state.records("search:s1")[0] == ["one", "three"]
+
+
+def test_a_record_that_need_not_be_durable_is_not_fsynced_on_a_local_disk(slurm_search_home, monkeypatch):
+    # A spy around the real os.fsync counts the calls (a power failure, the
+    # only thing that could tell the difference, cannot be made in a test).
+    from slurm_search.state import _log
+
+    state.append("exp:durable", "first")  # (creating the log fsyncs its folders too)
+    calls = []
+    real = os.fsync
+    monkeypatch.setattr(_log.os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    state.append("exp:durable", "second")
+    assert len(calls) == 1
+    state.append("exp:durable", "claim", durable=False)
+    assert len(calls) == 1
+    assert state.records("exp:durable")[0] == ["first", "second", "claim"]  # seen at once
+    state.append("exp:durable", "report")
+    assert len(calls) == 2

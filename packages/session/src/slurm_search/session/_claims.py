@@ -58,15 +58,20 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def commit(v: View, events: Sequence[Any]) -> None:
-    """Append events already applied to the view; the caller holds the lock."""
+def commit(v: View, events: Sequence[Any], durable: bool = True) -> None:
+    """Append events already applied to the view; the caller holds the lock.
+
+    `durable=False` for claims alone: a power failure that undoes a claim
+    also ended the worker that made it, and the trial is claimed again (see
+    `state.append`); a report is always fsynced before the lock is let go.
+    """
     if not events:
         return
     try:
         # The view read the log up to its position (checksums and all): the
         # store need not verify those bytes again (a fresh process started
         # from a checkpoint would otherwise read the whole log once).
-        v.position = store.append(v.name, *events, verified=v.position)
+        v.position = store.append(v.name, *events, verified=v.position, durable=durable)
     except BaseException:
         # The view holds events that may not be in the log: start over.
         v.invalidate()
@@ -157,7 +162,7 @@ def claim_and_report(
             is written, no trial claimed).
     """
     v = view(name)
-    prepared = prepare(v, claim)
+    prepared = prepare(v, claim, worker)
     try:
         outcome = _claim_and_report(v, name, worker, report, report_tid, report_attempt, claim, prepared)
     finally:
@@ -198,7 +203,7 @@ def _claim_and_report(
                 v.invalidate()
                 raise
             events.extend(more)
-        commit(v, events)
+        commit(v, events, durable=report is not None)
         if events and (crossed(before, v.state.events) or status(v.state) != was):
             # This process writes the next checkpoint: every so many events,
             # and when the session ends (listings then read only its head).

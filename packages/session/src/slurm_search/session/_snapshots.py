@@ -62,6 +62,12 @@ def load(v: Any) -> bool:
             found = store.load_checkpoint(v.name)
             if found is None or not isinstance(found[0], SessionState):
                 return False
+            end = store.log_end(v.name)
+            if end is None or end.epoch != found[1][0] or end.offset < found[1][1]:
+                # The log is shorter than the checkpoint says: a power failure
+                # took its last (claim) records. Replay what is there.
+                logger.warning("ignoring the checkpoint of %s: it is past the end of the log", v.name)
+                return False
             # A million objects that live as long as the view: keep the
             # collector from scanning them (and again when it promotes
             # them) as soon as it runs again. Before it runs again.

@@ -8,13 +8,14 @@ whether that guess can be used; `suggest_vals` suggests under the lock.
 from __future__ import annotations
 
 import time
+import zlib
 from typing import Any
 
 from ._model import pick
 from ._view import View
 
 
-def prepare(v: View, claim: bool) -> tuple[int, dict] | None:
+def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict] | None:
     """For tpe and anneal, suggest before taking the lock: (guessed tid, vals) or None.
 
     Their suggestions take milliseconds to tens of milliseconds (O(trials));
@@ -23,6 +24,12 @@ def prepare(v: View, claim: bool) -> tuple[int, dict] | None:
     that may miss the trials claimed meanwhile (as Optuna's samplers and
     hyperopt's asynchronous workers do). `rand` and `enumeration` are cheap
     and tid-determined: they suggest under the lock.
+
+    While other workers hold trials, `worker` draws from a seed of its own:
+    workers that look at the same history at the same moment would
+    otherwise suggest the same point for the same guessed tid, and all but
+    one would have to suggest again under the lock. A worker alone uses the
+    session's seed: its runs are reproducible.
     """
     if not claim:
         return None
@@ -34,7 +41,8 @@ def prepare(v: View, claim: bool) -> tuple[int, dict] | None:
         choice = pick(st, time.time(), v.lease_left())
         if choice.action != "new":
             return None
-        return choice.tid, suggest_vals(v, choice.tid)
+        crowded = worker is not None and any(st.trials[t].owner != worker for t in st.running)
+        return choice.tid, suggest_vals(v, choice.tid, worker if crowded else None)
 
 
 def prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict | None:
@@ -44,7 +52,8 @@ def prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict 
     alone always gets its guess: its runs are reproducible). One made for a
     tid that other workers took meanwhile is used for ours, unless one of
     them claimed the very same vals: workers that guessed the same tid from
-    the same history, with the same seed, suggest the same point, and any of
+    the same history, with the same seed (a worker that saw no other
+    worker's trial uses the session's), suggest the same point, and any of
     them may have got any of the tids from the guessed one to ours (the
     guessed tid may go to a worker that saw another history, the next two to
     two workers that guessed alike).
@@ -61,8 +70,8 @@ def prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict 
     return vals
 
 
-def suggest_vals(v: View, tid: int) -> dict:
-    """New vals for trial ``tid`` from the session's algorithm."""
+def suggest_vals(v: View, tid: int, salt: str | None = None) -> dict:
+    """New vals for trial ``tid`` from the session's algorithm (tpe, anneal: seeded by `salt` too)."""
     from . import _space  # hyperopt: imported by the first suggestion, not by `ssearch list`
 
     spec = v.state.spec
@@ -73,7 +82,8 @@ def suggest_vals(v: View, tid: int) -> dict:
         index = next(i for i in range(spec.max_evals + len(used) + 1) if i not in used)
         return _space.enumeration_vals(axes, index)
     trials = v.hyperopt_trials() if spec.algo in ("tpe", "anneal") else _NO_TRIALS
-    return _space.suggest(spec.algo, domain, trials, tid, spec.seed)
+    seed = spec.seed if salt is None else (spec.seed * 1_000_003 + zlib.crc32(salt.encode())) % 2**32
+    return _space.suggest(spec.algo, domain, trials, tid, seed)
 
 
 class _NoTrials:

@@ -69,7 +69,7 @@ _statx = _load_statx()
 
 def fresh_stat(path: Path) -> os.stat_result:
     """os.stat of `path`, after making the kernel ask the file server (see refresh)."""
-    if _statx is not None and _on_shared_fs(path):
+    if _statx is not None and on_shared_fs(path):
         _statx(_AT_FDCWD, os.fsencode(path), _AT_STATX_FORCE_SYNC | _AT_SYMLINK_NOFOLLOW)
     return os.stat(path, follow_symlinks=False)
 
@@ -77,7 +77,7 @@ def fresh_stat(path: Path) -> os.stat_result:
 _shared: dict[Path | str, bool] = {}
 
 
-def _on_shared_fs(path: Path | str) -> bool:
+def on_shared_fs(path: Path | str) -> bool:
     """Whether `path` is on a filesystem other hosts may write (cached per path)."""
     found = _shared.get(path)
     if found is None:
@@ -97,7 +97,7 @@ def refresh(fd: int, path: Path | str) -> None:
     statx asks the server. Skipped on a local filesystem (`path` tells which),
     where nothing is cached that another host could change.
     """
-    if _statx is not None and _on_shared_fs(path):
+    if _statx is not None and on_shared_fs(path):
         _statx(fd, b"", _AT_EMPTY_PATH | _AT_STATX_FORCE_SYNC)
 
 

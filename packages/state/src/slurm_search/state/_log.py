@@ -32,6 +32,7 @@ from ._files import (
     check_dirs,
     check_safe,
     ensure_dirs,
+    on_shared_fs,
     open_nofollow,
     refresh,
     write_all,
@@ -289,7 +290,11 @@ def _check_end(p: Paths, fd: int, end: int) -> None:
 
 
 def append(
-    name: str, *records: Any, timeout: float | None = None, verified: PositionLike | None = None
+    name: str,
+    *records: Any,
+    timeout: float | None = None,
+    verified: PositionLike | None = None,
+    durable: bool = True,
 ) -> Position:
     """Append records to `name`'s log, in one frame: all visible or none.
 
@@ -303,6 +308,14 @@ def append(
             this log (so its frames passed their checksums): only the bytes
             after it are verified again. Without it, a process verifies the
             whole log the first time it appends to it.
+        durable: fsync before the lock is let go (the default). False, for
+            records that a power failure may undo but every process must
+            see at once (a session's claims): on a local filesystem the
+            fsync is left to the next durable append, and since an fsync
+            writes the whole file, a power failure then loses the log's last
+            records, never a record in the middle. On a shared filesystem
+            the records are fsynced anyway: that is what shows them to the
+            other hosts.
 
     Returns:
         The position just after these records.
@@ -323,7 +336,8 @@ def append(
                 cached = _verified.pop(key)
                 _check_end(p, fd, end)
                 write_all(fd, data, end)
-                os.fsync(fd)
+                if durable or on_shared_fs(p.log):
+                    os.fsync(fd)
                 end += len(data)
                 _verified[key] = (*cached[:3], end)
         finally:
