@@ -258,3 +258,18 @@ def test_errors_of_the_space_propagate():
         _fast_eval.space_eval({"v": expr}, {"u": 0.5})
     with pytest.raises(KeyError):
         hyperopt.space_eval({"v": expr}, {"u": 0.5})
+
+
+def test_idxs_vals_as_hyperopt():
+    from hyperopt.base import miscs_to_idxs_vals
+
+    trials = _history(SPACES["nested"], 40)
+    miscs = [doc["misc"] for doc in trials.trials]
+    keys = list(_space.build_domain(SPACES["nested"]).params)
+    assert_identical(miscs_to_idxs_vals(miscs, keys=keys), _fast_eval._idxs_vals(miscs, keys))
+    bad = copy.deepcopy(miscs)
+    bad[3]["idxs"][keys[0]] = [bad[3]["tid"] + 1]
+    bad[3]["vals"][keys[0]] = [0]
+    for fn in (lambda: miscs_to_idxs_vals(bad, keys=keys), lambda: _fast_eval._idxs_vals(bad, keys)):
+        with pytest.raises(AssertionError):
+            fn()

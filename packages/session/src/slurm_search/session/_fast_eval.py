@@ -263,6 +263,28 @@ def rand_vals(domain: Any, tid: int, seed: int) -> dict:
     return _new_vals(idxs, vals, tid)
 
 
+def _idxs_vals(miscs: list[dict], keys: list) -> tuple[dict, dict]:
+    """`miscs_to_idxs_vals(miscs, keys=keys)`, label by label (the same lists, faster)."""
+    idxs: dict[Any, list] = {}
+    vals: dict[Any, list] = {}
+    for key in keys:
+        key_idxs: list = []
+        key_vals: list = []
+        for misc in miscs:
+            t_idxs = misc["idxs"][key]
+            t_vals = misc["vals"][key]
+            if t_idxs:
+                if len(t_idxs) != 1 or len(t_vals) != 1 or t_idxs[0] != misc["tid"]:
+                    return miscs_to_idxs_vals(miscs, keys=keys)  # raises its AssertionError
+                key_idxs.append(t_idxs[0])
+                key_vals.append(t_vals[0])
+            elif t_vals:
+                return miscs_to_idxs_vals(miscs, keys=keys)
+        idxs[key] = key_idxs
+        vals[key] = key_vals
+    return idxs, vals
+
+
 # Domain id -> (domain, observed, observed_loss, posterior graph).
 _posteriors: dict[int, tuple[Any, dict, dict, Apply]] = {}
 
@@ -317,9 +339,7 @@ def tpe_vals(domain: Any, trials: Any, tid: int, seed: int) -> dict:
     memo = {domain.s_new_ids: fake_ids, domain.s_rng: np.random.default_rng(seed)}
     memo[observed_loss["idxs"]] = tids
     memo[observed_loss["vals"]] = losses
-    observed_idxs, observed_vals = miscs_to_idxs_vals(
-        [doc["misc"] for doc in docs], keys=list(domain.params.keys())
-    )
+    observed_idxs, observed_vals = _idxs_vals([doc["misc"] for doc in docs], list(domain.params.keys()))
     memo[observed["idxs"]] = observed_idxs
     memo[observed["vals"]] = observed_vals
     idxs, vals = evaluate(posterior, memo)
