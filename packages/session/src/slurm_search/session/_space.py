@@ -30,11 +30,11 @@ from hyperopt import (
     hp,
     pyll,
     rand,
-    space_eval,
     tpe,
 )
 from hyperopt.base import Domain
 
+from . import _fast_eval
 from ._errors import InvalidSetting, InvalidSpace
 from ._model import TrialState
 
@@ -184,8 +184,23 @@ def suggest(algo: str, domain: Domain, trials: Trials, tid: int, seed: int) -> d
     module = {"rand": rand, "tpe": tpe, "anneal": anneal}.get(algo)
     if module is None:
         raise InvalidSetting("algo", algo, " or ".join(ALGOS))
-    docs = module.suggest([tid], domain, trials, trial_seed(seed, tid))
+    trial_s = trial_seed(seed, tid)
+    fast = _FAST_SUGGEST.get(algo)
+    if fast is not None:
+        # The same vals as hyperopt's, computed faster (_fast_eval). Anything
+        # unexpected goes to hyperopt itself, which raises a real error again.
+        try:
+            return _plain_vals(fast(domain, trials, tid, trial_s))
+        except Exception:  # noqa: BLE001 - hyperopt decides
+            logger.debug("fast %s suggestion failed; hyperopt's", algo, exc_info=True)
+    docs = module.suggest([tid], domain, trials, trial_s)
     return _plain_vals(docs[0]["misc"]["vals"])
+
+
+_FAST_SUGGEST = {
+    "rand": lambda domain, trials, tid, seed: _fast_eval.rand_vals(domain, tid, seed),
+    "tpe": _fast_eval.tpe_vals,
+}
 
 
 def assignment(vals: dict) -> dict:
@@ -194,8 +209,12 @@ def assignment(vals: dict) -> dict:
 
 
 def params(space: Any, vals: dict) -> Any:
-    """The objective's parameters for a trial: `space_eval` of its vals."""
-    return space_eval(space, assignment(vals))
+    """The objective's parameters for a trial: `space_eval` of its vals.
+
+    `_fast_eval.space_eval`, hyperopt's value computed faster; an error of
+    the space's own code propagates as from `hyperopt.space_eval`.
+    """
+    return _fast_eval.space_eval(space, assignment(vals))
 
 
 def _utc(t: float | None) -> datetime.datetime | None:
