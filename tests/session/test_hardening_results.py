@@ -148,3 +148,18 @@ def test_ssearch_exits_non_zero_when_every_trial_failed():
 def test_a_space_without_hyperparameters_is_named_as_such(space):
     with pytest.raises(session.InvalidSpace, match="holds no hyperparameter: give a dict of hp expressions"):
         session.create_session("session_test_objectives:noop", space, max_evals=2)
+
+
+def test_plain_results_are_storable_without_pickling_and_others_still_checked():
+    # Builtin scalars in dicts, lists and tuples load back in any Python:
+    # accepted at once. Anything else still goes through the pickle check.
+    from slurm_search.session._evaluation import _plain, unstorable_reason
+
+    plain = {"loss": 0.5, "steps": [1, 2, 3], "name": "a", "ok": True, "none": None, "pair": (1.0, b"x")}
+    assert _plain(plain, [64]) and unstorable_reason(plain) is None
+    cyclic: list = []
+    cyclic.append(cyclic)
+    assert not _plain(cyclic, [64])  # the budget stops the walk
+    assert unstorable_reason(cyclic) is None  # and pickle says it loads back
+    assert not _plain(list(range(100)), [64])  # too big to walk: pickled instead
+    assert "does not pickle" in unstorable_reason({"loss": 1.0, "f": lambda: 0})

@@ -81,6 +81,28 @@ class Outcome:
         self.pruned = pruned
 
 
+_PLAIN_SCALARS = (float, int, str, bool, bytes, type(None))
+
+
+def _plain(value: Any, budget: list[int]) -> bool:
+    """Whether a value is builtin scalars in dicts, lists and tuples only (at most `budget` of them).
+
+    Such a value pickles and loads back in any Python: no need to pickle it
+    to find out (the common result: a loss, or a dict of a few numbers).
+    """
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if kind is dict:
+        return all(_plain(k, budget) and _plain(v, budget) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(v, budget) for v in value)
+    return False
+
+
 def _only_builtins(data: bytes) -> bool:
     """Whether a pickle names no class or function (so it loads in any Python)."""
     for opcode, _arg, _pos in pickletools.genops(data):
@@ -158,6 +180,8 @@ def unstorable_reason(result: Any, module: str | None = None) -> str | None:
         result: the objective's result.
         module: the objective's module, imported by the clean interpreter.
     """
+    if _plain(result, [64]):
+        return None
     try:
         data = pickle.dumps(result, protocol=_PICKLE_PROTOCOL)
     except Exception as err:  # pickling user objects raises many types
