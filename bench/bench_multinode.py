@@ -29,6 +29,7 @@ import argparse
 import os
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -57,6 +58,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=64)
     parser.add_argument("--trials", type=int, default=640)
     parser.add_argument("--sleep", type=float, default=1.0)
+    parser.add_argument("--lease", type=float, default=None,
+                        help="lease_seconds (renewed every third; default: the session's)")
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--locks", default="coherent", choices=["coherent", "node-local"])
     parser.add_argument("--timeout", type=float, default=900.0)
@@ -77,12 +80,18 @@ def main() -> None:
     home = work / "home"
     home.mkdir(parents=True)
     os.environ["SLURM_SEARCH_HOME"] = str(home)
-    env = dict(os.environ)
+    name = "bench"
+    holds_dir = work / "holds"
+    holds_dir.mkdir()
+    # Every worker records its holds of the session's lock (bench/lockspy).
+    spy = os.pathsep.join([str(ROOT / "bench" / "lockspy"), str(ROOT / "bench")])
+    env = dict(os.environ, PYTHONPATH=spy, SLURM_SEARCH_BENCH_LOCK=f"search:{name}",
+               SLURM_SEARCH_BENCH_HOLDS=str(holds_dir))
     from slurm_search import session, state
 
     try:
-        name = "bench"
-        run([SSEARCH, "start", "demo", f"name={name}", f"sleep={args.sleep}", f"max_evals={args.trials}",
+        lease = [f"lease_seconds={args.lease}"] if args.lease else []
+        run([SSEARCH, "start", "demo", f"name={name}", f"sleep={args.sleep}", f"max_evals={args.trials}", *lease,
              "--method=slurm", f"--workers={args.workers}", "--slurm:partition=debug"], env=env)
         full = session.session_name(name)
         submitted = time.time()
@@ -127,12 +136,36 @@ def main() -> None:
         print(f"one uncontended hold (annotate, from the login node): median {statistics.median(timings) * 1e3:.1f} ms, "
               f"p90 {percentile(timings, 0.9) * 1e3:.1f} ms")
         print(f"distinct record times per trial: {len(holds) / max(1, len(results)):.2f}")
+        _print_holds(holds_dir, progress.completed)
     finally:
         subprocess.run(["scancel", "-u", str(os.getuid())], check=False)
         shutil.rmtree(work, ignore_errors=True)
         if not args.keep_cluster:
             run(["bash", str(SCRIPT), "stop"], check=False)
             run(["bash", str(SCRIPT), "start"])
+
+
+def _print_holds(folder: Path, trials: int) -> None:
+    """The session lock's holds, as every worker recorded them (bench/lockspy)."""
+    deadline = time.monotonic() + 30  # workers write theirs as they exit
+    while time.monotonic() < deadline and run(["squeue", "-h"], check=False).strip():
+        time.sleep(1)
+    spans = sorted(span for f in folder.iterdir() for span in struct.iter_unpack("<dd", f.read_bytes()))
+    if not spans:
+        print("no holds recorded (bench/lockspy not loaded by the workers?)")
+        return
+    held = sum(b - a for a, b in spans)
+    wall = spans[-1][1] - spans[0][0]
+    overlaps = sum(1 for (_, end), (start, _) in zip(spans, spans[1:]) if start < end)
+    ops = len(spans) / max(1, trials)
+    mean = held / len(spans)
+    print(f"session lock, as the {len(list(folder.iterdir()))} workers recorded it: {len(spans)} holds, "
+          f"{ops:.2f} per trial, mean hold {mean * 1e3:.2f} ms, utilisation {held / wall:.1%} "
+          f"(held over first to last hold), overlapping holds: {overlaps}")
+    lengths = sorted(b - a for a, b in spans)
+    print(f"hold lengths: median {statistics.median(lengths) * 1e3:.2f} ms, "
+          f"p90 {percentile(lengths, 0.9) * 1e3:.2f} ms, longest {lengths[-1] * 1e3:.1f} ms")
+    print(f"projection, 1,000 workers with 60 s trials: {1000 / 60 * ops * mean:.1%} of the lock")
 
 
 if __name__ == "__main__":

@@ -127,3 +127,35 @@ def test_four_processes_one_killed_mid_trial(workers):  # noqa: F811
     first_claim = next(r for r in recs if isinstance(r, Claim) and r.tid == killed_tid)
     assert first_claim.worker.split(":")[1] == str(victim.pid)
     assert killed.vals == first_claim.vals
+
+
+def test_a_worker_compiles_the_space_before_it_first_takes_the_session_lock(tmp_path):
+    # rand suggests under the session's lock: a worker that imported hyperopt
+    # there, at its first claim, held the lock for that import while the
+    # workers that started with it queued (bench_multinode: 43 ms holds).
+    import subprocess
+    import sys
+
+    name = session.create_session("session_test_objectives:noop", SPACE, max_evals=3)
+    code = f"""
+import sys
+from pathlib import Path
+from slurm_search.locking import _flock, _soft
+seen = []
+for cls in (_flock.FlockBackend, _soft.SoftBackend):
+    def acquire(self, deadline, _real=cls.acquire):
+        if Path(self._path).name == {name!r} + ".lock":
+            seen.append("hyperopt" in sys.modules)
+        return _real(self, deadline)
+    cls.acquire = acquire
+from slurm_search.session import work_on
+assert "hyperopt" not in sys.modules
+print(work_on({name!r}).completed, seen)
+"""
+    tests = os.path.dirname(__file__)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    completed, seen = out.stdout.strip().split(" ", 1)
+    assert completed == "3"
+    assert seen.startswith("[True") and "False" not in seen

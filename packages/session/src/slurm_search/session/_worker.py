@@ -200,6 +200,13 @@ def work_on(
     spec = v.refresh().spec
     objective = resolve_objective(spec.objective)
     context = v.context()
+    # Import hyperopt and compile the space now, outside the session's lock:
+    # the first claim would (rand suggests under the lock), and workers
+    # that start together would wait there for each other's imports.
+    try:
+        v.space_and_domain()
+    except Exception:  # noqa: BLE001 - the claim meets it again and reports it as it always did
+        logger.debug("the space of %s does not compile here yet", name, exc_info=True)
     keeper = _LeaseKeeper(name, worker, spec.lease_seconds)
     completed = failed = lost = pruned = 0
     report: Any = None  # makes the event recording the last trial's outcome
