@@ -289,3 +289,33 @@ def test_tpe_workers_beside_others_suggest_apart_and_a_lone_one_reproducibly():
     assert a[0] == b[0] == 26
     assert a[1] != b[1]
     assert prepare(v, True, "a") == a  # each worker's draw is its own, not random
+
+
+def test_a_worker_back_from_a_trial_reads_the_others_records_before_it_takes_the_lock(monkeypatch):
+    # With hundreds of workers, hundreds of records land while one runs its
+    # trial; read under the session's lock they would lengthen every hold.
+    import subprocess
+    import sys
+
+    from slurm_search.locking import have_lock
+    from slurm_search.session import _claims
+
+    name = make(max_evals=60)
+    mine = session.next_trial(name, "w")
+    others = f"""
+from slurm_search import session
+for i in range(20):
+    t = session.next_trial({name!r}, "other")
+    session.record_result({name!r}, "other", t.tid, 1.0)
+"""
+    subprocess.run([sys.executable, "-c", others], check=True, timeout=120)  # another process's records
+    applied = []
+    real = View.apply_all
+    monkeypatch.setattr(
+        View, "apply_all", lambda v, recs: (applied.append((len(recs), have_lock(name))), real(v, recs))[1]
+    )
+    monkeypatch.setattr(_claims, "READ_FIRST_AFTER", 0.0)  # as after a trial of any length
+    session.record_result(name, "w", mine.tid, 0.5)
+    read = [n for n, locked in applied if not locked]
+    assert sum(read) >= 40  # the other process's 20 claims and 20 results, read before the lock
+    assert [n for n, locked in applied if locked] == [1]  # under the lock: our own report only

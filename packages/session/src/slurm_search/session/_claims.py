@@ -33,6 +33,8 @@ from ._view import View, view
 
 logger = logging.getLogger(__name__)
 
+READ_FIRST_AFTER = 0.05  # seconds since a view's last read after which a claim or report reads before its lock
+
 
 class Trial(NamedTuple):
     """A claimed trial.
@@ -162,6 +164,12 @@ def claim_and_report(
             is written, no trial claimed).
     """
     v = view(name)
+    if time.monotonic() - v.read_at > READ_FIRST_AFTER:
+        # Back from a trial: read what the other workers wrote meanwhile
+        # before taking the lock, which then covers only the last few
+        # records (with hundreds of workers, hundreds of records a trial).
+        with v.mutex:
+            v.refresh()
     prepared = prepare(v, claim, worker)
     try:
         outcome = _claim_and_report(v, name, worker, report, report_tid, report_attempt, claim, prepared)

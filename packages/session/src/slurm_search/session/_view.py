@@ -65,6 +65,7 @@ class View:
         self._heard: dict[tuple[int, int], int] = {}
         self._listened = float("-inf")
         self.checkpoint_due = False  # see _snapshots
+        self.read_at = float("-inf")  # time.monotonic() of the last refresh
 
     # -- leases, as this process measures them ---------------------------
 
@@ -166,6 +167,7 @@ class View:
                     self.apply_all(recs)
                 timed_replay(self, time.perf_counter() - start, len(recs))
             self.position = pos
+            self.read_at = time.monotonic()
             if self.state is None:
                 raise UnknownSession(self.name, close_names(self.name))
             return self.state
