@@ -133,8 +133,8 @@ def main() -> None:
         print(f"trials/s, steady part (10%-90% of results): {steady:.1f}; most trials in flight: {peak}")
         print(f"records (distinct times) in the steady part: {len(inside)}, gap between consecutive ones: "
               f"median {statistics.median(gaps) * 1e3:.1f} ms, p10 {percentile(gaps, 0.1) * 1e3:.1f} ms")
-        print(f"one uncontended hold (annotate, from the login node): median {statistics.median(timings) * 1e3:.1f} ms, "
-              f"p90 {percentile(timings, 0.9) * 1e3:.1f} ms")
+        print(f"one uncontended hold (annotate, from the login node): "
+              f"median {statistics.median(timings) * 1e3:.1f} ms, p90 {percentile(timings, 0.9) * 1e3:.1f} ms")
         print(f"distinct record times per trial: {len(holds) / max(1, len(results)):.2f}")
         _print_holds(holds_dir, progress.completed)
     finally:
@@ -150,7 +150,8 @@ def _print_holds(folder: Path, trials: int) -> None:
     deadline = time.monotonic() + 30  # workers write theirs as they exit
     while time.monotonic() < deadline and run(["squeue", "-h"], check=False).strip():
         time.sleep(1)
-    spans = sorted(span for f in folder.iterdir() for span in struct.iter_unpack("<dd", f.read_bytes()))
+    rows = sorted(row for f in folder.iterdir() for row in struct.iter_unpack("<ddddd", f.read_bytes()))
+    spans = [(a, b) for a, b, *_ in rows]
     if not spans:
         print("no holds recorded (bench/lockspy not loaded by the workers?)")
         return
@@ -166,6 +167,23 @@ def _print_holds(folder: Path, trials: int) -> None:
     print(f"hold lengths: median {statistics.median(lengths) * 1e3:.2f} ms, "
           f"p90 {percentile(lengths, 0.9) * 1e3:.2f} ms, longest {lengths[-1] * 1e3:.1f} ms")
     print(f"projection, 1,000 workers with 60 s trials: {1000 / 60 * ops * mean:.1%} of the lock")
+    for label, part in (("over 50 ms", [r for r in rows if r[1] - r[0] > 0.05]),
+                        ("up to 50 ms", [r for r in rows if r[1] - r[0] <= 0.05])):
+        if part:
+            med = lambda i, part=part: statistics.median(r[i] for r in part) * 1e3  # noqa: E731
+            held = statistics.median(r[1] - r[0] for r in part) * 1e3
+            print(f"holds {label}: {len(part)}, median {held:.1f} ms held, of which CPU {med(2):.1f} ms, "
+                  f"waiting for a core {med(3):.1f} ms (the rest blocked in calls: the filesystem); "
+                  f"{statistics.median(r[4] for r in part):.0f} voluntary switches")
+    # The same without the start (every worker's first claim while the
+    # others still start their interpreters) and the end: the middle 80%.
+    lo, hi = spans[0][0] + 0.1 * wall, spans[0][0] + 0.9 * wall
+    middle = [b - a for a, b in spans if lo <= a <= hi]
+    if middle:
+        held_mid = sum(middle)
+        print(f"middle 80% of the time: {len(middle)} holds, mean {held_mid / len(middle) * 1e3:.2f} ms, "
+              f"median {statistics.median(middle) * 1e3:.2f} ms, longest {max(middle) * 1e3:.1f} ms, "
+              f"utilisation {held_mid / (hi - lo):.1%}; projection {1000 / 60 * ops * held_mid / len(middle):.1%}")
 
 
 if __name__ == "__main__":
