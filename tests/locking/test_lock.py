@@ -206,10 +206,10 @@ def test_killed_holder_does_not_block_forever(lock_mode):
 
 
 def test_a_forked_child_starts_holding_no_lock():
-    # The parent used "a" (its filelock object is cached) and holds "b" while
-    # it forks. The child must neither believe it holds "b" nor trip over
-    # the parent's objects (filelock refuses an instance inherited across
-    # fork); "b" stays the parent's until the parent lets it go.
+    # The parent used "a" (its lock file is kept open) and holds "b" while
+    # it forks. The child must neither believe it holds "b" nor lock through
+    # the parent's open files (a flock belongs to the open file, which the
+    # child shares); "b" stays the parent's until the parent lets it go.
     with lock("fork.a"):
         pass
     read, write = os.pipe()

@@ -319,3 +319,18 @@ for i in range(20):
     read = [n for n, locked in applied if not locked]
     assert sum(read) >= 40  # the other process's 20 claims and 20 results, read before the lock
     assert [n for n, locked in applied if locked] == [1]  # under the lock: our own report only
+
+
+def test_tpe_startup_suggestions_do_not_depend_on_the_worker():
+    # tpe's first trials are random and tid-determined: the same points
+    # whichever worker draws them, with other workers around or not.
+    from hyperopt import tpe
+
+    from slurm_search.session._suggesting import TPE_STARTUP, prepare
+    from slurm_search.session._view import view
+
+    assert TPE_STARTUP == tpe._default_n_startup_jobs
+    name = make(algo="tpe", max_evals=100, seed=5)
+    session.next_trial(name, "other")
+    v = view(name)
+    assert prepare(v, True, "a") == prepare(v, True, "b") == prepare(v, True, None)

@@ -14,6 +14,8 @@ from typing import Any
 from ._model import pick
 from ._view import View
 
+TPE_STARTUP = 20  # hyperopt's tpe._default_n_startup_jobs: its first suggestions are rand's
+
 
 def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict] | None:
     """For tpe and anneal, suggest before taking the lock: (guessed tid, vals) or None.
@@ -29,7 +31,9 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
     workers that look at the same history at the same moment would
     otherwise suggest the same point for the same guessed tid, and all but
     one would have to suggest again under the lock. A worker alone uses the
-    session's seed: its runs are reproducible.
+    session's seed: its runs are reproducible. So do tpe's first
+    `TPE_STARTUP` trials, which are random and tid-determined: they are the
+    same whichever worker draws them (and however many workers run).
     """
     if not claim:
         return None
@@ -41,7 +45,11 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
         choice = pick(st, time.time(), v.lease_left())
         if choice.action != "new":
             return None
-        crowded = worker is not None and any(st.trials[t].owner != worker for t in st.running)
+        crowded = (
+            worker is not None
+            and (st.spec.algo != "tpe" or len(st.trials) >= TPE_STARTUP)
+            and any(st.trials[t].owner != worker for t in st.running)
+        )
         return choice.tid, suggest_vals(v, choice.tid, worker if crowded else None)
 
 
