@@ -159,3 +159,58 @@ def test_a_checkpoint_past_the_end_of_the_log_is_ignored():
 
     forget(name)
     assert session.next_trial(name, "w2").tid == 6
+
+
+def test_a_claim_from_a_checkpoint_loads_none_of_the_finished_trials():
+    # A fresh process claiming on a big finished-heavy session unpickles the
+    # running and waiting trials only; anything that reads a finished trial
+    # (or all of them) loads them, and then sees exactly a full replay.
+    import pickle
+
+    from slurm_search.session._snapshots import LazyTrials
+    from slurm_search.session._view import forget, view
+
+    name = make(max_evals=40, max_attempts=3, error_attempts=3)
+    for i in range(10):  # (the last one fails: it waits)
+        t = session.next_trial(name, "w")
+        if i % 4 == 1:
+            session.record_failure(name, "w", t.tid, "boom")  # waits for another attempt
+        elif i % 4 != 3:  # a quarter stay running
+            session.record_result(name, "w", t.tid, float(i))
+    v, _ = fresh(name)
+    assert _snapshots.write(v, wait=True)
+    forget(name)
+    before = full_replay(name)
+    waiting, n = before.waiting, len(before.trials)
+    assert waiting and before.counts["ok"] and before.counts["running"]
+    t = session.next_trial(name, "w2")
+    trials = view(name).state.trials
+    assert isinstance(trials, LazyTrials) and trials._finished is not None  # nothing finished was loaded
+    assert t.tid == min(waiting)  # a waiting trial first (a retry), as a full replay decides
+    assert len(trials) == n and trials.get(99) is None and trials._finished is not None
+    # a pickled copy stays lazy and equal
+    copy = pickle.loads(pickle.dumps(trials))
+    assert copy._finished is not None and copy == trials
+    assert trials[0].status == "ok"  # a finished trial: loaded now
+    assert trials._finished is None
+    assert list(trials) == sorted(trials) and trials == full_replay(name).trials
+    session.record_result(name, "w2", t.tid, 1.0)
+    assert view(name).state == full_replay(name)
+
+
+def test_deleting_or_restarting_a_finished_trial_after_a_lazy_load():
+    from slurm_search.session._view import forget, view
+
+    name = make(max_evals=40)
+    for i in range(6):
+        t = session.next_trial(name, "w")
+        session.record_result(name, "w", t.tid, float(i))
+    v, _ = fresh(name)
+    assert _snapshots.write(v, wait=True)
+    forget(name)
+    session.delete_trial(name, 2)
+    assert 2 not in view(name).state.trials and len(view(name).state.trials) == 5
+    assert view(name).state == full_replay(name)
+    forget(name)
+    _, loaded = fresh(name)
+    assert loaded == full_replay(name)
