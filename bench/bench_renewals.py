@@ -43,8 +43,22 @@ def _prepend(base: str | None) -> None:
             sys.path.insert(0, str(Path(base) / "packages" / part / "src"))
 
 
-def _instrument(lock_name: str, record: list[tuple[float, float]]) -> None:
-    """Record (acquired, released) of lock `lock_name` in this process."""
+def _thread_detail() -> tuple[float, float, int]:
+    """The calling thread's CPU seconds, seconds runnable but waiting for a core, voluntary switches."""
+    import resource
+
+    with open("/proc/thread-self/schedstat") as f:
+        queued = int(f.read().split()[1]) / 1e9
+    return time.thread_time(), queued, resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+
+
+def _instrument(lock_name: str, record: list[tuple], detail: bool = False) -> None:
+    """Record each hold of lock `lock_name` in this process: (acquired, released).
+
+    With `detail`, also what the holding thread did meanwhile: (CPU seconds,
+    seconds waiting for a core, voluntary context switches) (bench_multinode
+    via bench/lockspy).
+    """
     from slurm_search.locking import _flock, _soft
 
     for cls in (_flock.FlockBackend, _soft.SoftBackend):
@@ -53,13 +67,15 @@ def _instrument(lock_name: str, record: list[tuple[float, float]]) -> None:
         def acquire(self, deadline, _real=real_acquire):
             ok = _real(self, deadline)
             if ok and Path(self._path).name.rsplit(".", 1)[0] == lock_name:
-                self._bench_at = time.time()
+                self._bench_at = (time.time(), _thread_detail() if detail else ())
             return ok
 
         def release(self, _real=real_release):
             at = getattr(self, "_bench_at", None)
             if at is not None:
-                record.append((at, time.time()))
+                start, before = at
+                after = _thread_detail() if detail else ()
+                record.append((start, time.time(), *(b - a for a, b in zip(before, after, strict=True))))
                 self._bench_at = None
             return _real(self)
 

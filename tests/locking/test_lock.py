@@ -281,14 +281,7 @@ def test_a_lock_folder_made_again_still_excludes(tmp_path):
     with lock("search:again"):
         pass
     shutil.rmtree(locks_dir())
-    holder = start_holder("search:again", 600)
-    try:
-        with pytest.raises(LockTimeout):
-            with lock("search:again", timeout=0.3):
-                pass
-    finally:
-        holder.kill()
-        holder.wait()
+    assert_excluded_by_another_process("search:again")
     with lock("search:again", timeout=10):
         assert have_lock("search:again")
 
@@ -302,10 +295,15 @@ def test_many_names_keep_excluding_and_few_files_stay_open():
         with lock(f"search:many{i}"):
             pass
     assert fds() - before <= 64
-    holder = start_holder("search:many0", 600)
+    assert_excluded_by_another_process("search:many0")
+
+
+def assert_excluded_by_another_process(name: str) -> None:
+    """While another process holds `name`, this one cannot take it."""
+    holder = start_holder(name, 600)
     try:
         with pytest.raises(LockTimeout):
-            with lock("search:many0", timeout=0.3):
+            with lock(name, timeout=0.3):
                 pass
     finally:
         holder.kill()
