@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from slurm_search.session.workers._errors import SubmissionError, UnknownSlurmOption
+from slurm_search.session.workers._errors import BadSlurmOption, SubmissionError, UnknownSlurmOption
 from slurm_search.session.workers._slurm_commands import SlurmEnv, _parse_end_time, parse_parsable
 from slurm_search.session.workers._slurm_script import (
     RUN_OPTIONS,
@@ -17,6 +17,7 @@ from slurm_search.session.workers._slurm_script import (
     normalise_options,
     script_options,
     split_options,
+    normal_signal,
     valid_options,
 )
 
@@ -40,7 +41,9 @@ def _golden_script() -> str:
         qos="normal",
         constraint="v100",
         array_parallelism=2,
-        extra=["--mail-type=END", "--signal=USR1@60"],
+        signal="USR1@60",
+        requeue=True,
+        extra=["--mail-type=END"],
     )
 
 
@@ -80,7 +83,7 @@ def test_bad_task_counts_are_refused(tasks):
 def test_valid_options_are_the_keyword_defaults():
     assert script_options() == (
         "partition", "time", "gres", "mem", "mem_per_cpu", "cpus_per_task", "exclude",
-        "nodelist", "account", "qos", "constraint", "array_parallelism", "extra",
+        "nodelist", "account", "qos", "constraint", "array_parallelism", "signal", "requeue", "extra",
     )
     assert valid_options() == script_options() + tuple(RUN_OPTIONS)
 
@@ -130,3 +133,54 @@ def test_a_job_submitted_from_a_job_keeps_only_slurm_search_settings(monkeypatch
     env = _submission_env()
     assert "SLURM_JOB_ID" not in env and "SLURM_ARRAY_TASK_ID" not in env
     assert env["SLURM_SEARCH_LOCK"] == "soft" and env["SLURM_SEARCH_HOME"]
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        ("USR1@90", "B:USR1@90"),
+        ("B:USR1@90", "B:USR1@90"),
+        ("b:sigusr2@0", "B:USR2@0"),
+        ("TERM", "B:TERM"),
+        ("SIGTERM@65535", "B:TERM@65535"),
+        ("none", None),
+    ],
+)
+def test_signal_is_written_for_the_batch_shell(given, written):
+    # The batch shell execs the worker, so only B: reaches it; none asks for no signal.
+    assert normal_signal(given) == written
+    text = batch_script(["w"], logs="/l", job_name="j", tasks=1, environment={}, signal=given)
+    lines = [line for line in text.splitlines() if line.startswith("#SBATCH --signal")]
+    assert lines == ([f"#SBATCH --signal={written}"] if written else [])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["USR1@", "@60", "USR1@-5", "USR1@1.5", "USR1@ 60", "KILL@60", "INT", "R:USR1@60", "USR1@65536",
+     "10@60", "", "USR1@60 --output=/tmp/x", True, 60],
+)
+def test_signal_values_sbatch_would_misread_are_refused(bad):
+    with pytest.raises(BadSlurmOption) as info:
+        check_options({"signal": bad})
+    assert info.value.option == "signal"
+    assert "\n" not in str(info.value)
+
+
+def test_requeue_takes_true_or_false_only():
+    assert "#SBATCH --requeue\n" in batch_script(["w"], logs="/l", job_name="j", tasks=1, environment={}, requeue=True)
+    assert "#SBATCH --no-requeue\n" in batch_script(
+        ["w"], logs="/l", job_name="j", tasks=1, environment={}, requeue="false"
+    )
+    for bad in ("yes", "1", 1, "maybe"):
+        with pytest.raises(BadSlurmOption):
+            check_options({"requeue": bad})
+
+
+def test_default_signal_is_the_margin_before_the_limit():
+    from slurm_search.session.workers._slurm import default_signal
+
+    assert default_signal("1:00:00", None) == "B:USR1@120"  # a tenth, at most 2 min
+    assert default_signal("1", None) == "B:USR1@6"  # a tenth of a minute
+    assert default_signal("0-00:10", None) == "B:USR1@60"
+    assert default_signal(None, None) == "B:USR1@60"
+    assert default_signal("10", 30) == "B:USR1@30"  # the run's margin wins

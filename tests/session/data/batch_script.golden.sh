@@ -13,8 +13,9 @@
 #SBATCH --account=proj
 #SBATCH --qos=normal
 #SBATCH --constraint=v100
+#SBATCH --signal=B:USR1@60
+#SBATCH --requeue
 #SBATCH --mail-type=END
-#SBATCH --signal=USR1@60
 export A='it'"'"'s'
 export SLURM_SEARCH_HOME='/home/me/hyper parameters'
 exec /opt/venv/bin/ssearch -v generational_work_on search:lumpy_roomy_vague_army --generation 2

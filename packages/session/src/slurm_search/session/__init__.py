@@ -24,6 +24,7 @@ from ._commands import annotate, compact_session, delete_trial, enable, restart,
 from ._create import ALGOS, create_session, delete_session
 from ._current import CurrentTrial, current_trial
 from ._errors import (
+    CheckpointError,
     CorruptSession,
     InvalidObjective,
     InvalidReport,
@@ -38,11 +39,13 @@ from ._errors import (
     SessionError,
     SessionExists,
     SlurmSearchError,
+    Suspended,
     UnknownLabel,
     UnknownSession,
     UnknownTrial,
 )
 from ._labels import Labelled, labelled
+from ._leaving import LEAVE_GRACE, request_leave, should_stop, suspend
 from ._model import keep_claiming
 from ._names import session_name
 from ._pruners import PRUNERS, check_pruner, should_prune
@@ -64,6 +67,13 @@ from ._queries import (
     worst,
 )
 from ._reports import current_reports, report, trial_reports
+from ._trial_checkpoints import (
+    CheckpointStats,
+    checkpoint_folder,
+    checkpoint_stats,
+    load_checkpoint,
+    save_checkpoint,
+)
 from ._trial_table import TrialRow, dataframe, trial_rows
 from ._values import InvalidValue, format_value, parse_value
 from ._words import random_phrase
@@ -72,6 +82,17 @@ from ._worker import WorkReport, work_on
 __all__ = [
     "ALGOS",
     "PRUNERS",
+    "LEAVE_GRACE",
+    "CheckpointError",
+    "CheckpointStats",
+    "Suspended",
+    "checkpoint_folder",
+    "checkpoint_stats",
+    "load_checkpoint",
+    "request_leave",
+    "save_checkpoint",
+    "should_stop",
+    "suspend",
     "CorruptSession",
     "CurrentTrial",
     "InvalidObjective",

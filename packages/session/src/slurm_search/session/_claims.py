@@ -21,6 +21,7 @@ from slurm_search import state as store
 from slurm_search.locking import lock
 
 from ._beats import beat, retire, seize, sweep
+from ._ckpt_paths import discard_checkpoints
 from ._errors import LeaseLost, NoMoreTrials
 from ._events import Claim, Expire
 from ._model import pick, status
@@ -98,13 +99,13 @@ def _check_owner(v: View, worker: str, tid: int, attempt: int | None) -> int:
 
 
 def _claim_events(
-    v: View, worker: str, now: float, prepared: tuple[int, dict] | None = None
+    v: View, worker: str, now: float, prepared: tuple[int, dict] | None = None, resumable_only: bool = False
 ) -> tuple[list[Any], Trial | NoMoreTrials]:
     """Decide the claim on the fresh view; apply its events to the view."""
     events: list[Any] = []
     st = v.state
     while True:
-        choice = pick(st, now, v.lease_left())
+        choice = pick(st, now, v.lease_left(), resumable_only)
         # A take-over (retry or expire of a running trial) first seizes the
         # holder's beat mark; a holder that beat meanwhile keeps its trial.
         if choice.action in ("retry", "expire") and choice.tid in st.running and not seize(v, choice.tid):
@@ -143,7 +144,7 @@ def claim_and_report(
     report: Callable[[int], Any] | None = None,
     report_tid: int | None = None,
     report_attempt: int | None = None,
-    claim: bool = True,
+    claim: bool | str = True,
 ) -> Trial | NoMoreTrials | None:
     """Under one lock: record a report on a trial, then claim the next one.
 
@@ -153,7 +154,9 @@ def claim_and_report(
         report: makes the report event from the attempt held (None: no report).
         report_tid: the trial reported on.
         report_attempt: the attempt reported on (None: the worker's current one).
-        claim: whether to claim a trial after the report.
+        claim: whether to claim a trial after the report; `"resumable"`:
+            only one with a checkpoint to continue from (NoMoreTrials with
+            reason `deadline` if there is none).
 
     Returns:
         The claimed Trial (params filled), NoMoreTrials (returned, not raised,
@@ -170,12 +173,14 @@ def claim_and_report(
         # records (with hundreds of workers, hundreds of records a trial).
         with v.mutex:
             v.refresh()
-    prepared = prepare(v, claim, worker)
+    prepared = prepare(v, claim is True, worker)
     try:
         outcome = _claim_and_report(v, name, worker, report, report_tid, report_attempt, claim, prepared)
     finally:
         if report is not None:
             retire(v, report_tid)
+    if report is not None:
+        _discard_finished(v, report_tid)
     sweep(name)
     maybe_write(v)
     if isinstance(outcome, Trial):
@@ -191,7 +196,7 @@ def _claim_and_report(
     report: Callable[[int], Any] | None,
     report_tid: int | None,
     report_attempt: int | None,
-    claim: bool,
+    claim: bool | str,
     prepared: tuple[int, dict] | None,
 ) -> Trial | NoMoreTrials | None:
     with lock(name), v.mutex:
@@ -206,7 +211,7 @@ def _claim_and_report(
         outcome: Trial | NoMoreTrials | None = None
         if claim:
             try:
-                more, outcome = _claim_events(v, worker, time.time(), prepared)
+                more, outcome = _claim_events(v, worker, time.time(), prepared, claim == "resumable")
             except BaseException:
                 v.invalidate()
                 raise
@@ -217,6 +222,17 @@ def _claim_and_report(
             # and when the session ends (listings then read only its head).
             v.checkpoint_due = True
     return outcome
+
+
+def _discard_finished(v: View, tid: int | None) -> None:
+    """Remove the checkpoints of a trial that just ended ok or pruned (unless the session keeps them)."""
+    st = v.state
+    trial = st.trials.get(tid) if st is not None and tid is not None else None
+    if trial is None or trial.checkpoint is None or trial.status not in ("ok", "pruned"):
+        return
+    if (st.spec.checkpoints or {}).get("keep_finished"):
+        return
+    discard_checkpoints(v.name, st.spec.uid, trial.tid)
 
 
 def next_trial(name: str, worker_id: str | None = None) -> Trial:

@@ -25,6 +25,7 @@ from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._pruners import check_pruner
+from ._trial_checkpoints import check_checkpoint_options
 from ._view import forget
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def create_session(
     trial_timeout: float | None = None,
     pruner: str | None = None,
     pruner_options: dict | None = None,
+    checkpoints: dict | None = None,
 ) -> str:
     """Create a search session.
 
@@ -94,6 +96,10 @@ def create_session(
             n_warmup_steps, interval_steps, n_min_trials; asha:
             min_resource, reduction_factor, max_resource,
             min_early_stopping_rate, bootstrap_count).
+        checkpoints: how trial checkpoints (`save_checkpoint`) are kept:
+            `keep` (the newest K of a trial, default 2), `keep_finished`
+            (kept after the trial ends ok or pruned, default false),
+            `max_bytes` (the largest allowed checkpoint, default none).
 
     Returns:
         The session's `type:name`.
@@ -134,6 +140,7 @@ def create_session(
     ):
         raise InvalidSetting("trial_timeout", trial_timeout, "a finite number of seconds > 0, or none")
     pruner, pruner_options = check_pruner(pruner, pruner_options)
+    checkpoints = check_checkpoint_options(checkpoints)
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidSetting("metadata", metadata, "a dict")
     try:
@@ -164,6 +171,7 @@ def create_session(
         trial_timeout=None if trial_timeout is None else float(trial_timeout),
         pruner=pruner,
         pruner_options=pruner_options,
+        checkpoints=checkpoints,
     )
     with lock(full):
         if _taken(full):

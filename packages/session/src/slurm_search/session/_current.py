@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class CurrentTrial:
-    """The trial being evaluated: its session (`type:name`), tid, attempt and worker."""
+    """The trial being evaluated: its session (`type:name`), tid, attempt and worker.
+
+    `pid` is the worker's process: a forked child (an objective with a
+    trial_timeout) that sees another pid reads the session afresh.
+    """
 
     session: str
     tid: int
     attempt: int
     worker: str
+    pid: int = field(default_factory=os.getpid, compare=False, repr=False)
 
 
 _current: contextvars.ContextVar[CurrentTrial | None] = contextvars.ContextVar(

@@ -261,13 +261,61 @@ class Pruned(SessionError):
 
 
 class NotInTrial(SessionError, RuntimeError):
-    """`report` was called where no trial is being evaluated."""
+    """`report`, `save_checkpoint`, `suspend`... was called where no trial is being evaluated.
 
-    def __init__(self) -> None:
+    Attributes:
+        call: what was called (`report()` by default).
+    """
+
+    def __init__(self, call: str = "report()") -> None:
         super().__init__(
-            "report() was called outside a trial: call it from an objective that a session's "
+            f"{call} was called outside a trial: call it from an objective that a session's "
             "worker evaluates (work_on, `ssearch work_on`, a DSL sampling node)"
         )
+        self.call = call
+
+
+class Suspended(SessionError):
+    """Raised by `suspend()`: the objective hands its trial back, to be continued later.
+
+    Let it propagate out of the objective (after `save_checkpoint`): the
+    worker hands the trial back at once (not a failure), and the trial's next
+    attempt, on any worker, continues from its newest checkpoint.
+
+    Attributes:
+        name: the session.
+        tid: the trial.
+        attempt: its attempt.
+        reason: why (the worker was told to leave: time limit, preemption...).
+    """
+
+    def __init__(self, name: str, tid: int, attempt: int, reason: str) -> None:
+        super().__init__(
+            f"trial {tid} of {name!r} is suspended ({reason}): let this exception leave the objective"
+        )
+        self.name = name
+        self.tid = tid
+        self.attempt = attempt
+        self.reason = reason
+
+
+class CheckpointError(SessionError, ValueError):
+    """A trial checkpoint could not be saved; the trial goes on without it.
+
+    Catch it in the objective to go on training (the previous checkpoint
+    stays the newest); let it out to fail the trial.
+
+    Attributes:
+        name: the session.
+        tid: the trial.
+        reason: what is wrong (does not pickle, too big, the store is full).
+    """
+
+    def __init__(self, name: str, tid: int, reason: str) -> None:
+        super().__init__(f"checkpoint of trial {tid} of {name!r} not saved: {reason}")
+        self.name = name
+        self.tid = tid
+        self.reason = reason
 
 
 class InvalidReport(SessionError, ValueError):

@@ -35,7 +35,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import Pruned
+from ._errors import Pruned, Suspended
 
 __all__ = ["Outcome", "call_objective", "unstorable_reason"]
 
@@ -71,14 +71,21 @@ _PICKLE_PROTOCOL = 5
 
 
 class Outcome:
-    """What one objective call gave: a result, the reason it failed, or its pruning."""
+    """What one objective call gave: a result, the reason it failed, its pruning or its suspension."""
 
-    __slots__ = ("result", "failure", "pruned")
+    __slots__ = ("result", "failure", "pruned", "suspended")
 
-    def __init__(self, result: Any = None, failure: str | None = None, pruned: Pruned | None = None) -> None:
+    def __init__(
+        self,
+        result: Any = None,
+        failure: str | None = None,
+        pruned: Pruned | None = None,
+        suspended: Suspended | None = None,
+    ) -> None:
         self.result = result
         self.failure = failure
         self.pruned = pruned
+        self.suspended = suspended
 
 
 _PLAIN_SCALARS = (float, int, str, bool, bytes, type(None))
@@ -218,6 +225,8 @@ def call_objective(
             result = normalize(objective(params, context))
         except Pruned as err:  # the pruner stopped the trial (or an enclosing one)
             return Outcome(pruned=err)
+        except Suspended as err:  # handed back, to continue from its checkpoint
+            return Outcome(suspended=err)
         # The objective is user code: any exception is the trial's failure,
         # kept with its traceback; so is sys.exit, which would otherwise end
         # the worker (and, inline, the launcher) without a word.
@@ -225,7 +234,7 @@ def call_objective(
             return Outcome(failure=traceback.format_exc())
     else:
         outcome = _in_child(objective, params, context, normalize, timeout)
-        if outcome.failure is not None or outcome.pruned is not None:
+        if outcome.failure is not None or outcome.pruned is not None or outcome.suspended is not None:
             return outcome
         result = outcome.result
     why = unstorable_reason(result, module)
@@ -252,6 +261,8 @@ def _in_child(
                 result = normalize(objective(params, context))
             except Pruned as err:
                 message = ("pruned", err)
+            except Suspended as err:
+                message = ("suspended", err)
             except (Exception, SystemExit):
                 message = ("error", traceback.format_exc())
             else:
@@ -301,6 +312,8 @@ def _in_child(
         return Outcome(failure=f"the objective's process {how} before returning a result")
     if kind == "pruned":
         return Outcome(pruned=payload)
+    if kind == "suspended":
+        return Outcome(suspended=payload)
     if kind != "ok":
         return Outcome(failure=payload)
     try:

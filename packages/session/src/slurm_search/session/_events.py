@@ -48,6 +48,9 @@ class Spec(NamedTuple):
         pruner: `median`, `asha` or None: which pruner stops trials early
             on their intermediate reports (see _pruners.py).
         pruner_options: the pruner's options, defaults filled in.
+        checkpoints: how trial checkpoints are kept (`keep`: the newest K
+            of a trial; `keep_finished`: kept after the trial ends;
+            `max_bytes`: the largest allowed), defaults filled in.
     """
 
     objective: str
@@ -69,6 +72,9 @@ class Spec(NamedTuple):
     # Added in 0.3 (intermediate reports and pruning).
     pruner: str | None = None
     pruner_options: dict | None = None
+    # Added in 0.4 (trial checkpoints): keep, keep_finished, max_bytes
+    # (see _trial_checkpoints.CHECKPOINT_DEFAULTS); None: the defaults.
+    checkpoints: dict | None = None
 
 
 class Created(NamedTuple):
@@ -154,6 +160,39 @@ class Prune(NamedTuple):
     loss: float | None
     time: float
     duration: float
+
+
+class Checkpoint(NamedTuple):
+    """The holder of a trial published checkpoint `seq` of it (a file beside the log).
+
+    `step` is the step it stands for (the objective's, else its last
+    report's; None if neither): a trial resumed from it continues its
+    reports from there. `size` is in bytes; `folder` tells the two forms
+    apart (a pickled object, or a folder of files).
+    """
+
+    tid: int
+    worker: str
+    attempt: int
+    seq: int
+    step: int | None
+    size: int
+    folder: bool
+    time: float
+
+
+class Suspend(NamedTuple):
+    """The holder of a trial hands it back before it finished (told to leave).
+
+    The trial waits for its next attempt at once, on any node; `reason`
+    says why (the job's time limit, a preemption, a signal).
+    """
+
+    tid: int
+    worker: str
+    attempt: int
+    reason: str
+    time: float
 
 
 class Expire(NamedTuple):

@@ -28,6 +28,7 @@ from slurm_search.state import UnreadableRecord
 
 from ._events import (
     Annotate,
+    Checkpoint,
     Claim,
     Created,
     Delete,
@@ -38,8 +39,9 @@ from ._events import (
     Snapshot,
     Spec,
     Status,
+    Suspend,
 )
-from ._pruners import PRUNING_EVENTS, apply_pruning
+from ._pruners import PRUNING_EVENTS, apply_pruning, carry_reports
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class TrialState(NamedTuple):
         traceback: the last failure's traceback, if any.
         errors: attempts that ended in a Failure (the objective raised,
             returned what cannot be stored, or timed out).
+        checkpoint: `(attempt, seq, step)` of the trial's newest checkpoint
+            (see _trial_checkpoints), or None.
     """
 
     tid: int
@@ -80,6 +84,17 @@ class TrialState(NamedTuple):
     duration: float | None = None
     traceback: str | None = None
     errors: int = 0
+    checkpoint: tuple | None = None
+
+
+def resumable(trial: TrialState) -> bool:
+    """Whether the trial's current attempt saved a checkpoint.
+
+    Such an attempt, when it is cut (its lease runs out, or its worker is told
+    to leave), does not use up one of `max_attempts`: the next one continues
+    from its checkpoint, and nothing it did is lost.
+    """
+    return trial.checkpoint is not None and trial.checkpoint[0] == trial.attempt
 
 
 @dataclass
@@ -213,6 +228,15 @@ def apply(state: SessionState | None, event: Any) -> SessionState:
             )
             state.last_traceback = event.traceback
             state.last_failed_tid = event.tid
+    elif kind is Checkpoint:
+        trial = state.trials.get(event.tid)
+        if _owned(trial, event.worker, event.attempt):
+            newest = (event.attempt, event.seq, event.step)
+            _put(state, trial, trial._replace(checkpoint=newest, refresh_time=event.time))
+    elif kind is Suspend:
+        trial = state.trials.get(event.tid)
+        if _owned(trial, event.worker, event.attempt):
+            _suspend(state, trial, event)
     elif kind is Expire:
         trial = state.trials.get(event.tid)
         if trial is not None and trial.status == "running" and trial.attempt == event.attempt:
@@ -257,6 +281,28 @@ def apply(state: SessionState | None, event: Any) -> SessionState:
     return state
 
 
+def _suspend(state: SessionState, trial: TrialState, event: Suspend) -> None:
+    """The holder handed the trial back: it waits for its next attempt at once.
+
+    An attempt that saved a checkpoint gives its try back; one that saved
+    nothing used it up, and with no try left the trial fails.
+    """
+    if resumable(trial):
+        _put(state, trial, trial._replace(status="new", tries=trial.tries - 1, refresh_time=event.time))
+        return
+    if trial.tries >= state.spec.max_attempts:
+        text = (
+            f"trial {event.tid}: attempt {event.attempt} of {event.worker} was cut ({event.reason}) "
+            "with no checkpoint saved, and no attempt is left: save checkpoints "
+            "(session.save_checkpoint) to continue a trial across cuts"
+        )
+        _put(state, trial, trial._replace(status="failed", traceback=text, refresh_time=event.time))
+        state.last_traceback = text
+        state.last_failed_tid = event.tid
+        return
+    _put(state, trial, trial._replace(status="new", refresh_time=event.time))
+
+
 def _claim(state: SessionState, event: Claim) -> None:
     trial = state.trials.get(event.tid)
     if trial is None:
@@ -279,6 +325,10 @@ def _claim(state: SessionState, event: Claim) -> None:
     # A retry (status new) or a take-over of a running trial whose lease ran
     # out: always a higher attempt, so the old owner's reports are refused.
     if trial.status in ("new", "running") and event.attempt > trial.attempt:
+        # A take-over of an attempt that saved a checkpoint gives its try back.
+        forgiven = trial.status == "running" and resumable(trial)
+        if trial.checkpoint is not None:
+            carry_reports(state, trial.tid, event.attempt, trial.checkpoint[2])
         _put(
             state,
             trial,
@@ -286,7 +336,7 @@ def _claim(state: SessionState, event: Claim) -> None:
                 status="running",
                 owner=event.worker,
                 attempt=event.attempt,
-                tries=trial.tries + 1,
+                tries=trial.tries + (0 if forgiven else 1),
                 lease_until=event.lease_until,
                 refresh_time=event.time,
             ),
@@ -342,7 +392,12 @@ class Pick(NamedTuple):
     retry_at: float | None = None
 
 
-def pick(state: SessionState, now: float, lease_left: dict[int, float] | None = None) -> Pick:
+def pick(
+    state: SessionState,
+    now: float,
+    lease_left: dict[int, float] | None = None,
+    resumable_only: bool = False,
+) -> Pick:
     """Which trial a worker should claim at `now`.
 
     Order: a trial waiting for an attempt (lowest tid), a running trial whose
@@ -356,21 +411,32 @@ def pick(state: SessionState, now: float, lease_left: dict[int, float] | None = 
             measures them (`View.lease_left`: on its own clock, so that hosts'
             clocks need not agree). None: compare the `lease_until` of the
             events with `now` (one clock; for tests and tools).
+        resumable_only: only trials with a checkpoint to continue from (a
+            worker whose job has too little time left for a whole trial);
+            `none` with reason `deadline` when there is none.
     """
     current = status(state)
     if current != "running":
         return Pick("none", reason=current)
-    if state.waiting:
-        return Pick("retry", min(state.waiting))
+    waiting = state.waiting
+    if resumable_only:
+        waiting = {tid for tid in waiting if state.trials[tid].checkpoint is not None}
+    if waiting:
+        return Pick("retry", min(waiting))
     if lease_left is None:
         # One clock: the holder's lease_until against `now`.
         lease_left = {tid: until - now for tid, until in state.running.items()}
     expired = [tid for tid in state.running if lease_left.get(tid, 1.0) <= 0]
+    if resumable_only:
+        expired = [tid for tid in expired if state.trials[tid].checkpoint is not None]
     if expired:
         tid = min(expired)
-        if state.trials[tid].tries >= state.spec.max_attempts:
+        trial = state.trials[tid]
+        if trial.tries >= state.spec.max_attempts and not resumable(trial):
             return Pick("expire", tid)
         return Pick("retry", tid)
+    if resumable_only:
+        return Pick("none", reason="deadline")
     if len(state.trials) < state.spec.max_evals:
         return Pick("new", state.next_tid)
     soonest = min((lease_left.get(tid, 0.0) for tid in state.running), default=0.0)

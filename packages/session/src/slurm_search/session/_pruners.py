@@ -52,6 +52,7 @@ __all__ = [
     "PruningState",
     "apply_pruning",
     "asha_promotable",
+    "carry_reports",
     "check_pruner",
     "last_report",
     "median_decision",
@@ -223,6 +224,39 @@ def apply_pruning(state: Any, event: Any, put: Callable[[Any, Any, Any], None]) 
         record.last = (step, value)
         if asha:
             _asha_record(state, pruning, event.tid, record, step, value)
+
+
+def carry_reports(state: Any, tid: int, attempt: int, step: int | None) -> None:
+    """Hand trial `tid`'s reports up to `step` to its new attempt `attempt` (a resume).
+
+    A trial that continues from a checkpoint taken at `step` continues its
+    learning curve too: the reports (and ASHA's rung values) at or before
+    that step become the new attempt's, those after it are dropped (the new
+    attempt reports them again), so a pruner sees one curve. `step` None:
+    nothing is carried (the checkpoint stands for no step).
+    """
+    pruning = getattr(state, "pruning", None)
+    record = pruning.reports.get(tid) if pruning is not None else None
+    if record is None or step is None:
+        return
+    old = record.attempt
+    values = {s: v for s, v in record.values.items() if s <= step}
+    carried = TrialReports(attempt, values, max(values.items()) if values else None)
+    if state.spec.pruner == "asha":
+        options = state.spec.pruner_options
+        kept = rung_index(options, step)
+        for k, rung in enumerate(pruning.rungs):
+            for i, (t, a, v) in enumerate(rung):
+                if t == tid and a == old and k < kept:
+                    rung[i] = (t, attempt, v)
+                    carried.rungs = max(carried.rungs, k + 1)
+        stopped = pruning.stopped.get(tid)
+        if stopped is not None and stopped[0] == old:
+            if stopped[1] <= step:
+                pruning.stopped[tid] = (attempt, stopped[1])
+            else:
+                del pruning.stopped[tid]
+    pruning.reports[tid] = carried
 
 
 def _current(state: Any, tid: int, attempt: int) -> bool:

@@ -79,6 +79,17 @@ class TrialReports:
         self._before = -1  # the largest other step
         self._best = math.inf  # the lowest value reported
 
+    def resume(self, values: dict[int, float]) -> None:
+        """Start from the reports that a checkpoint carried over (a resumed trial's curve)."""
+        if not values:
+            return
+        self.values = dict(values)
+        steps = sorted(values)
+        self._top = steps[-1]
+        self._before = steps[-2] if len(steps) > 1 else -1
+        self._best = min(values.values())
+        self.last = (self._top, values[self._top])
+
     def report(self, value: Any, step: Any) -> None:
         """Record `value` (an intermediate loss) at `step`; raise Pruned if the pruner says stop.
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import InvalidResult
-from ._events import Failure, Prune, Result
+from ._events import Failure, Prune, Result, Suspend
 from ._view import View
 
 
@@ -59,6 +59,13 @@ def failure_report(worker: str, tid: int, text: str, duration: float | None, v: 
     def make(attempt: int) -> Failure:
         now = time.time()
         return Failure(tid, worker, attempt, text, now, _elapsed(v, tid, duration, now))
+
+    return make
+
+
+def suspend_report(worker: str, tid: int, reason: str) -> Callable[[int], Any]:
+    def make(attempt: int) -> Suspend:
+        return Suspend(tid, worker, attempt, reason, time.time())
 
     return make
 

@@ -10,8 +10,10 @@ same lock and append as the next claim.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
+import os
 import threading
 import time
 from typing import Any, NamedTuple
@@ -20,11 +22,12 @@ from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
 from ._current import evaluating
 from ._errors import LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
+from ._leaving import leave_on_signals, leave_reason, reset_leave, should_stop
 from ._model import keep_claiming, pick, status
 from ._names import resolve_objective, session_name
-from ._pruners import last_report
+from ._pruners import last_report, trial_values
 from ._reports import TrialReports, reporting
-from ._results import failure_report, normalize_result, prune_report, result_report
+from ._results import failure_report, normalize_result, prune_report, result_report, suspend_report
 from ._space_eval import SpaceEvalFailure
 from ._view import view
 
@@ -89,6 +92,11 @@ class _LeaseKeeper:
             self._current = None
             self._cond.notify()
 
+    def current(self) -> tuple[int, int] | None:
+        """(tid, attempt) of the trial held now, or None."""
+        with self._cond:
+            return self._current
+
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
@@ -121,6 +129,53 @@ class _LeaseKeeper:
             # must not kill the thread (the lease would then surely run out).
             except Exception:
                 logger.exception("%s could not renew its lease on trial %s", self.worker, held[0])
+
+
+class _Watchdog:
+    """Hands the trial back for an objective that does not look at `should_stop()`.
+
+    `grace` seconds after the worker is told to leave, if it still holds a
+    trial, it appends the trial's `Suspend` (fenced like any report: only if
+    this attempt still holds it) and ends the process: the job is about to
+    be killed anyway, and the trial is claimable at once instead of after a
+    lease.
+    """
+
+    def __init__(self, name: str, worker: str, keeper: _LeaseKeeper, grace: float) -> None:
+        self.name = name
+        self.worker = worker
+        self.keeper = keeper
+        self.grace = grace
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"leave-watchdog {name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            if should_stop():
+                break
+            self._done.wait(0.2)
+        if self._done.wait(self.grace):
+            return
+        held = self.keeper.current()
+        if held is None:
+            return
+        tid, attempt = held
+        why = f"{leave_reason() or 'told to leave'}; the objective did not suspend within {self.grace:g} s"
+        try:
+            claim_and_report(self.name, self.worker, suspend_report(self.worker, tid, why), tid, attempt, claim=False)
+            logger.warning("trial %s of %s handed back (%s): this worker ends", tid, self.name, why)
+        except LeaseLost:
+            return  # its report (or another worker) came first
+        except Exception:  # noqa: BLE001 - the process ends either way; its lease then runs out
+            logger.exception("could not hand back trial %s of %s", tid, self.name)
+        logging.shutdown()
+        os._exit(0)
 
 
 IDLE_POLL = 0.25
@@ -168,7 +223,12 @@ def _mean_duration(st: Any, pending_ok: bool, pending: float) -> float | None:
 
 
 def work_on(
-    name: str, deadline: float | None = None, worker_id: str | None = None, idle_poll: float = IDLE_POLL
+    name: str,
+    deadline: float | None = None,
+    worker_id: str | None = None,
+    idle_poll: float = IDLE_POLL,
+    leave_signals: bool = False,
+    leave_grace: float | None = None,
 ) -> WorkReport:
     """Work on a session in this process until it has no trial left for us.
 
@@ -186,6 +246,14 @@ def work_on(
         idle_poll: while every trial left is held by other workers, look at
             the session at least this often (seconds); the workers of a
             launcher that waits for them look more often than the default.
+        leave_signals: a worker process of its own (`ssearch work_on`, a
+            Slurm task): SIGUSR1, SIGUSR2 and SIGTERM ask it to leave
+            (`should_stop()`; see _leaving.py) instead of killing it. It then
+            claims nothing more, hands its trial back at once, and returns
+            with reason `leave`.
+        leave_grace: seconds the objective has, once the worker is told to
+            leave, to return or `suspend()`; past them the trial is handed
+            back for it and the process ends (None: no limit).
 
     Returns:
         A WorkReport (counts and why it stopped).
@@ -208,7 +276,11 @@ def work_on(
     except Exception:  # noqa: BLE001 - the claim meets it again and reports it as it always did
         logger.debug("the space of %s does not compile here yet", name, exc_info=True)
     keeper = _LeaseKeeper(name, worker, spec.lease_seconds)
-    completed = failed = lost = pruned = 0
+    signals = leave_on_signals() if leave_signals else contextlib.nullcontext()
+    if leave_signals:
+        reset_leave()
+    watchdog = _Watchdog(name, worker, keeper, leave_grace) if leave_signals and leave_grace is not None else None
+    completed = failed = lost = pruned = suspended = 0
     report: Any = None  # makes the event recording the last trial's outcome
     ok = False  # whether that outcome is a result (else a failure)
     duration = 0.0  # how long that trial took
@@ -217,10 +289,18 @@ def work_on(
     full_pauses = 0  # consecutive waits for space in the store
     logger.info("worker %s starts on %s", worker, name)
     try:
+        signals.__enter__()
+        if watchdog is not None:
+            watchdog.start()
         while True:
-            claim = keep_claiming(
-                time.time(), deadline, _mean_duration(v.state or v.refresh(), ok, duration), spec.interruptible
+            leaving = should_stop()
+            claim: bool | str = not leaving and keep_claiming(
+                time.time(), deadline, _mean_duration(v.state or v.refresh(), ok is True, duration), spec.interruptible
             )
+            if not claim and not leaving and deadline is not None and time.time() < deadline:
+                # Too little time left for a whole trial, but a trial with a
+                # checkpoint can still make progress until the job ends.
+                claim = "resumable"
             try:
                 outcome = claim_and_report(
                     name, worker, report,
@@ -255,14 +335,19 @@ def work_on(
                     completed += 1
                 elif ok is None:  # pruned
                     pruned += 1
+                elif ok == "suspended":
+                    suspended += 1
                 else:
                     failed += 1
             report = trial = None
             ok = False
             if not claim:
-                reason = "deadline"
+                reason = "leave" if leaving else "deadline"
                 break
             if isinstance(outcome, NoMoreTrials):
+                if outcome.reason == "deadline":
+                    reason = "deadline"
+                    break
                 if outcome.reason != "busy":
                     reason = outcome.reason
                     break
@@ -279,9 +364,12 @@ def work_on(
             )
     finally:
         keeper.stop()
+        if watchdog is not None:
+            watchdog.stop()
+        signals.__exit__(None, None, None)
     logger.info(
-        "worker %s stops on %s (%s): %d ok, %d failed, %d lost, %d pruned",
-        worker, name, reason, completed, failed, lost, pruned,
+        "worker %s stops on %s (%s): %d ok, %d failed, %d lost, %d pruned, %d handed back",
+        worker, name, reason, completed, failed, lost, pruned, suspended,
     )
     return WorkReport(completed, failed, lost, reason, pruned)
 
@@ -295,10 +383,10 @@ def _evaluate(
     keeper: _LeaseKeeper,
     v: Any,
     timeout: float | None = None,
-) -> tuple[bool | None, float, Any]:
+) -> tuple[bool | str | None, float, Any]:
     """Run the objective on a trial; return (ok, duration, the report to record).
 
-    ok is None for a pruned trial. When the trial stopped because an
+    ok is None for a pruned trial, "suspended" for one handed back. When the trial stopped because an
     enclosing trial (a session evaluated inline around this one) was pruned,
     this trial is recorded pruned at once and that `Pruned` raised.
     """
@@ -307,6 +395,9 @@ def _evaluate(
         return False, 0.0, failure_report(worker, trial.tid, trial.params.traceback, 0.0, v)
     keeper.hold(trial.tid, trial.attempt)
     reports = TrialReports(name, worker, trial.tid, trial.attempt)
+    with v.mutex:
+        # A trial resumed from a checkpoint continues its learning curve.
+        reports.resume(trial_values(v.state, trial.tid))
 
     def reporting_objective(params: Any, context: Any) -> Any:
         try:
@@ -329,6 +420,10 @@ def _evaluate(
         keeper.release()
         raise
     duration = time.perf_counter() - start
+    if outcome.suspended is not None:
+        why = outcome.suspended.reason
+        logger.info("trial %s of %s is handed back by %s (%s)", trial.tid, name, worker, why)
+        return "suspended", duration, suspend_report(worker, trial.tid, why)
     if outcome.pruned is not None:
         return _pruned(name, worker, trial, reports, outcome.pruned, duration, v)
     if outcome.failure is not None:

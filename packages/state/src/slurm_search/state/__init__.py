@@ -9,6 +9,17 @@ have written. See the package README for the contract.
 
 from __future__ import annotations
 
+from ._blobs import (
+    blob_dir,
+    is_staged,
+    publish,
+    read_blob,
+    remove_blob,
+    seal_folder,
+    stage_blob,
+    stage_folder,
+    verify_folder,
+)
 from ._checkpoints import checkpoint_info, load_checkpoint, log_end, save_checkpoint
 from ._command import main as command
 from ._errors import (
@@ -57,6 +68,7 @@ __all__ = [
     "UnreadableRecord",
     "UnsafeState",
     "append",
+    "blob_dir",
     "checkpoint_info",
     "compact",
     "create",
@@ -79,4 +91,12 @@ __all__ = [
     "transaction",
     "unmark",
     "update",
+    "is_staged",
+    "publish",
+    "read_blob",
+    "remove_blob",
+    "seal_folder",
+    "stage_blob",
+    "stage_folder",
+    "verify_folder",
 ]

@@ -189,7 +189,9 @@ def work_on(session: str, timeout: float | None, worker_id: str | None) -> None:
     """Work on SESSION in this process until it is done (or TIMEOUT seconds passed)."""
     name = existing(session)
     deadline = time.time() + timeout if timeout is not None else None
-    core.work_on(name, deadline=deadline, worker_id=worker_id)
+    # A worker process of its own: SIGTERM (scancel, a preemption) and
+    # SIGUSR1/2 hand its trial back at once instead of after a lease.
+    core.work_on(name, deadline=deadline, worker_id=worker_id, leave_signals=True, leave_grace=core.LEAVE_GRACE)
 
 
 @click.command("generational_work_on", context_settings=CONTEXT)

@@ -47,6 +47,21 @@ def default_margin(start: float, end: float) -> float:
     return min(_MAX_MARGIN, max(_MIN_MARGIN, (end - start) / 10.0))
 
 
+def default_signal(time_limit: object, margin: object) -> str:
+    """``B:USR1@SECONDS``: Slurm's warning, the margin before the time limit.
+
+    The margin is the run's (`--slurm:margin`), else the default one for the
+    job's `--slurm:time` (60 s when it is not given). Slurm may send the
+    signal up to a minute early; the worker also leaves at its own deadline
+    (the end time minus the margin), so the signal is the fallback for a
+    time limit that changed, and SIGTERM covers preemption.
+    """
+    if margin is None:
+        seconds = _slurm_script.time_seconds(time_limit) if time_limit is not None else None
+        margin = default_margin(0.0, float(seconds)) if seconds else 60.0
+    return f"B:USR1@{max(1, round(float(margin)))}"
+
+
 def worker_command(name: str, generation: int) -> list[str]:
     """The argv of one array task: this interpreter's ``ssearch generational_work_on``.
 
@@ -80,6 +95,10 @@ def submit_generation(name: str, generation: int, workers: int, options: Mapping
         The array's job id.
     """
     logs = logs_dir(name)
+    options = dict(options)
+    if options.get("signal") is None:
+        margin = (core.annotations(name).get("slurm") or {}).get("run", {}).get("margin")
+        options["signal"] = default_signal(options.get("time"), margin)
     text = _slurm_script.batch_script(
         worker_command(name, generation),
         logs=str(logs),
@@ -181,23 +200,39 @@ def generational_work_on(name: str, generation: int, env: SlurmEnv | None = None
     end = job_end_time(env.job_id) if env else None
     deadline = None
     timer = None
+    grace = core.LEAVE_GRACE
     if end is not None:
         margin = (core.annotations(name).get("slurm") or {}).get("run", {}).get("margin")
-        deadline = end - (float(margin) if margin is not None else default_margin(time.time(), end))
-        timer = threading.Timer(max(0.0, deadline - time.time()), _hand_over_quietly, (name, generation))
+        margin = float(margin) if margin is not None else default_margin(time.time(), end)
+        deadline = end - margin
+        # The objective has part of the margin to checkpoint and suspend;
+        # then the worker hands the trial back itself, before Slurm kills it.
+        grace = leave_grace(margin)
+        timer = threading.Timer(max(0.0, deadline - time.time()), _at_deadline, (name, generation))
         timer.daemon = True
         timer.start()
         logger.info("%s: generation %d, working until %s", name, generation, time.ctime(deadline))
     try:
-        report = core.work_on(name, deadline=deadline, worker_id=worker_id)
+        report = core.work_on(name, deadline=deadline, worker_id=worker_id, leave_signals=True, leave_grace=grace)
     finally:
         if timer is not None:
             timer.cancel()
-    if report.reason == "deadline":
+    if report.reason in ("deadline", "leave"):
         # work_on also stops before the deadline when the next trial would
         # not fit; hand_over does nothing if the session is finished or
         # another task already handed over.
         _hand_over_quietly(name, generation)
+
+
+def leave_grace(margin: float) -> float:
+    """Seconds an objective has to suspend once told to leave: 60% of the margin, at most LEAVE_GRACE x 3."""
+    return min(0.6 * margin, 3 * core.LEAVE_GRACE)
+
+
+def _at_deadline(name: str, generation: int) -> None:
+    """The job's end is a margin away: hand over, and tell the running trial to checkpoint and leave."""
+    core.request_leave("the job's time limit is near")
+    _hand_over_quietly(name, generation)
 
 
 def _hand_over_quietly(name: str, generation: int) -> None:

@@ -48,6 +48,8 @@ def batch_script(
     qos: str | None = None,
     constraint: str | None = None,
     array_parallelism: int | str | None = None,
+    signal: str | None = None,
+    requeue: bool | None = None,
     extra: Sequence[str] | str = (),
 ) -> str:
     """The text of the sbatch script that runs ``command`` as an array of ``tasks``.
@@ -67,6 +69,14 @@ def batch_script(
         nodelist, account, qos, constraint: the sbatch option of the same
             name (underscores become dashes); ``None`` leaves it out.
         array_parallelism: at most this many tasks run at once (``%N``).
+        signal: Slurm's warning signal, ``[B:]SIG[@SECONDS]`` with SIG one
+            the worker treats as a request to leave (USR1, USR2, TERM); sent
+            to the worker (``B:``, the batch shell is the worker) SECONDS
+            before the time limit; ``none`` asks for none. The launcher
+            fills in ``B:USR1@<margin>`` when it is not given.
+        requeue: ``--requeue`` (true) or ``--no-requeue`` (false): whether
+            Slurm may requeue a preempted or failed job (its trials continue
+            from their checkpoints either way).
         extra: more ``#SBATCH`` lines, given as their option
             (``"--mail-type=END"``); one string or a sequence.
 
@@ -89,6 +99,8 @@ def batch_script(
             "qos": qos,
             "constraint": constraint,
             "array_parallelism": array_parallelism,
+            "signal": signal,
+            "requeue": requeue,
             "extra": extra,
         }
     )
@@ -115,6 +127,10 @@ def batch_script(
         "constraint": constraint,
     }
     directives += [f"--{key}={value}" for key, value in named.items() if value is not None]
+    if signal is not None and normal_signal(signal) is not None:
+        directives.append(f"--signal={normal_signal(signal)}")
+    if requeue is not None:
+        directives.append("--requeue" if _boolean("requeue", requeue) else "--no-requeue")
     directives += [extra] if isinstance(extra, str) else list(extra)
     for directive in directives:
         # One option per line: a newline would smuggle in another directive
@@ -274,11 +290,83 @@ def check_values(options: Mapping[str, object]) -> None:
             text = _one_word(option, value)
             if isinstance(value, float) or not (text.isascii() and text.isdigit()) or int(text) < 1:
                 raise BadSlurmOption(option, value, "give a whole number >= 1")
+        elif option == "signal":
+            normal_signal(value)
+        elif option == "requeue":
+            _boolean(option, value)
         elif option == "margin":
             if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
                 raise BadSlurmOption(option, value, "give a number of seconds >= 0")
         else:
             _one_word(option, value)
+
+
+# The signals the worker takes as a request to leave (slurm_search.session's
+# LEAVE_SIGNALS), as sbatch names them.
+LEAVE_SIGNAL_NAMES = ("USR1", "USR2", "TERM")
+_MAX_SIGNAL_LEAD = 65535  # sbatch's limit on --signal's @seconds
+
+
+def normal_signal(value: object) -> str | None:
+    """``B:SIG@SECONDS`` for a `signal` option, or None for ``none``; BadSlurmOption otherwise.
+
+    Accepted: ``[B:]SIG[@SECONDS]`` where SIG is USR1, USR2 or TERM (``SIG``
+    prefix and any case allowed) and SECONDS a whole number 0..65535
+    (default 60, sbatch's); ``none``. Refused: ``R:`` (the worker runs no job
+    step), other signals (the worker would die of them), ``@`` without a whole
+    number, anything sbatch would read otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise BadSlurmOption("signal", value, "give [B:]SIG[@SECONDS], e.g. B:USR1@120, or none")
+    text = value.strip()
+    if text.lower() == "none":
+        return None
+    body = text[2:] if text[:2].upper() == "B:" else text
+    if body[:2].upper() == "R:":
+        raise BadSlurmOption("signal", value, "R: signals job steps, and the worker runs none: use B:SIG@SECONDS")
+    sig, at, lead = body.partition("@")
+    name = sig.upper().removeprefix("SIG")
+    if name not in LEAVE_SIGNAL_NAMES:
+        leaves_on = ", ".join(LEAVE_SIGNAL_NAMES)
+        raise BadSlurmOption("signal", value, f"the signal must be one the worker leaves on: {leaves_on} (e.g. B:USR1@120)")
+    if at:
+        if not (lead.isascii() and lead.isdigit()) or int(lead) > _MAX_SIGNAL_LEAD:
+            raise BadSlurmOption("signal", value, f"@SECONDS must be a whole number of seconds 0..{_MAX_SIGNAL_LEAD}")
+        return f"B:{name}@{int(lead)}"
+    return f"B:{name}"
+
+
+def _boolean(option: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise BadSlurmOption(option, value, "give true or false")
+
+
+def time_seconds(value: object) -> int | None:
+    """Seconds of an sbatch ``--time`` value (``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M``, ``D-H:M:S``), or None."""
+    text = str(value).strip()
+    days = 0
+    if "-" in text:
+        head, _, text = text.partition("-")
+        if not head.isdigit():
+            return None
+        days = int(head)
+        parts = text.split(":")
+        if not all(p.isdigit() for p in parts) or len(parts) > 3:
+            return None
+        h, m, sec = ([*map(int, parts), 0, 0])[:3]
+        return ((days * 24 + h) * 60 + m) * 60 + sec
+    parts = text.split(":")
+    if not all(p.isdigit() for p in parts) or not 1 <= len(parts) <= 3:
+        return None
+    nums = list(map(int, parts))
+    if len(nums) == 1:
+        return nums[0] * 60
+    if len(nums) == 2:
+        return nums[0] * 60 + nums[1]
+    return (nums[0] * 60 + nums[1]) * 60 + nums[2]
 
 
 def split_options(options: Mapping[str, object]) -> tuple[dict[str, object], dict[str, object]]:
