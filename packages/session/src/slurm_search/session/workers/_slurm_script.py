@@ -328,7 +328,7 @@ def normal_signal(value: object) -> str | None:
     name = sig.upper().removeprefix("SIG")
     if name not in LEAVE_SIGNAL_NAMES:
         leaves_on = ", ".join(LEAVE_SIGNAL_NAMES)
-        raise BadSlurmOption("signal", value, f"the signal must be one the worker leaves on: {leaves_on} (e.g. B:USR1@120)")
+        raise BadSlurmOption("signal", value, f"give a signal the worker leaves on: {leaves_on} (e.g. B:USR1@120)")
     if at:
         if not (lead.isascii() and lead.isdigit()) or int(lead) > _MAX_SIGNAL_LEAD:
             raise BadSlurmOption("signal", value, f"@SECONDS must be a whole number of seconds 0..{_MAX_SIGNAL_LEAD}")
