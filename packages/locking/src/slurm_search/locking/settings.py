@@ -11,6 +11,7 @@ them reads these variables itself.
 ``SLURM_SEARCH_LOCK_GRACE``    seconds before an unrenewed soft lock may be broken (30)
 ``SLURM_SEARCH_SHARED_GROUP``  ``1``: the store is shared by this user's group (0770/0660)
 ``SLURM_SEARCH_WORKER_START``  how local workers start: ``auto`` (default), ``fork``, ``spawn``
+``SLURM_SEARCH_LEAVE_GRACE``  seconds a trial has to suspend once its worker is told to leave (10)
 ``SLURM_SEARCH_RL_LOGDIR``     where RL runs write TensorBoard logs (default ``<home>/tmp/tensorboard``)
 =============================  =========================================================
 """
@@ -28,6 +29,8 @@ GRACE_VARIABLE = "SLURM_SEARCH_LOCK_GRACE"
 SHARED_GROUP_VARIABLE = "SLURM_SEARCH_SHARED_GROUP"
 WORKER_START_VARIABLE = "SLURM_SEARCH_WORKER_START"
 RL_LOGDIR_VARIABLE = "SLURM_SEARCH_RL_LOGDIR"
+LEAVE_GRACE_VARIABLE = "SLURM_SEARCH_LEAVE_GRACE"
+DEFAULT_LEAVE_GRACE = 10.0
 VARIABLES = (
     HOME_VARIABLE,
     MODE_VARIABLE,
@@ -98,6 +101,28 @@ def soft_grace() -> float:
 def group_shared() -> bool:
     """Whether the store is shared by a group (``SLURM_SEARCH_SHARED_GROUP=1``; ``0``/``false``/``no``: not)."""
     return _get(SHARED_GROUP_VARIABLE).strip().lower() not in _FALSE
+
+
+def leave_grace() -> float:
+    """Seconds an objective has to checkpoint and suspend once its worker is told to leave.
+
+    ``$SLURM_SEARCH_LEAVE_GRACE``, default 10; past them the worker hands the
+    trial back itself and ends (a Slurm task uses the smaller of this and
+    part of its margin).
+
+    Raises:
+        InvalidEnvironmentSetting: not a finite number >= 0.
+    """
+    value = _get(LEAVE_GRACE_VARIABLE)
+    if not value.strip():
+        return DEFAULT_LEAVE_GRACE
+    try:
+        grace = float(value)
+    except ValueError:
+        grace = -1.0
+    if not 0 <= grace < float("inf"):
+        raise InvalidEnvironmentSetting(LEAVE_GRACE_VARIABLE, value, "give a number of seconds >= 0")
+    return grace
 
 
 def worker_start() -> str:

@@ -45,7 +45,7 @@ from ._errors import (
     UnknownTrial,
 )
 from ._labels import Labelled, labelled
-from ._leaving import LEAVE_GRACE, request_leave, should_stop, suspend
+from ._leaving import leave_grace, request_leave, should_stop, suspend
 from ._model import keep_claiming
 from ._names import session_name
 from ._pruners import PRUNERS, check_pruner, should_prune
@@ -82,12 +82,12 @@ from ._worker import WorkReport, work_on
 __all__ = [
     "ALGOS",
     "PRUNERS",
-    "LEAVE_GRACE",
     "CheckpointError",
     "CheckpointStats",
     "Suspended",
     "checkpoint_folder",
     "checkpoint_stats",
+    "leave_grace",
     "load_checkpoint",
     "request_leave",
     "save_checkpoint",

@@ -27,12 +27,14 @@ import threading
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
+from slurm_search.locking import settings
+
 from ._current import current_trial
 from ._errors import NotInTrial, Suspended
 
 __all__ = [
-    "LEAVE_GRACE",
     "LEAVE_SIGNALS",
+    "leave_grace",
     "leave_on_signals",
     "leave_reason",
     "request_leave",
@@ -43,10 +45,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Seconds an objective has to return or suspend once its worker is told to
-# leave, for a worker that is not a Slurm task (a Slurm task's is from its
-# margin: see workers/_slurm.py).
-LEAVE_GRACE = 10.0
+def leave_grace() -> float:
+    """Seconds an objective has to return or suspend once its worker is told to
+    leave (`SLURM_SEARCH_LEAVE_GRACE`, default 10; a Slurm task takes the
+    smaller of this and part of its margin: see workers/_slurm.py)."""
+    return settings.leave_grace()
 
 # SIGUSR1: Slurm's warning signal (our batch script's default `--signal`);
 # SIGTERM: preemption, `scancel`, the time limit itself; SIGUSR2 is free for

@@ -191,7 +191,7 @@ def work_on(session: str, timeout: float | None, worker_id: str | None) -> None:
     deadline = time.time() + timeout if timeout is not None else None
     # A worker process of its own: SIGTERM (scancel, a preemption) and
     # SIGUSR1/2 hand its trial back at once instead of after a lease.
-    core.work_on(name, deadline=deadline, worker_id=worker_id, leave_signals=True, leave_grace=core.LEAVE_GRACE)
+    core.work_on(name, deadline=deadline, worker_id=worker_id, leave_signals=True, leave_grace=core.leave_grace())
 
 
 @click.command("generational_work_on", context_settings=CONTEXT)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import NoReturn, Protocol
 
 from slurm_search.locking import held_locks
-from slurm_search.session import LEAVE_GRACE, work_on
+from slurm_search.session import leave_grace, work_on
 
 from ._config import LOG_FORMAT, logs_dir, ssearch_command, worker_start
 from ._errors import WorkersFailed
@@ -184,7 +184,7 @@ def _forked_worker(name: str, worker_id: str, out: Path, err: Path, detach: bool
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, force=True)
         # Its launcher waits for every worker: when the last trial ends, the
         # idle ones notice within IDLE_POLL.
-        work_on(name, worker_id=worker_id, idle_poll=IDLE_POLL, leave_signals=True, leave_grace=LEAVE_GRACE)
+        work_on(name, worker_id=worker_id, idle_poll=IDLE_POLL, leave_signals=True, leave_grace=leave_grace())
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else 1

@@ -200,14 +200,14 @@ def generational_work_on(name: str, generation: int, env: SlurmEnv | None = None
     end = job_end_time(env.job_id) if env else None
     deadline = None
     timer = None
-    grace = core.LEAVE_GRACE
+    grace = core.leave_grace()
     if end is not None:
         margin = (core.annotations(name).get("slurm") or {}).get("run", {}).get("margin")
         margin = float(margin) if margin is not None else default_margin(time.time(), end)
         deadline = end - margin
         # The objective has part of the margin to checkpoint and suspend;
         # then the worker hands the trial back itself, before Slurm kills it.
-        grace = leave_grace(margin)
+        grace = min(grace, slurm_leave_grace(margin))
         timer = threading.Timer(max(0.0, deadline - time.time()), _at_deadline, (name, generation))
         timer.daemon = True
         timer.start()
@@ -224,9 +224,9 @@ def generational_work_on(name: str, generation: int, env: SlurmEnv | None = None
         _hand_over_quietly(name, generation)
 
 
-def leave_grace(margin: float) -> float:
-    """Seconds an objective has to suspend once told to leave: 60% of the margin, at most LEAVE_GRACE x 3."""
-    return min(0.6 * margin, 3 * core.LEAVE_GRACE)
+def slurm_leave_grace(margin: float) -> float:
+    """At most 60% of the margin: the trial is handed back before Slurm kills the job."""
+    return 0.6 * margin
 
 
 def _at_deadline(name: str, generation: int) -> None:
