@@ -45,7 +45,7 @@ from ._errors import (
     UnknownTrial,
 )
 from ._labels import Labelled, labelled
-from ._leaving import leave_grace, request_leave, should_stop, suspend
+from ._leaving import leave_grace, request_leave, reset_leave, should_stop, suspend
 from ._model import keep_claiming
 from ._names import session_name
 from ._pruners import PRUNERS, check_pruner, should_prune
@@ -90,6 +90,7 @@ __all__ = [
     "leave_grace",
     "load_checkpoint",
     "request_leave",
+    "reset_leave",
     "save_checkpoint",
     "should_stop",
     "suspend",

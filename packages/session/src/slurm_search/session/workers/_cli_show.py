@@ -98,6 +98,7 @@ def summary(name: str) -> dict[str, Any]:
     info["pruned_trials"] = _pruned_trials(name) if progress.pruned else []
     info["annotations"] = dict(core.annotations(name))
     info["nodes"] = _summary.by_node(core.trial_owners(name))
+    info["checkpoints"] = dict(core.checkpoint_stats(name)._asdict())
     return info
 
 
@@ -143,7 +144,7 @@ def show(session: str, key: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2, default=repr))
         return
-    skip = {"name", "loss", "best", "worst", "annotations", "last_traceback", "nodes", "pruned_trials"}
+    skip = {"name", "loss", "best", "worst", "annotations", "last_traceback", "nodes", "pruned_trials", "checkpoints"}
     click.echo(name)
     for field, value in info.items():
         if field not in skip:
@@ -172,6 +173,12 @@ def show(session: str, key: str | None, as_json: bool) -> None:
             click.echo(f"  trial {entry['tid']}: pruned at step {entry['step']}, loss {loss}")
         if len(info["pruned_trials"]) > len(shown):
             click.echo(f"  ... (`ssearch show {name} pruned_trials` lists them all)")
+    saved = info["checkpoints"]
+    if saved["checkpoints"]:
+        click.echo(
+            f"checkpoints: {saved['checkpoints']} of {saved['trials']} trials, "
+            f"{_summary.size_text(saved['bytes'])} (kept until each trial ends)"
+        )
     if info["nodes"]:
         click.echo("by node:")
         keys = ["node", "workers", "ok", "failed", "running"]

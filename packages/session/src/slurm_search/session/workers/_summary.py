@@ -56,6 +56,16 @@ def histogram(losses: Sequence[float], bins: int = 10, width: int = 40) -> list[
     return lines
 
 
+def size_text(size: int) -> str:
+    """A byte count for people: 980 B, 12.3 kB, 4.5 MB, 1.2 GB."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Rows aligned under a header; numbers right-aligned, text left-aligned."""
     cells = [[str(cell) for cell in header]] + [["" if cell is None else _cell(cell) for cell in row] for row in rows]
