@@ -111,7 +111,7 @@ def _signal_name(signum: int) -> str:
         return f"signal {signum}"
 
 
-_WHY = {
+_WHY: dict[int, str] = {
     signal.SIGUSR1: "Slurm's warning signal: the job's time limit is near",
     signal.SIGTERM: "SIGTERM: the job is preempted, cancelled or at its time limit",
 }

@@ -235,9 +235,9 @@ def carry_reports(state: Any, tid: int, attempt: int, step: int | None) -> None:
     attempt reports them again), so a pruner sees one curve. `step` None:
     nothing is carried (the checkpoint stands for no step).
     """
-    pruning = getattr(state, "pruning", None)
+    pruning: PruningState | None = getattr(state, "pruning", None)
     record = pruning.reports.get(tid) if pruning is not None else None
-    if record is None or step is None:
+    if pruning is None or record is None or step is None:
         return
     old = record.attempt
     values = {s: v for s, v in record.values.items() if s <= step}

@@ -266,9 +266,9 @@ def _publish(trial: CurrentTrial, staged: Path, step: int | None, size: int, is_
     folder = staged.parent
     try:
         with lock(name), v.mutex:
-            v.refresh()
+            st = v.refresh()
             attempt = _check_owner(v, trial.worker, trial.tid, trial.attempt)
-            current = v.state.trials[trial.tid].checkpoint
+            current = st.trials[trial.tid].checkpoint
             seq = current[1] + 1 if current is not None else 1
             final = folder / f"{seq:08d}.{'dir' if is_folder else 'ckpt'}"
             # Left by a writer that died between its rename and its record:
@@ -288,7 +288,7 @@ def _publish(trial: CurrentTrial, staged: Path, step: int | None, size: int, is_
     except OSError as err:
         store.remove_blob(staged)
         raise _full(name, trial, err) from err
-    keep = _options(v.state.spec)["keep"]
+    keep = _options(st.spec)["keep"]
     for old_seq, path in _published(folder)[keep:]:
         if old_seq < seq:
             store.remove_blob(path)

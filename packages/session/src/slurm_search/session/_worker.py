@@ -282,7 +282,7 @@ def work_on(
     watchdog = _Watchdog(name, worker, keeper, leave_grace) if leave_signals and leave_grace is not None else None
     completed = failed = lost = pruned = suspended = 0
     report: Any = None  # makes the event recording the last trial's outcome
-    ok = False  # whether that outcome is a result (else a failure)
+    ok: bool | str | None = False  # that outcome: True a result, False a failure, None pruned, "suspended"
     duration = 0.0  # how long that trial took
     trial: Trial | None = None
     reason = "done"
@@ -331,12 +331,12 @@ def work_on(
             keeper.release()
             full_pauses = 0
             if report is not None:
-                if ok:
+                if ok == "suspended":
+                    suspended += 1
+                elif ok is True:
                     completed += 1
                 elif ok is None:  # pruned
                     pruned += 1
-                elif ok == "suspended":
-                    suspended += 1
                 else:
                     failed += 1
             report = trial = None

@@ -236,8 +236,8 @@ def verify_folder(path: Path, name: str = "") -> int:
     expected: dict[str, tuple[int, int]] = {}
     for line in lines[1:]:
         try:
-            size, crc, rel = line.split("\t", 2)
-            expected[rel] = (int(size), int(crc, 16))
+            size_text, crc_text, rel = line.split("\t", 2)
+            expected[rel] = (int(size_text), int(crc_text, 16))
         except ValueError:
             raise CorruptState(name, path, f"its MANIFEST has a bad line: {line!r}", way_out=_WAY_OUT) from None
     found = dict(_walk(path))

@@ -59,7 +59,7 @@ def default_signal(time_limit: object, margin: object) -> str:
     if margin is None:
         seconds = _slurm_script.time_seconds(time_limit) if time_limit is not None else None
         margin = default_margin(0.0, float(seconds)) if seconds else 60.0
-    return f"B:USR1@{max(1, round(float(margin)))}"
+    return f"B:USR1@{max(1, round(float(margin)))}"  # type: ignore[arg-type]  # checked: a number
 
 
 def worker_command(name: str, generation: int) -> list[str]:
