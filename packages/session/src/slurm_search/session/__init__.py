@@ -42,6 +42,8 @@ from ._errors import (
     UnknownSession,
     UnknownTrial,
 )
+from ._goals import GOALS
+from ._goals import value_of as goal_value
 from ._labels import Labelled, labelled
 from ._model import keep_claiming
 from ._names import session_name
@@ -71,6 +73,7 @@ from ._worker import WorkReport, work_on
 
 __all__ = [
     "ALGOS",
+    "GOALS",
     "PRUNERS",
     "CorruptSession",
     "CurrentTrial",
@@ -110,6 +113,7 @@ __all__ = [
     "current_trial",
     "dataframe",
     "default_worker_id",
+    "goal_value",
     "defer_optimisers",
     "delete_session",
     "delete_trial",

@@ -48,6 +48,9 @@ class Spec(NamedTuple):
         pruner: `median`, `asha` or None: which pruner stops trials early
             on their intermediate reports (see _pruners.py).
         pruner_options: the pruner's options, defaults filled in.
+        goal: how the loss reads for people (see _goals.py): `min` (the
+            objective's value), `max` (minus the value), `none` (a
+            placeholder: nothing is optimised).
     """
 
     objective: str
@@ -69,6 +72,8 @@ class Spec(NamedTuple):
     # Added in 0.3 (intermediate reports and pruning).
     pruner: str | None = None
     pruner_options: dict | None = None
+    # Added with goals: logs written before read as "min", as they were shown.
+    goal: str = "min"
 
 
 class Created(NamedTuple):
