@@ -16,12 +16,15 @@ is called and says how to install it when it is missing.
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._goals import value_of
 from ._labels import resolve
 from ._view import view
+
+logger = logging.getLogger(__name__)
 
 # The states of a trial, as users read them (the model's `new` is a trial
 # waiting for its next attempt).
@@ -80,7 +83,17 @@ def trial_rows(name: str) -> list[TrialRow]:
     st = v.refresh()
     with v.mutex:
         trials = [st.trials[tid] for tid in sorted(st.trials)]
-        return [_row(trial, v.params(trial.tid), st.spec.goal) for trial in trials]
+        return [_row(trial, _params(v, trial), st.spec.goal) for trial in trials]
+
+
+def _params(v: Any, trial: Any) -> Any:
+    """The trial's parameters; where the space does not evaluate (its module does not
+    import here), hyperopt's values by label: a listing never needs the user's code."""
+    try:
+        return v.params(trial.tid)
+    except Exception as err:  # the space's own code, or a module that does not import here
+        logger.info("trial %s of %s: parameters shown by label (%s: %s)", trial.tid, v.name, type(err).__name__, err)
+        return {label: value[0] for label, value in trial.vals.items() if value}
 
 
 def _row(trial: Any, params: Any, goal: str = "min") -> TrialRow:

@@ -26,6 +26,8 @@ from ._errors import (
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
 from ._marks import mark, marks, unmark
+from ._stand_ins import NotLoaded
+from ._stand_ins import loads as loads_stored
 from ._names import paths, root, split
 from ._objects import (
     Box,
@@ -51,6 +53,7 @@ __all__ = [
     "LockNotCoherent",
     "LogCompacted",
     "NotFound",
+    "NotLoaded",
     "Position",
     "StateError",
     "StoreUnavailable",
@@ -63,6 +66,7 @@ __all__ = [
     "delete",
     "exists",
     "load_checkpoint",
+    "loads_stored",
     "log_end",
     "mark",
     "marks",
