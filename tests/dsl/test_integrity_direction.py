@@ -13,12 +13,11 @@ import subprocess
 
 import pytest
 from click.testing import CliRunner
+from conftest import RUN_EXP
 
 from slurm_search import session, state
 from slurm_search.dsl import BadValue
 from slurm_search.dsl._cli import cli
-
-from conftest import RUN_EXP
 
 
 @pytest.mark.parametrize("goal", ["MIN", "maximum", "Max", "minimise", "1", "up"])
@@ -39,7 +38,9 @@ def test_the_refusal_is_one_line_from_the_real_command():
     ]
 
 
-@pytest.mark.parametrize(("goal", "sign", "shown"), [("minimize", 1, "min"), ("min", 1, "min"), ("maximize", -1, "max")])
+@pytest.mark.parametrize(
+    ("goal", "sign", "shown"), [("minimize", 1, "min"), ("min", 1, "min"), ("maximize", -1, "max")]
+)
 def test_each_word_goes_its_way(goal, sign, shown):
     result = CliRunner().invoke(cli, ["demo", "--debug=true", "--seed=5", f"--tune:goal={goal}"])
     assert result.exit_code == 0, result.output

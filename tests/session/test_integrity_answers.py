@@ -22,12 +22,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _cli_helpers import assert_one_line_error, ssearch
 from hyperopt import hp
 
 from slurm_search import session, state
 from slurm_search.session._events import Created, Spec
-
-from _cli_helpers import assert_one_line_error, ssearch
 
 RUN_EXP = Path(sys.executable).parent / "run_exp"
 
@@ -190,11 +189,11 @@ def test_listings_never_need_the_users_code(tmp_path, checkpoint):
     best = min(loss for _, loss, _ in real)
 
     env = dict(os.environ)  # ssearch never has the project's folder on its path
+    command = [str(Path(sys.executable).parent / "ssearch")]
     for cwd in (folder, tmp_path):
-        run = [str(Path(sys.executable).parent / "ssearch")]
 
         def call(*args: str, cwd: Path = cwd) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(run + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+            return subprocess.run(command + list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
         for args in (["list", "--all"], ["show", "boxes"], ["trials", "boxes"], ["progress", "boxes"]):
             proc = call(*args)

@@ -26,8 +26,6 @@ from ._errors import (
 from ._files import SHARED_GROUP_ENV
 from ._log import START, Position, UnreadableRecord, append, compact, records
 from ._marks import mark, marks, unmark
-from ._stand_ins import NotLoaded
-from ._stand_ins import loads as loads_stored
 from ._names import paths, root, split
 from ._objects import (
     Box,
@@ -41,6 +39,8 @@ from ._objects import (
     transaction,
     update,
 )
+from ._stand_ins import NotLoaded
+from ._stand_ins import loads as loads_stored
 
 __all__ = [
     "command",
