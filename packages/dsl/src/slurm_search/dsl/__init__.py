@@ -58,10 +58,12 @@ from ._params import parse_value
 from ._reports import report, reporting
 from ._run import RunResult, prepare, run_experiment, show_experiment, stop_experiment
 from ._runtime import current_run, param, params
+from ._settings import GOALS, check_goal
 from ._spec import ENTRY_POINT_GROUP, Spec, load_spec, registered
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "GOALS",
     "MEASURES",
     "BadValue",
     "DslError",
@@ -81,6 +83,7 @@ __all__ = [
     "ast_abstract",
     "ast_dot",
     "ast_text",
+    "check_goal",
     "current_run",
     "enumeration_sampling",
     "flattened_params",

@@ -95,14 +95,17 @@ def create_run(
         return candidate
 
 
-def read_run(name: str, option: str = "--resume") -> dict[str, Any]:
+def read_run(name: str, option: str = "--resume", *, stand_ins: bool = False) -> dict[str, Any]:
     """The stored run.
+
+    ``stand_ins``: read results holding classes whose module does not
+    import here as stand-ins (``--show`` never needs the user's code).
 
     Raises:
         NoSuchRun: no such run (or not a valid name).
     """
     try:
-        return state.read(full_name(name))
+        return state.read(full_name(name), stand_ins=stand_ins)
     except (state.NotFound, state.InvalidName):
         pass
     try:

@@ -217,7 +217,7 @@ def show_experiment(name: str) -> dict[str, Any]:
     from slurm_search import session
 
     name = _experiment.full_name(name)
-    stored = _experiment.read_run(name, option="--show")
+    stored = _experiment.read_run(name, option="--show", stand_ins=True)
     rows = []
     for path, sub in stored["sessions"].items():
         found: Any
@@ -268,7 +268,7 @@ def stored_runs() -> list[dict[str, Any]]:
     for full in state.names(_experiment.RUN_TYPE):
         name = _experiment.full_name(full.split(":")[-1])
         try:
-            stored = state.read(name)
+            stored = state.read(name, stand_ins=True)  # a listing never needs the user's code
         except state.StateError as err:
             runs.append({"name": name, "spec": "?", "status": f"unreadable ({err})", "seed": None,
                          "sessions": 0, "created": None})

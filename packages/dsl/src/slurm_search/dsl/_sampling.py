@@ -35,6 +35,8 @@ progress_logger = logging.getLogger("slurm_search.dsl.progress")
 # Short leases: after a kill -9, a resumed run waits this long at most for a
 # trial the dead worker had claimed. Workers renew well before it runs out.
 LEASE_SECONDS = 10.0
+# The session's goal (how its loss reads) by the node's sign.
+GOALS_OF_SIGN = {1: "min", -1: "max", 0: "none"}
 PROGRESS_EVERY = 5.0
 
 
@@ -75,6 +77,10 @@ def _create(node: SamplingNode, bound: dict[str, Any], path: list[str], run: _ru
     accepted = inspect.signature(session.create_session).parameters
     if "lease_seconds" in accepted:
         kwargs["lease_seconds"] = LEASE_SECONDS
+    if "goal" in accepted:
+        # The loss is sign x measure (0 for random and enumeration): the session
+        # records it, so listings show the measure in its own sign, or nothing.
+        kwargs["goal"] = GOALS_OF_SIGN[sign]
     if bound.get("trial_timeout") is not None:
         kwargs["trial_timeout"] = bound["trial_timeout"]
     pruner, pruner_options = bound.get("pruner") or (None, None)

@@ -15,10 +15,16 @@ from typing import Any
 from ._errors import BadValue
 from ._params import MISSING
 
-__all__ = ["METHODS", "PRUNER_VALUES", "check_count", "check_method", "check_pruner", "check_threads", "check_timeout"]
+__all__ = [
+    "GOALS", "METHODS", "PRUNER_VALUES", "check_count", "check_goal", "check_method", "check_pruner", "check_threads",
+    "check_timeout",
+]
 
 METHODS = ("inline", "cpu", "slurm")
 PRUNER_VALUES = ("none", "median", "asha")
+#: The words of a goal (a direction) and the strategy each names. Exactly
+#: these: ``MIN`` or ``maximum`` would otherwise read as one or the other.
+GOALS = {"min": "minimize", "max": "maximize", "minimize": "minimize", "maximize": "maximize"}
 
 
 def _whole_number(value: Any) -> bool:
@@ -46,6 +52,20 @@ def check_method(option: str, value: Any) -> str:
     if not isinstance(value, str) or value not in METHODS:
         raise BadValue(option, value, " or ".join(METHODS))
     return value
+
+
+def check_goal(option: str, value: Any) -> str:
+    """A goal (which way to optimise): ``min`` or ``max``, or ``minimize`` / ``maximize``.
+
+    Returns:
+        ``"minimize"`` or ``"maximize"`` (the strategy of the sampling node).
+
+    Raises:
+        BadValue: any other value (``MIN``, ``maximum``, ``1``), naming the words.
+    """
+    if not isinstance(value, str) or value not in GOALS:
+        raise BadValue(option, value, "min or max (or minimize, maximize)")
+    return GOALS[value]
 
 
 def check_threads(option: str, value: Any) -> int:

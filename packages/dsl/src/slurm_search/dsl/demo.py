@@ -1,7 +1,8 @@
 """The demo experiments: a noisy quadratic, no RL needed.
 
 ``spec`` (registered as ``demo``) has the shape of the research experiments:
-tune ``(x, y)`` by maximising (or minimising, ``--tune:goal=min``) the mean of
+tune ``(x, y)`` by maximising (or minimising, ``--tune:goal=min``; the goal is
+``min`` or ``max``, or ``minimize``/``maximize``, nothing else) the mean of
 a noisy quadratic over random noise seeds, then evaluate the best and the
 worst setting found on fresh seeds.
 
@@ -38,6 +39,7 @@ from ._nodes import (
 )
 from ._reports import report
 from ._runtime import param
+from ._settings import check_goal
 from ._spec import Spec
 
 __all__ = ["CALLS_VARIABLE", "quadratic", "noisy_quadratic", "spec", "sweep"]
@@ -88,7 +90,8 @@ def _evaluation(setting: Any) -> Any:
 
 def demo_experiment() -> dict[str, Any]:
     """Tune (x, y) on the mean over seeds, then evaluate the best and worst settings on fresh seeds."""
-    maximize = param("tune:goal") != "min"
+    # Exactly min or max (or minimize, maximize): any other word is refused, never read as one of them.
+    maximize = check_goal("--tune:goal", param("tune:goal")) == "maximize"
     seeds = random_sampling(
         "seed",
         noisy_quadratic("xy", "seed", "noise", "delay"),

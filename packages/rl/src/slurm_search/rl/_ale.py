@@ -149,6 +149,8 @@ def ale(params: dict) -> dict[str, Any]:
         "algo": "tpe",
         "max_evals": 20,
         "metadata": {"agent": str(agent), "env": str(env), "run_params": run},
+        # The loss is minus the mean return: listings show the return, highest best.
+        "goal": "max",
     }
 
 

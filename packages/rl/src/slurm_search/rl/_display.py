@@ -184,11 +184,15 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
             info = session.info(sub)
             if info.metadata.get("var") != var:
                 continue
-            node_params = getattr(session.context(sub), "node_params", None) or {}
+            node_context = session.context(sub)
+            node_params = getattr(node_context, "node_params", None) or {}
             values = [(r.tid, _trial_value(r.result)) for r in session.results(sub)]
-            # A pruned setting's loss is its last report, minus a return (the search maximises).
+            # The node's sign says which way it optimised (-1: maximising, its loss
+            # minus the value), in logs written before sessions recorded a goal too.
+            sign = getattr(node_context, "sign", -1) or 1
+            # A pruned setting's value is its last report, in the objective's sign.
             pruned = [
-                (row.tid, -row.loss)
+                (row.tid, sign * row.loss)
                 for row in session.trial_rows(sub)
                 if row.state == "pruned" and row.loss is not None
             ]
@@ -203,7 +207,7 @@ def history_plots(session_name: str, var: str = "hp") -> list[Path]:
             plot_optimisation_history(
                 finished,
                 folder / f"history_{stem}.png",
-                maximize=True,
+                maximize=sign < 0,
                 title=(
                     f"Optimisation history of {where} ({info.algo}, {len(values)} trials)\n"
                     f"{run_title(node_params)}"

@@ -44,6 +44,8 @@ from ._errors import (
     UnknownSession,
     UnknownTrial,
 )
+from ._goals import GOALS
+from ._goals import value_of as goal_value
 from ._labels import Labelled, labelled
 from ._leaving import leave_grace, request_leave, reset_leave, should_stop, suspend
 from ._model import keep_claiming
@@ -81,6 +83,7 @@ from ._worker import WorkReport, work_on
 
 __all__ = [
     "ALGOS",
+    "GOALS",
     "PRUNERS",
     "CheckpointError",
     "CheckpointStats",
@@ -132,6 +135,7 @@ __all__ = [
     "current_trial",
     "dataframe",
     "default_worker_id",
+    "goal_value",
     "defer_optimisers",
     "delete_session",
     "delete_trial",

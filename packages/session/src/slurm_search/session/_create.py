@@ -23,6 +23,7 @@ from slurm_search.locking import lock
 from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
+from ._goals import check_goal
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._pruners import check_pruner
 from ._trial_checkpoints import check_checkpoint_options
@@ -61,6 +62,7 @@ def create_session(
     trial_timeout: float | None = None,
     pruner: str | None = None,
     pruner_options: dict | None = None,
+    goal: str = "min",
     checkpoints: dict | None = None,
 ) -> str:
     """Create a search session.
@@ -96,6 +98,11 @@ def create_session(
             n_warmup_steps, interval_steps, n_min_trials; asha:
             min_resource, reduction_factor, max_resource,
             min_early_stopping_rate, bootstrap_count).
+        goal: how the loss reads for people; the search minimises it
+            whatever the goal. `min`: the loss is the objective's value;
+            `max`: the objective maximises a value and returns `loss =
+            -value` (listings show `-loss`, higher is better); `none`: the
+            loss is a placeholder, nothing is optimised (no best shown).
         checkpoints: how trial checkpoints (`save_checkpoint`) are kept:
             `keep` (the newest K of a trial, default 2), `keep_finished`
             (kept after the trial ends ok or pruned, default false),
@@ -140,6 +147,7 @@ def create_session(
     ):
         raise InvalidSetting("trial_timeout", trial_timeout, "a finite number of seconds > 0, or none")
     pruner, pruner_options = check_pruner(pruner, pruner_options)
+    goal = check_goal(goal)
     checkpoints = check_checkpoint_options(checkpoints)
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidSetting("metadata", metadata, "a dict")
@@ -171,6 +179,7 @@ def create_session(
         trial_timeout=None if trial_timeout is None else float(trial_timeout),
         pruner=pruner,
         pruner_options=pruner_options,
+        goal=goal,
         checkpoints=checkpoints,
     )
     with lock(full):

@@ -48,6 +48,9 @@ class Spec(NamedTuple):
         pruner: `median`, `asha` or None: which pruner stops trials early
             on their intermediate reports (see _pruners.py).
         pruner_options: the pruner's options, defaults filled in.
+        goal: how the loss reads for people (see _goals.py): `min` (the
+            objective's value), `max` (minus the value), `none` (a
+            placeholder: nothing is optimised).
         checkpoints: how trial checkpoints are kept (`keep`: the newest K
             of a trial; `keep_finished`: kept after the trial ends;
             `max_bytes`: the largest allowed), defaults filled in.
@@ -72,6 +75,8 @@ class Spec(NamedTuple):
     # Added in 0.3 (intermediate reports and pruning).
     pruner: str | None = None
     pruner_options: dict | None = None
+    # Added with goals: logs written before read as "min", as they were shown.
+    goal: str = "min"
     # Added in 0.4 (trial checkpoints): keep, keep_finished, max_bytes
     # (see _trial_checkpoints.CHECKPOINT_DEFAULTS); None: the defaults.
     checkpoints: dict | None = None

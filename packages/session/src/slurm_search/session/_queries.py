@@ -16,6 +16,7 @@ from slurm_search import state as store
 
 from ._errors import CorruptSession
 from ._events import Created, Snapshot
+from ._goals import value_of
 from ._model import SessionState, replay, status
 from ._names import DEFAULT_TYPE, session_name
 from ._snapshots import SLOW, maybe_write, no_gc, summary_at_end
@@ -42,6 +43,9 @@ class Progress:
         best_loss: the lowest loss so far (None before any result).
         mean_duration: mean seconds of an ok trial's objective call.
         pruned: trials the pruner stopped early.
+        goal: how the loss reads (`min`, `max`, `none`: see `create_session`).
+        best_value: the best value so far in the objective's own sign
+            (`-best_loss` when the goal is `max`; None when it is `none`).
     """
 
     name: str
@@ -55,6 +59,8 @@ class Progress:
     best_loss: float | None
     mean_duration: float | None
     pruned: int = 0
+    goal: str = "min"
+    best_value: float | None = None
 
 
 class TrialResult(NamedTuple):
@@ -83,6 +89,7 @@ class SessionInfo:
     created: float
     pruner: str | None = None
     pruner_options: dict | None = None
+    goal: str = "min"
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ def progress(name: str) -> Progress:
     v, st = _fresh(name)
     with v.mutex:
         losses = [t.result["loss"] for t in st.trials.values() if t.status == "ok"]
+        best_loss = min(losses) if losses else None
         return Progress(
             name=v.name,
             status=status(st),
@@ -126,9 +134,11 @@ def progress(name: str) -> Progress:
             waiting=st.counts["new"],
             max_evals=st.spec.max_evals,
             last_traceback=st.last_traceback,
-            best_loss=min(losses) if losses else None,
+            best_loss=best_loss,
             mean_duration=st.mean_duration,
             pruned=st.counts.get("pruned", 0),
+            goal=st.spec.goal,
+            best_value=value_of(st.spec.goal, best_loss),
         )
 
 
@@ -150,6 +160,7 @@ def info(name: str) -> SessionInfo:
         created=spec.created,
         pruner=spec.pruner,
         pruner_options=dict(spec.pruner_options) if spec.pruner_options else None,
+        goal=spec.goal,
     )
 
 

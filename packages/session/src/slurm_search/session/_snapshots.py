@@ -107,7 +107,8 @@ class LazyTrials(dict):
             if data is None:  # another thread loaded them meanwhile
                 return
             with no_gc():
-                merged = {**pickle.loads(data), **dict(dict.items(self))}
+                # (a class of the user's that does not import here is read as a stand-in)
+                merged = {**store.loads_stored(data), **dict(dict.items(self))}
                 dict.clear(self)
                 dict.update(self, sorted(merged.items()))
                 gc.freeze()

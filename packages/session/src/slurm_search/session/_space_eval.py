@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 SPACE_MODULES = "space_modules"
 
 _imported: set[str] = set()
+_failed: dict[str, ImportError] = {}
 
 
 class SpaceEvalFailure(NamedTuple):
@@ -49,8 +50,14 @@ def import_space_modules(metadata: Mapping[str, Any] | None) -> None:
         ImportError: a module does not import here (with its name).
     """
     for module in (metadata or {}).get(SPACE_MODULES) or ():
+        if module in _failed:  # tried once: a listing asks for every trial's parameters
+            raise _failed[module]
         if module not in _imported:
-            importlib.import_module(module)
+            try:
+                importlib.import_module(module)
+            except ImportError as err:
+                _failed[module] = err
+                raise
             _imported.add(module)
             logger.debug("imported %s for the session's space", module)
 

@@ -16,17 +16,21 @@ is called and says how to install it when it is missing.
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._goals import value_of
 from ._labels import resolve
 from ._view import view
+
+logger = logging.getLogger(__name__)
 
 # The states of a trial, as users read them (the model's `new` is a trial
 # waiting for its next attempt).
 _STATE = {"new": "waiting", "running": "running", "ok": "ok", "failed": "failed", "pruned": "pruned"}
 
-COLUMNS = ("tid", "state", "attempt", "host", "worker", "loss", "duration", "start", "end")
+COLUMNS = ("tid", "state", "attempt", "host", "worker", "loss", "duration", "start", "end", "value")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,9 @@ class TrialRow:
         result: the objective's whole result dict (ok trials).
         vals: hyperopt's values of its active labels (label -> value;
             an index for `hp.choice`).
+        value: the objective's value in its own sign (`loss`, or `-loss`
+            when the session's goal is `max`; None when it is `none`).
+        goal: the session's goal (`min`, `max`, `none`).
     """
 
     tid: int
@@ -61,6 +68,8 @@ class TrialRow:
     end: float | None = None
     result: dict | None = None
     vals: dict[str, Any] = field(default_factory=dict)
+    value: float | None = None
+    goal: str = "min"
 
 
 def trial_rows(name: str) -> list[TrialRow]:
@@ -74,10 +83,20 @@ def trial_rows(name: str) -> list[TrialRow]:
     st = v.refresh()
     with v.mutex:
         trials = [st.trials[tid] for tid in sorted(st.trials)]
-        return [_row(trial, v.params(trial.tid)) for trial in trials]
+        return [_row(trial, _params(v, trial), st.spec.goal) for trial in trials]
 
 
-def _row(trial: Any, params: Any) -> TrialRow:
+def _params(v: Any, trial: Any) -> Any:
+    """The trial's parameters; where the space does not evaluate (its module does not
+    import here), hyperopt's values by label: a listing never needs the user's code."""
+    try:
+        return v.params(trial.tid)
+    except Exception as err:  # the space's own code, or a module that does not import here
+        logger.info("trial %s of %s: parameters shown by label (%s: %s)", trial.tid, v.name, type(err).__name__, err)
+        return {label: value[0] for label, value in trial.vals.items() if value}
+
+
+def _row(trial: Any, params: Any, goal: str = "min") -> TrialRow:
     finished = trial.status in ("ok", "failed", "pruned")
     loss = trial.result.get("loss") if trial.status in ("ok", "pruned") and trial.result else None
     worker = trial.owner
@@ -94,6 +113,8 @@ def _row(trial: Any, params: Any) -> TrialRow:
         end=trial.refresh_time if finished else None,
         result=dict(trial.result) if trial.status == "ok" and trial.result else None,
         vals={label: v[0] for label, v in trial.vals.items() if v},
+        value=value_of(goal, None if loss is None else float(loss)),
+        goal=goal,
     )
 
 
@@ -138,6 +159,7 @@ def records(rows: list[TrialRow], param_prefix: str = "params_") -> list[dict[st
             "duration": row.duration,
             "start": _utc(row.start),
             "end": _utc(row.end),
+            "value": row.value,
         }
         for param in names:
             record[param_prefix + param] = row.params.get(param)
@@ -153,7 +175,8 @@ def dataframe(name: str) -> Any:
     """Every trial of session `name` as a pandas DataFrame, one row per trial, indexed by tid.
 
     Columns: state, attempt, host, worker, loss, duration (seconds), start
-    and end (UTC timestamps), then `params_NAME` per parameter (as
+    and end (UTC timestamps), value (the objective's, in its sign: see
+    `TrialRow.value`), then `params_NAME` per parameter (as
     `optuna.Study.trials_dataframe` names them). `name` may be an
     experiment's sub-session label (`exp:NAME/best_xy/argmax:mean`).
 

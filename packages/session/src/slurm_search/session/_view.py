@@ -239,8 +239,17 @@ class View:
             trial = self._require_state().trials[tid]
             space, _ = self.space_and_domain()
             # issue 12: modules whose import defines what the space calls (scope functions).
-            import_space_modules(self._spec().metadata)
-            value = params(space, trial.vals)
+            try:
+                import_space_modules(self._spec().metadata)
+            except ImportError as err:
+                # A reader without the user's code (a listing elsewhere) needs them
+                # only if the space calls them: then it is their error that tells why.
+                try:
+                    value = params(space, trial.vals)
+                except Exception:
+                    raise err from None
+            else:
+                value = params(space, trial.vals)
             self._params[tid] = value
             return value
 

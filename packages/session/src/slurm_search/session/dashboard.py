@@ -14,19 +14,24 @@ and ``ssearch dashboard`` serves optuna-dashboard over it (`slurm_search.session
 
 The mapping:
 
-- A session is a study that minimises its loss. Its name is the session's
+- A session is a study of the objective's values in their own sign: it
+  maximises when the session's goal is `max` (trial values are then minus
+  the loss), else it minimises (a session whose goal is `none` optimises
+  nothing: its values are the placeholder losses). Its name is the session's
   `type:name`, or, for an experiment's sub-session, its label
   (`exp:NAME/best_xy/argmax:mean`, see `_labels.py`); both find it. Its
   user attrs say where it stands: session, experiment, label, status,
-  progress, completed, failed, running, max_evals, best_loss, algo,
-  objective.
+  progress, completed, failed, running, max_evals, goal, best_value (the
+  best so far in the objective's sign; `-` for the goal `none`), best_loss,
+  algo, objective.
 - Study ids are 1, 2, 3... in the order the sessions were created, given
   when a storage first sees a session and kept while it lives (so a
   dashboard's URLs stay valid while it runs; after a session is deleted, a
   new dashboard may number the later ones anew). A trial's id is
   `study_id * 2**20 + tid`.
   A trial's number is its tid (tids of deleted trials leave gaps).
-- Trial states: ok -> COMPLETE (value: the loss; a NaN loss -> FAIL),
+- Trial states: ok -> COMPLETE (value: the objective's value, the loss
+  or minus it, see above; a NaN loss -> FAIL),
   failed -> FAIL, running -> RUNNING, waiting for an attempt -> WAITING.
 - Parameters are hyperopt's labels with distributions derived from the
   session's space: `uniform`, `quniform` -> float; `loguniform`,
@@ -92,6 +97,16 @@ class ReadOnlyStorageError(NotImplementedError):
             "never through optuna"
         )
         self.method = method
+
+
+def _direction(goal: str) -> StudyDirection:
+    """A session's study maximises when its goal is `max` (its values are then minus its losses)."""
+    return StudyDirection.MAXIMIZE if goal == "max" else StudyDirection.MINIMIZE
+
+
+def _number(value: float | None) -> Any:
+    """A user attribute's number: inf and nan as text (JSON has neither)."""
+    return value if value is None or math.isfinite(value) else str(value)
 
 
 def _refuse(method: str):  # type: ignore[no-untyped-def]
@@ -163,7 +178,7 @@ class SessionStorage(BaseStorage):
     def _frozen_study(self, study_id: int, session: str, labels: dict[str, Any]) -> FrozenStudy:
         return FrozenStudy(
             study_name=self._labels.get(session, session),
-            direction=StudyDirection.MINIMIZE,
+            direction=_direction(info(session).goal),
             user_attrs=self._user_attrs(session, labels.get(session)),
             system_attrs={},
             study_id=study_id,
@@ -180,7 +195,9 @@ class SessionStorage(BaseStorage):
             "failed": p.failed,
             "running": p.running,
             "max_evals": p.max_evals,
-            "best_loss": p.best_loss if p.best_loss is None or math.isfinite(p.best_loss) else str(p.best_loss),
+            "goal": p.goal,
+            "best_value": "-" if p.best_value is None else _number(p.best_value),
+            "best_loss": _number(p.best_loss),
             "algo": settings.algo,
             "objective": settings.objective,
             "created": datetime.datetime.fromtimestamp(settings.created).isoformat(timespec="seconds"),
@@ -218,8 +235,7 @@ class SessionStorage(BaseStorage):
         return self._labels.get(session, session)
 
     def get_study_directions(self, study_id: int) -> list[StudyDirection]:
-        self._session(study_id)
-        return [StudyDirection.MINIMIZE]
+        return [_direction(info(self._session(study_id)).goal)]
 
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
         session = self._session(study_id)
@@ -257,7 +273,9 @@ class SessionStorage(BaseStorage):
 
     def _frozen_trial(self, study_id: int, row: TrialRow, dists: dict[str, BaseDistribution]) -> FrozenTrial:
         state = _STATES[row.state]
-        value = row.loss
+        # The objective's value in its own sign (the study maximises when the goal is max);
+        # a session that optimises nothing has only its placeholder losses.
+        value = row.loss if row.goal == "none" else row.value
         if state == TrialState.COMPLETE and (value is None or math.isnan(value)):
             state = TrialState.FAIL
         params = {label: external(dists[label], v) for label, v in row.vals.items()}

@@ -50,6 +50,8 @@ from ._objects import (
     transaction,
     update,
 )
+from ._stand_ins import NotLoaded
+from ._stand_ins import loads as loads_stored
 
 __all__ = [
     "command",
@@ -62,6 +64,7 @@ __all__ = [
     "LockNotCoherent",
     "LogCompacted",
     "NotFound",
+    "NotLoaded",
     "Position",
     "StateError",
     "StoreUnavailable",
@@ -75,6 +78,7 @@ __all__ = [
     "delete",
     "exists",
     "load_checkpoint",
+    "loads_stored",
     "log_end",
     "mark",
     "marks",

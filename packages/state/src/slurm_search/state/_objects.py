@@ -31,6 +31,7 @@ from ._files import (
 )
 from ._locks import held
 from ._names import Paths
+from ._stand_ins import loads as stand_ins_loads
 from ._writes import atomic_write, create_new
 
 logger = logging.getLogger(__name__)
@@ -60,14 +61,17 @@ def dumps(obj: Any) -> bytes:
     return pickle.dumps(obj, protocol=PICKLE_PROTOCOL)
 
 
-def unpickle(name: str, path: Path, data: bytes, way_out: str | None = None) -> Any:
+def unpickle(
+    name: str, path: Path, data: bytes, way_out: str | None = None, *, stand_ins: bool = False
+) -> Any:
     """Unpickle a stored file's bytes; a damaged file raises CorruptState.
 
     A missing module or class (ImportError, AttributeError) is not damage:
-    it propagates as it is, since restoring an older version would not help.
+    it propagates as it is, since restoring an older version would not help;
+    with `stand_ins`, it is read as a stand-in instead (`_stand_ins.py`).
     """
     try:
-        return pickle.loads(data)
+        return stand_ins_loads(data) if stand_ins else pickle.loads(data)
     except (ImportError, AttributeError):
         raise
     except Exception as err:  # any other failure of the pickle machine means bad bytes
@@ -86,8 +90,8 @@ def load_file(p: Paths, path: Path, what: str = "object") -> bytes:
         raise NotFound(p.name, path, what) from None
 
 
-def _load(p: Paths) -> Any:
-    return unpickle(p.name, p.object, load_file(p, p.object))
+def _load(p: Paths, stand_ins: bool = False) -> Any:
+    return unpickle(p.name, p.object, load_file(p, p.object), stand_ins=stand_ins)
 
 
 def create(name: str, obj: Any, *, timeout: float | None = None) -> None:
@@ -111,8 +115,14 @@ def create(name: str, obj: Any, *, timeout: float | None = None) -> None:
             raise AlreadyExists(p.name, p.object)
 
 
-def read(name: str) -> Any:
+def read(name: str, *, stand_ins: bool = False) -> Any:
     """The object stored under `name` (takes no lock).
+
+    Args:
+        name: `type:name`.
+        stand_ins: read a class or function whose module does not import
+            here as a `NotLoaded` stand-in instead of raising ImportError
+            (for listings, which must never need the user's code).
 
     Raises:
         InvalidName: the name is not `type:name`.
@@ -120,7 +130,7 @@ def read(name: str) -> Any:
         CorruptState: the file does not unpickle (see its message to restore).
         UnsafeState: the file or a folder could have been written by someone else.
     """
-    return _load(_names.paths(name))
+    return _load(_names.paths(name), stand_ins)
 
 
 def update(name: str, obj: Any, *, timeout: float | None = None) -> None:

@@ -28,11 +28,13 @@ def _row(summary: Any) -> dict[str, Any]:
     return row
 
 
-def _best(name: str) -> float | None:
+def _best(name: str) -> tuple[float | None, str | None]:
+    """The best value so far in the objective's sign, and the session's goal."""
     try:
-        return core.progress(name).best_loss
+        now = core.progress(name)
     except core.SessionError:  # unreadable: the row says so already
-        return None
+        return None, None
+    return now.best_value, now.goal
 
 
 @click.command("list", context_settings=CONTEXT)
@@ -44,12 +46,15 @@ def list_(all_: bool, as_json: bool) -> None:
     """List the active sessions, newest first (running, idle, stopped, failed; --all: every one).
 
     An experiment's sessions show its label (exp:NAME/path); without --all
-    only its outermost active ones are listed. BEST is the lowest loss so far.
+    only its outermost active ones are listed. BEST is the best value so far
+    as the objective returned it, with the goal: `-1.037 (max)` for a
+    maximising search, `0.25 (min)` for a minimising one, `-` for a
+    session that optimises nothing (a random sampling) or has no result.
     """
     labels = {name: (found.label, found.owner) for name, found in core.labelled().items()}
     rows, folded = _summary.listing([_row(summary) for summary in core.list_sessions(all=all_)], labels, fold=not all_)
     for row in rows:
-        row["best"] = _best(row["name"]) if row["status"] != "corrupt" else None
+        row["best"], row["goal"] = _best(row["name"]) if row["status"] != "corrupt" else (None, None)
         created = row.get("created")
         row["created"] = time.strftime("%Y-%m-%d %H:%M", time.localtime(created)) if created else None
     if as_json:
@@ -72,7 +77,8 @@ def list_(all_: bool, as_json: bool) -> None:
         "best",
         "created",
     ]
-    click.echo(_summary.table(header, [[row[key] for key in keys] for row in rows]))
+    shown = [[_best_cell(row) if key == "best" else row[key] for key in keys] for row in rows]
+    click.echo(_summary.table(header, shown))
     if folded:
         click.echo(f"({folded} sub-sessions of experiments not shown: ssearch list --all)", err=True)
     for row in rows:
@@ -80,11 +86,28 @@ def list_(all_: bool, as_json: bool) -> None:
             click.echo(f"{row['name']}: {row['error']}", err=True)
 
 
+def _best_cell(row: dict[str, Any]) -> str | None:
+    if row["status"] == "corrupt":
+        return None
+    return _summary.best_text(row.get("goal") or "min", row["best"])
+
+
+def _finite(values: list[float | None]) -> list[float]:
+    return [v for v in values if v is not None and math.isfinite(v)]
+
+
 def summary(name: str) -> dict[str, Any]:
-    """Everything ``ssearch show`` prints about a session, as plain data."""
+    """Everything ``ssearch show`` prints about a session, as plain data.
+
+    `loss` is the statistics of the session's losses; `value` those of the
+    objective's values in their own sign (the same for the goal `min`,
+    minus the losses for `max`, None for `none`); `best` and `worst` carry
+    both (None when the session optimises nothing).
+    """
     progress = core.progress(name)
     results = core.results(name)
-    losses = [r.loss for r in results if r.loss is not None and math.isfinite(r.loss)]
+    goal = progress.goal
+    losses = _finite([r.loss for r in results])
     info: dict[str, Any] = {"name": name}
     settings = _plain(core.info(name))
     info.update({key: value for key, value in settings.items() if key != "created"})
@@ -92,20 +115,28 @@ def summary(name: str) -> dict[str, Any]:
     info.update(_plain(progress))
     info["status"] = _summary.shown_status(info["status"], info.get("running"))
     info["loss"] = _summary.loss_stats(losses)
+    info["value"] = _summary.loss_stats(_finite([core.goal_value(goal, r.loss) for r in results]))
     for key, pick in (("best", core.best), ("worst", core.worst)):
-        found = pick(name) if results else None
-        info[key] = None if found is None else {"tid": found.tid, "loss": found.loss, "params": found.params}
-    info["pruned_trials"] = _pruned_trials(name) if progress.pruned else []
+        found = pick(name) if results and goal != "none" else None
+        info[key] = None if found is None else {
+            "tid": found.tid, "loss": found.loss, "value": core.goal_value(goal, found.loss), "params": found.params
+        }
+    info["pruned_trials"] = _pruned_trials(name, goal) if progress.pruned else []
     info["annotations"] = dict(core.annotations(name))
     info["nodes"] = _summary.by_node(core.trial_owners(name))
     info["checkpoints"] = dict(core.checkpoint_stats(name)._asdict())
     return info
 
 
-def _pruned_trials(name: str) -> list[dict[str, Any]]:
-    """The trials the pruner stopped: tid, the step of their last report, their loss there."""
+def _pruned_trials(name: str, goal: str = "min") -> list[dict[str, Any]]:
+    """The trials the pruner stopped: tid, the step of their last report, their loss (and value) there."""
     return [
-        {"tid": doc["tid"], "step": doc["result"].get("step"), "loss": doc["result"].get("loss")}
+        {
+            "tid": doc["tid"],
+            "step": doc["result"].get("step"),
+            "loss": doc["result"].get("loss"),
+            "value": core.goal_value(goal, doc["result"].get("loss")),
+        }
         for doc in core.trial_docs(name)
         if doc["result"].get("pruned")
     ]
@@ -144,33 +175,42 @@ def show(session: str, key: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(info, indent=2, default=repr))
         return
-    skip = {"name", "loss", "best", "worst", "annotations", "last_traceback", "nodes", "pruned_trials", "checkpoints"}
+    skip = {
+        "name", "loss", "value", "best", "worst", "annotations", "last_traceback", "nodes", "pruned_trials",
+        "best_loss", "best_value", "checkpoints",
+    }
     click.echo(name)
     for field, value in info.items():
         if field not in skip:
             click.echo(f"  {field}: {value}")
-    stats = info["loss"]
-    if stats:
+    goal = info["goal"]
+    # What the objective returned, in its sign: the loss (min), minus the loss (max).
+    word = {"min": "loss", "max": "value (max: higher is better)"}.get(goal)
+    stats = info["loss"] if goal == "min" else info["value"]
+    if word is None:
+        click.echo("values: none (the session optimises nothing: its loss is a placeholder)")
+    elif stats:
         click.echo(
-            "loss: " + "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items())
+            f"{word}: " + "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items())
         )
         results = core.results(name)
-        for line in _summary.histogram([r.loss for r in results if r.loss is not None and math.isfinite(r.loss)]):
+        for line in _summary.histogram(_finite([core.goal_value(goal, r.loss) for r in results])):
             click.echo("  " + line)
     else:
-        click.echo("loss: no finished trial yet")
+        click.echo(f"{word}: no finished trial yet")
+    word = "loss" if goal == "min" else "value"
     for which in ("best", "worst"):
         entry = info[which]
         if entry:
-            click.echo(f"{which}: trial {entry['tid']}, loss {entry['loss']:.6g}")
+            click.echo(f"{which}: trial {entry['tid']}, {word} {entry[word]:.6g}")
             for param, value in sorted(_flatten(entry["params"]).items()):
                 click.echo(f"  {param} = {value!r}")
     if info["pruned_trials"]:
         shown = info["pruned_trials"][:PRUNED_SHOWN]
-        click.echo(f"pruned (stopped early, loss = last report): {len(info['pruned_trials'])} trials")
+        click.echo(f"pruned (stopped early, {word} = last report): {len(info['pruned_trials'])} trials")
         for entry in shown:
-            loss = "none" if entry["loss"] is None else f"{entry['loss']:.6g}"
-            click.echo(f"  trial {entry['tid']}: pruned at step {entry['step']}, loss {loss}")
+            loss = "none" if entry[word] is None else f"{entry[word]:.6g}"
+            click.echo(f"  trial {entry['tid']}: pruned at step {entry['step']}, {word} {loss}")
         if len(info["pruned_trials"]) > len(shown):
             click.echo(f"  ... (`ssearch show {name} pruned_trials` lists them all)")
     saved = info["checkpoints"]

@@ -22,7 +22,7 @@ from slurm_search.session import TrialRow, trial_rows
 from ._cli_common import CONTEXT
 from ._summary import table
 
-COLUMNS = ("tid", "state", "attempt", "host", "worker", "loss", "duration", "start", "end")
+COLUMNS = ("tid", "state", "attempt", "host", "worker", "loss", "duration", "start", "end", "value")
 
 
 def _local(t: float | None) -> str | None:
@@ -48,17 +48,26 @@ def _iso(t: float | None) -> str | None:
     return None if t is None else datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat()
 
 
+def _value_column(rows: list[TrialRow]) -> str:
+    """LOSS (goal min), VALUE(MAX) (goal max: the objective's value, -loss), or VALUE (none: no value)."""
+    goal = rows[0].goal if rows else "min"
+    return {"min": "LOSS", "max": "VALUE(MAX)"}.get(goal, "VALUE")
+
+
 def as_table(rows: list[TrialRow]) -> str:
-    """Rows aligned under a header: the trial's columns, then one per parameter."""
+    """Rows aligned under a header: the trial's columns, then one per parameter.
+
+    The value column is the objective's value in its own sign (see `_value_column`).
+    """
     params = param_names(rows)
-    header = ["TID", "STATE", "ATTEMPT", "HOST", "LOSS", "DURATION", "START", "END", *params]
+    header = ["TID", "STATE", "ATTEMPT", "HOST", _value_column(rows), "DURATION", "START", "END", *params]
     lines = [
         [
             row.tid,
             row.state,
             row.attempt,
             row.host,
-            row.loss,
+            "-" if row.value is None and row.goal == "none" else row.value,
             None if row.duration is None else round(row.duration, 3),
             _local(row.start),
             _local(row.end),
@@ -79,7 +88,7 @@ def as_csv(rows: list[TrialRow]) -> str:
     for row in rows:
         writer.writerow(
             [row.tid, row.state, row.attempt, row.host, row.worker, row.loss, row.duration,
-             _iso(row.start), _iso(row.end), *(row.params.get(p) for p in params)]
+             _iso(row.start), _iso(row.end), row.value, *(row.params.get(p) for p in params)]
         )
     return out.getvalue()
 
@@ -97,6 +106,8 @@ def as_json(rows: list[TrialRow]) -> str:
                 "worker": row.worker,
                 "params": row.params,
                 "loss": _number(row.loss),
+                "value": _number(row.value),
+                "goal": row.goal,
                 "duration": row.duration,
                 "start": row.start,
                 "end": row.end,
@@ -117,6 +128,11 @@ def as_json(rows: list[TrialRow]) -> str:
 )
 def trials(session: str, fmt: str) -> None:
     """Print every trial of SESSION: tid, state, attempt, host, loss, duration, start, end, parameters.
+
+    The loss column shows the objective's value in its own sign: LOSS for
+    a minimising session, VALUE(MAX) (minus the loss) for a maximising one,
+    VALUE `-` for one that optimises nothing (a random sampling's). CSV
+    and JSON keep the loss and add the value.
 
     SESSION is a session's name or an experiment's sub-session label:
     exp:NAME/best_xy/argmax:mean (the session at that AST path; a prefix

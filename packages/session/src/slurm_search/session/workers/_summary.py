@@ -66,6 +66,14 @@ def size_text(size: int) -> str:
     return f"{value:.1f} TB"
 
 
+def best_text(goal: str, value: float | None) -> str:
+    """``-1.037 (max)``, ``0.0024 (min)``, or ``-`` (nothing optimised, or no result yet)."""
+    if value is None:
+        return "-"
+    shown = f"{value:.6g}" if math.isfinite(value) else str(value)
+    return f"{shown} ({goal})"
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Rows aligned under a header; numbers right-aligned, text left-aligned."""
     cells = [[str(cell) for cell in header]] + [["" if cell is None else _cell(cell) for cell in row] for row in rows]
