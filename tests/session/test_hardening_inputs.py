@@ -126,8 +126,8 @@ def test_a_smuggled_output_is_refused_as_a_real_process(tmp_path, fake_sbatch):
 def test_good_slurm_values_still_pass():
     options = normalise_options(
         {"time": "1:00:00", "partition": "gpu", "cpus-per-task": 2, "mem": "4G", "exclude": "node[01-02]",
-         "gres": None, "extra": ["--mail-type=END", "--signal=USR1@60"], "generations": 3, "margin": 30.0,
-         "array_parallelism": 2}
+         "gres": None, "extra": ["--mail-type=END"], "signal": "USR1@60", "requeue": True, "generations": 3,
+         "margin": 30.0, "array_parallelism": 2}
     )
     assert options["cpus_per_task"] == 2
     text = batch_script(["x"], logs="/l", job_name="j", tasks=2, environment={}, extra="--exclusive")
