@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from ._text import shorten
+
 __all__ = [
     "results_table",
     "format_number",
@@ -55,7 +57,7 @@ def _value(value: Any, width: int = 70) -> str:
                 text = f"{len(value)} values from {_value(min(value))} to {_value(max(value))}"
     else:
         text = str(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
+    return shorten(text, width)
 
 
 def _rows(results: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -202,10 +204,28 @@ def _space(node: Any) -> str:
     if name == "hyperopt_param" and len(args) == 2:
         inner = args[1]
         rest = [_space(a) for a in getattr(inner, "pos_args", [])]
+        if inner.name in _LOG_BOUNDS:
+            # hyperopt keeps log(low), log(high): show the bounds the user wrote.
+            rest[:2] = [_bound(a) for a in inner.pos_args[:2]]
         rest += [f"{k}={_space(v)}" for k, v in getattr(inner, "named_args", [])]
         return f"{inner.name}({', '.join([_space(args[0]), *rest])})"
     parts = [_space(a) for a in args] + [f"{k}={_space(v)}" for k, v in getattr(node, "named_args", [])]
     return f"{name}({', '.join(parts)})"
+
+
+# Spaces whose first two arguments are the logs of their bounds.
+_LOG_BOUNDS = ("loguniform", "qloguniform")
+
+
+def _bound(node: Any) -> str:
+    """``exp`` of a literal log-bound, as the number the user wrote (``1e-05``)."""
+    obj = getattr(node, "obj", None)
+    if getattr(node, "name", None) == "literal" and isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        try:
+            return format_number(math.exp(obj))
+        except OverflowError:
+            pass
+    return f"exp({_space(node)})"
 
 
 def _config_value(value: Any, fmt: Any) -> str:

@@ -42,7 +42,9 @@ from ._errors import (
     UnknownSession,
     UnknownTrial,
 )
+from ._folders import use_folder
 from ._labels import Labelled, labelled
+from ._labels import resolve as resolve_label
 from ._model import keep_claiming
 from ._names import session_name
 from ._pruners import PRUNERS, check_pruner, should_prune
@@ -118,6 +120,8 @@ __all__ = [
     "info",
     "keep_claiming",
     "labelled",
+    "resolve_label",
+    "use_folder",
     "list_sessions",
     "next_trial",
     "parse_value",

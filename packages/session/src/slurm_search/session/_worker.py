@@ -21,6 +21,7 @@ from ._current import evaluating
 from ._errors import LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick, status
+from ._folders import use_session_folder
 from ._names import resolve_objective, session_name
 from ._pruners import last_report
 from ._reports import TrialReports, reporting
@@ -198,6 +199,7 @@ def work_on(
     worker = worker_id or default_worker_id()
     v = view(name)
     spec = v.refresh().spec
+    use_session_folder(spec.objective, spec.metadata)
     objective = resolve_objective(spec.objective)
     context = v.context()
     # Import hyperopt and compile the space now, outside the session's lock:
