@@ -119,6 +119,7 @@ def show(name: str, as_json: bool) -> None:
                     "debug": run["debug"],
                     "sessions": sessions,
                     "results": run.get("results"),
+                    "files": _run_files(shown["name"]),
                 },
                 indent=2,
                 default=repr,
@@ -142,6 +143,26 @@ def show(name: str, as_json: bool) -> None:
         click.echo("results:")
         for line in results_table(run["results"]):
             click.echo(line)
+    files = _run_files(shown["name"])
+    if files:
+        click.echo("files (plots, tables):")
+        for path in files:
+            click.echo(f"  {path}")
+
+
+def _run_files(name: str) -> list[str]:
+    """What the run's display wrote into its folder (plots, CSV tables), by path."""
+    from ._experiment import run_dir
+
+    folder = run_dir(name)
+    if not folder.is_dir():
+        return []
+    found = [
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not path.name.startswith((".", "session_state")) and "logs" not in path.parts[-2:-1]
+    ]
+    return sorted(str(path) for path in found)
 
 
 def list_runs(as_json: bool) -> None:
@@ -267,6 +288,29 @@ def stop_run(name: str) -> None:
     stopped = stop_experiment(name)
     click.echo(f"stopped {full_name(name)} and {len(stopped)} sub-sessions")
     click.echo(f"resume it with: run_exp --resume={full_name(name)}")
+
+
+def delete_run(name: str, yes: bool) -> None:
+    """``--delete=exp:NAME``: asks first unless ``yes``."""
+    from ._experiment import full_name, read_run
+    from ._run import current_status, delete_experiment
+
+    stored = read_run(name, option="--delete")
+    full = full_name(name)
+    if not yes:
+        count = len(stored.get("sessions") or {})
+        question = (
+            f"delete {full} ({stored.get('spec')}, {current_status(stored)}) and its {count} sub-sessions? "
+            "Their trials, results and plots are lost"
+        )
+        try:
+            agreed = click.confirm(question, err=True)
+        except click.Abort:  # no answer (no terminal, end of input)
+            agreed = False
+        if not agreed:
+            raise click.ClickException(f"nothing deleted: answer y, or give --yes (run_exp --delete={full} --yes)")
+    deleted = delete_experiment(full)
+    click.echo(f"deleted {full} and {len(deleted)} sub-sessions")
 
 
 def display_ast_of(form: str, prepared: Any) -> None:
