@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import RUN_EXP
 
 from slurm_search import session, state
-
-from conftest import RUN_EXP
 
 SSEARCH = Path(sys.executable).parent / "ssearch"
 

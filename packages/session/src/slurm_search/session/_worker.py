@@ -20,8 +20,8 @@ from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
 from ._current import evaluating
 from ._errors import LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
-from ._model import keep_claiming, pick, status
 from ._folders import use_session_folder
+from ._model import keep_claiming, pick, status
 from ._names import resolve_objective, session_name
 from ._pruners import last_report
 from ._reports import TrialReports, reporting
