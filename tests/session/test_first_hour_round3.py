@@ -214,3 +214,61 @@ def test_doctor_leaves_no_lock_file():
     out = ssearch("doctor")
     assert out.returncode == 0, out.stdout + out.stderr
     assert [p.name for p in locks_dir().iterdir() if p.name.startswith("doctor:")] == []
+
+
+BIGMOD = '''
+import os
+from hyperopt import hp
+
+
+def objective(params, context=None):
+    return {"loss": params["x"] ** 2, "blob": os.urandom(3 << 20), "small": 7}
+
+
+space = {"x": hp.uniform("x", -1, 1)}
+'''
+
+
+def test_big_results_are_kept_apart_and_loaded_only_when_asked(project):
+    from slurm_search import state
+
+    (project / "bigmod.py").write_text(BIGMOD)
+    out = ssearch("start", "bigmod:objective", "max_evals=2", "--method=cpu", "--workers=1", cwd=project)
+    assert out.returncode == 0, out.stderr
+    name = out.stdout.strip()
+    folder = state.paths(name).dir
+    assert state.paths(name).log.stat().st_size < 100_000  # the log holds references, not 6 MB
+    blobs = sorted((folder / "blobs").iterdir())
+    assert len(blobs) == 2 and all(blob.stat().st_size > 3 << 20 for blob in blobs)
+    assert all(blob.stat().st_mode & 0o077 == 0 for blob in blobs)
+    # Listings carry the reference only; results() and best() load the whole result.
+    rows = session.trial_rows(name)
+    assert all(set(row.result) == {"loss", "status", "stored_apart"} for row in rows)
+    loaded = session.results(name)
+    assert [len(r.result["blob"]) for r in loaded] == [3 << 20, 3 << 20] and loaded[0].result["small"] == 7
+    assert len(session.best(name).result["blob"]) == 3 << 20
+    # Damage one result's file: what loads it says so; show, list, progress
+    # and trials never read it, so they answer as before.
+    data = bytearray(blobs[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blobs[0].write_bytes(bytes(data))
+    with pytest.raises(state.CorruptState, match="size or SHA-256 differ"):
+        session.results(name)
+    for args in (["show", name], ["list", "--all"], ["progress", name], ["trials", name], ["show", name, "best"]):
+        shown = ssearch(*args)
+        assert shown.returncode == 0, (args, shown.stderr)
+    assert "best: trial" in ssearch("show", name).stdout
+
+
+def test_a_refused_big_report_leaves_no_file():
+    from slurm_search import state
+
+    name = session.create_session("slurm_search.session.demo:objective", {"x": 1.0}, max_evals=2)
+    trial = session.next_trial(name, "holder")
+    with pytest.raises(session.LeaseLost):
+        session.record_result(name, "someone_else", trial.tid, {"loss": 1.0, "blob": b"x" * (2 << 20)})
+    blobs = state.paths(name).dir / "blobs"
+    assert not blobs.exists() or list(blobs.iterdir()) == []
+    session.record_result(name, "holder", trial.tid, {"loss": 1.0, "blob": b"x" * (2 << 20)})
+    assert len(list(blobs.iterdir())) == 1
+    assert session.results(name)[0].result["blob"] == b"x" * (2 << 20)

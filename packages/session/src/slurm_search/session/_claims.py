@@ -21,6 +21,7 @@ from slurm_search import state as store
 from slurm_search.locking import lock
 
 from ._beats import beat, retire, seize, sweep
+from ._big_results import discard
 from ._errors import LeaseLost, NoMoreTrials
 from ._events import Claim, Expire
 from ._model import pick, status
@@ -173,6 +174,9 @@ def claim_and_report(
     prepared = prepare(v, claim, worker)
     try:
         outcome = _claim_and_report(v, name, worker, report, report_tid, report_attempt, claim, prepared)
+    except LeaseLost:
+        discard(name, getattr(report, "blob", None))  # no record will ever refer to it
+        raise
     finally:
         if report is not None:
             retire(v, report_tid)

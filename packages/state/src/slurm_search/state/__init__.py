@@ -9,6 +9,7 @@ have written. See the package README for the contract.
 
 from __future__ import annotations
 
+from ._blobs import BlobRef, discard_blob, load_blob, save_blob
 from ._checkpoints import checkpoint_info, load_checkpoint, log_end, save_checkpoint
 from ._command import main as command
 from ._errors import (
@@ -56,12 +57,15 @@ __all__ = [
     "StoreUnavailable",
     "UnreadableRecord",
     "UnsafeState",
+    "BlobRef",
     "append",
     "checkpoint_info",
     "compact",
     "create",
     "delete",
+    "discard_blob",
     "exists",
+    "load_blob",
     "load_checkpoint",
     "log_end",
     "mark",
@@ -71,6 +75,7 @@ __all__ = [
     "read",
     "records",
     "restore_previous",
+    "save_blob",
     "save_checkpoint",
     "root",
     "split",

@@ -81,7 +81,7 @@ def best_line(name: str) -> str | None:
     from slurm_search.session import best
 
     try:
-        found = best(name)
+        found = best(name, load=False)  # only its params and loss are printed
     except SlurmSearchError:  # a summary line is not worth failing the command for
         return None
     if found is None:

@@ -83,7 +83,7 @@ def list_(all_: bool, as_json: bool) -> None:
 def summary(name: str) -> dict[str, Any]:
     """Everything ``ssearch show`` prints about a session, as plain data."""
     progress = core.progress(name)
-    results = core.results(name)
+    results = core.results(name, load=False)  # a big result is never loaded here
     losses = [r.loss for r in results if r.loss is not None and math.isfinite(r.loss)]
     info: dict[str, Any] = {"name": name}
     settings = _plain(core.info(name))
@@ -93,7 +93,7 @@ def summary(name: str) -> dict[str, Any]:
     info["status"] = _summary.shown_status(info["status"], info.get("running"))
     info["loss"] = _summary.loss_stats(losses)
     for key, pick in (("best", core.best), ("worst", core.worst)):
-        found = pick(name) if results else None
+        found = pick(name, load=False) if results else None
         info[key] = None if found is None else {"tid": found.tid, "loss": found.loss, "params": found.params}
     info["pruned_trials"] = _pruned_trials(name) if progress.pruned else []
     info["annotations"] = dict(core.annotations(name))
@@ -153,7 +153,7 @@ def show(session: str, key: str | None, as_json: bool) -> None:
         click.echo(
             "loss: " + "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items())
         )
-        results = core.results(name)
+        results = core.results(name, load=False)
         for line in _summary.histogram([r.loss for r in results if r.loss is not None and math.isfinite(r.loss)]):
             click.echo("  " + line)
     else:
