@@ -74,6 +74,10 @@ README_COMMANDS: dict[str, tuple[str, str]] = {
     "ssearch start ale agent=classic:a2c env=classic:CartPole-v1 train_frames=5000 max_evals=20 --method=cpu --workers=2": (R, ""),
     "ssearch start ale agent=classic:dqn space:lr=[1e-4,1e-2] hp:minibatch_size=32": (R, ""),
     "ssearch list [--all] [--json]": (U, ""),
+    "ssearch rm SESSION… [--yes]": (U, ""),
+    "run_exp --delete=exp:NAME [--yes]": (U, ""),
+    "ssearch start mymod:objective max_evals=50 --method=cpu --workers=4": (
+        S, "names a user's own module (tests/session/test_first_hour_round3.py runs one from the current folder)"),
     "ssearch show lumpy_roomy_vague_army [KEY] [--json]": (U, ""),
     "ssearch trials SESSION [--format table|csv|json]": (U, ""),
     "ssearch dashboard [--port 8080] [--host 127.0.0.1]": (U, ""),

@@ -174,6 +174,7 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
 _MODES = {
     "--show": {"--json"},
     "--stop": set(),
+    "--delete": {"--yes"},
     "--list-runs": {"--json"},
     "--print-config": {"EXPERIMENT", "PARAMETERS", "--debug", "--allow-new-params", "--json", "--resume"},
     "--display-ast": {"EXPERIMENT", "PARAMETERS", "--debug", "--allow-new-params", "--resume"},
@@ -184,7 +185,9 @@ _MODES = {
 
 def _mode(given: dict[str, Any]) -> str:
     modes = [
-        option for option in ("--show", "--stop", "--list-runs", "--print-config", "--display-ast") if option in given
+        option
+        for option in ("--show", "--stop", "--delete", "--list-runs", "--print-config", "--display-ast")
+        if option in given
     ]
     if len(modes) > 1:
         raise UserError(f"{modes[0]} and {modes[1]} do not go together: give one")
@@ -240,6 +243,12 @@ def _complete_experiments(ctx: click.Context, param: click.Parameter, incomplete
 @click.option("--show", metavar="exp:NAME", help="List a run's sub-sessions with their progress.")
 @click.option("--stop", metavar="exp:NAME", help="Stop a run, its sub-sessions and their Slurm jobs.")
 @click.option(
+    "--delete",
+    metavar="exp:NAME",
+    help="Delete a run and its sub-sessions (their workers and Slurm jobs stopped first); asks unless --yes.",
+)
+@click.option("--yes", is_flag=True, help="With --delete: do not ask.")
+@click.option(
     "--list-runs", "list_runs", is_flag=True, help="List the stored runs (exp:NAME), newest first, with their status."
 )
 @click.option(
@@ -269,6 +278,8 @@ def cli(
     debug_text: str | None,
     show: str | None,
     stop: str | None,
+    delete: str | None,
+    yes: bool,
     list_runs: bool,
     print_config: bool,
     as_json: bool,
@@ -292,6 +303,8 @@ def cli(
             ("--debug", debug_text),
             ("--show", show),
             ("--stop", stop),
+            ("--delete", delete),
+            ("--yes", yes or None),
             ("--list-runs", list_runs or None),
             ("--print-config", print_config or None),
             ("--json", as_json or None),
@@ -303,6 +316,12 @@ def cli(
     }
     try:
         _setup_logging()
+        if experiment is not None and experiment.startswith("-"):
+            # click took an unknown option for the experiment's name.
+            raise UserError(
+                f"unknown option {experiment!r}: `run_exp` alone lists the experiments, "
+                "`run_exp --list-runs` the stored runs (see run_exp --help)"
+            )
         mode = _mode(given)
         _refuse_unused(mode, given)
         from ._cli_output import display_ast_of, list_experiments, stop_run
@@ -315,6 +334,11 @@ def cli(
             return
         if mode == "--stop":
             stop_run(stop or "")
+            return
+        if mode == "--delete":
+            from ._cli_output import delete_run
+
+            delete_run(delete or "", yes)
             return
         if mode == "--list-runs":
             from ._cli_output import list_runs as list_stored

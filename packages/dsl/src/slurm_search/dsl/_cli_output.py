@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from ._text import shorten
+
 __all__ = [
     "results_table",
     "format_number",
@@ -55,7 +57,7 @@ def _value(value: Any, width: int = 70) -> str:
                 text = f"{len(value)} values from {_value(min(value))} to {_value(max(value))}"
     else:
         text = str(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
+    return shorten(text, width)
 
 
 def _rows(results: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -117,6 +119,7 @@ def show(name: str, as_json: bool) -> None:
                     "debug": run["debug"],
                     "sessions": sessions,
                     "results": run.get("results"),
+                    "files": _run_files(shown["name"]),
                 },
                 indent=2,
                 default=repr,
@@ -140,6 +143,26 @@ def show(name: str, as_json: bool) -> None:
         click.echo("results:")
         for line in results_table(run["results"]):
             click.echo(line)
+    files = _run_files(shown["name"])
+    if files:
+        click.echo("files (plots, tables):")
+        for path in files:
+            click.echo(f"  {path}")
+
+
+def _run_files(name: str) -> list[str]:
+    """What the run's display wrote into its folder (plots, CSV tables), by path."""
+    from ._experiment import run_dir
+
+    folder = run_dir(name)
+    if not folder.is_dir():
+        return []
+    found = [
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not path.name.startswith((".", "session_state")) and "logs" not in path.parts[-2:-1]
+    ]
+    return sorted(str(path) for path in found)
 
 
 def list_runs(as_json: bool) -> None:
@@ -202,10 +225,28 @@ def _space(node: Any) -> str:
     if name == "hyperopt_param" and len(args) == 2:
         inner = args[1]
         rest = [_space(a) for a in getattr(inner, "pos_args", [])]
+        if inner.name in _LOG_BOUNDS:
+            # hyperopt keeps log(low), log(high): show the bounds the user wrote.
+            rest[:2] = [_bound(a) for a in inner.pos_args[:2]]
         rest += [f"{k}={_space(v)}" for k, v in getattr(inner, "named_args", [])]
         return f"{inner.name}({', '.join([_space(args[0]), *rest])})"
     parts = [_space(a) for a in args] + [f"{k}={_space(v)}" for k, v in getattr(node, "named_args", [])]
     return f"{name}({', '.join(parts)})"
+
+
+# Spaces whose first two arguments are the logs of their bounds.
+_LOG_BOUNDS = ("loguniform", "qloguniform")
+
+
+def _bound(node: Any) -> str:
+    """``exp`` of a literal log-bound, as the number the user wrote (``1e-05``)."""
+    obj = getattr(node, "obj", None)
+    if getattr(node, "name", None) == "literal" and isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        try:
+            return format_number(math.exp(obj))
+        except OverflowError:
+            pass
+    return f"exp({_space(node)})"
 
 
 def _config_value(value: Any, fmt: Any) -> str:
@@ -247,6 +288,29 @@ def stop_run(name: str) -> None:
     stopped = stop_experiment(name)
     click.echo(f"stopped {full_name(name)} and {len(stopped)} sub-sessions")
     click.echo(f"resume it with: run_exp --resume={full_name(name)}")
+
+
+def delete_run(name: str, yes: bool) -> None:
+    """``--delete=exp:NAME``: asks first unless ``yes``."""
+    from ._experiment import full_name, read_run
+    from ._run import current_status, delete_experiment
+
+    stored = read_run(name, option="--delete")
+    full = full_name(name)
+    if not yes:
+        count = len(stored.get("sessions") or {})
+        question = (
+            f"delete {full} ({stored.get('spec')}, {current_status(stored)}) and its {count} sub-sessions? "
+            "Their trials, results and plots are lost"
+        )
+        try:
+            agreed = click.confirm(question, err=True)
+        except click.Abort:  # no answer (no terminal, end of input)
+            agreed = False
+        if not agreed:
+            raise click.ClickException(f"nothing deleted: answer y, or give --yes (run_exp --delete={full} --yes)")
+    deleted = delete_experiment(full)
+    click.echo(f"deleted {full} and {len(deleted)} sub-sessions")
 
 
 def display_ast_of(form: str, prepared: Any) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from slurm_search.session import format_value, parse_value
 
 from ._errors import BadValue, UnknownParameter
+from ._text import shorten
 
 __all__ = [
     "MISSING",
@@ -195,7 +196,7 @@ def differences(stored: Mapping[str, Any], given: Mapping[str, Any]) -> list[tup
 def _short(value: Any) -> str:
     text = format_value(value) if not isinstance(value, Mapping) else canonical(value)
     text = " ".join(text.split())
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shorten(text, 60)
 
 
 def derive_seed(seed: int, *parts: Any) -> int:

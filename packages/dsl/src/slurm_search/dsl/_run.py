@@ -9,7 +9,7 @@ import dataclasses
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import _experiment, _runtime
@@ -21,7 +21,7 @@ from ._spec import Spec, as_spec, load_spec, register_local
 
 __all__ = [
     "Prepared", "prepare", "build_tree", "run_experiment", "RunResult", "stop_experiment", "show_experiment",
-    "stored_runs", "mark_interrupted",
+    "stored_runs", "mark_interrupted", "delete_experiment", "current_status",
 ]
 
 logger = logging.getLogger(__name__)
@@ -208,6 +208,39 @@ def stop_experiment(name: str) -> list[str]:
     return stopped
 
 
+def delete_experiment(name: str) -> list[str]:
+    """Delete a run and its sub-sessions; their workers and Slurm jobs are stopped first.
+
+    Returns:
+        The sub-sessions deleted.
+
+    Raises:
+        NoSuchRun: no such run.
+        SlurmNotFound: a sub-session has Slurm jobs and scancel is not here
+            (nothing is deleted then; the sessions are stopped).
+    """
+    from slurm_search import session, state
+    from slurm_search.session import workers
+
+    name = _experiment.full_name(name)
+    stored = _experiment.read_run(name, option="--delete")
+    subs = list(dict.fromkeys(stored["sessions"].values()))
+    for sub in subs:  # every job stopped before anything is deleted
+        try:
+            workers.cancel(sub)
+        except session.UnknownSession:
+            continue
+    deleted = []
+    for sub in subs:
+        try:
+            session.delete_session(sub)
+        except session.UnknownSession:
+            continue
+        deleted.append(sub)
+    state.delete(name)
+    return deleted
+
+
 def show_experiment(name: str) -> dict[str, Any]:
     """The stored run with each sub-session's progress: ``{"run": ..., "sessions": [(path, name, progress)]}``.
 
@@ -232,7 +265,30 @@ def show_experiment(name: str) -> dict[str, Any]:
     return {"name": name, "run": stored, "status": status, "sessions": rows}
 
 
-def _running_status(stored: Mapping[str, Any], trials_running: bool) -> str:
+def current_status(stored: Mapping[str, Any]) -> str:
+    """A stored run's status as ``--show`` tells it: a run stored as running
+    whose run_exp is gone (SIGTERM, kill -9, a closed terminal) is
+    ``interrupted``. Its sub-sessions are read only when its process cannot
+    be checked (another host)."""
+    status = str(stored.get("status"))
+    if status != "running":
+        return status
+
+    def trials_running() -> bool:
+        from slurm_search import session
+
+        for sub in (stored.get("sessions") or {}).values():
+            try:
+                if session.progress(sub).running:
+                    return True
+            except session.SessionError:
+                continue
+        return False
+
+    return _running_status(stored, trials_running)
+
+
+def _running_status(stored: Mapping[str, Any], trials_running: bool | Callable[[], bool]) -> str:
     """What a run stored as running is doing: ``running``, or ``interrupted``
     when its run_exp is gone (kill -9, a closed terminal) before it could say
     so. Its process is checked on this host; on another host, a run with no
@@ -246,7 +302,7 @@ def _running_status(stored: Mapping[str, Any], trials_running: bool) -> str:
         except PermissionError:
             pass  # another user's process, alive
         return "running"
-    if trials_running:
+    if trials_running() if callable(trials_running) else trials_running:
         return "running"
     return f"running on {host} (no trial running now)" if host else "interrupted"
 
@@ -273,7 +329,7 @@ def stored_runs() -> list[dict[str, Any]]:
             runs.append({"name": name, "spec": "?", "status": f"unreadable ({err})", "seed": None,
                          "sessions": 0, "created": None})
             continue
-        runs.append({"name": name, "spec": stored.get("spec"), "status": stored.get("status"),
+        runs.append({"name": name, "spec": stored.get("spec"), "status": current_status(stored),
                      "seed": stored.get("seed"), "sessions": len(stored.get("sessions") or {}),
                      "created": stored.get("created")})
     runs.sort(key=lambda r: r["created"] or 0, reverse=True)

@@ -23,6 +23,7 @@ from ._failures import failure_line, root_failure
 from ._measures import SamplingResults
 from ._params import derive_seed
 from ._spec import spec_modules
+from ._text import shorten
 
 if TYPE_CHECKING:
     from ._nodes import SamplingNode
@@ -94,8 +95,10 @@ def _short(value: Any) -> str:
         return f"{value:.4g}"
     if isinstance(value, dict):
         return "(" + ", ".join(f"{k}={_short(v)}" for k, v in value.items()) + ")"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, (list, tuple)):
+        text = ", ".join(_short(v) for v in value)
+        return shorten(f"[{text}]" if isinstance(value, list) else f"({text})", 40)
+    return shorten(repr(value), 40)
 
 
 def readable_label(path: list[str]) -> str:

@@ -44,9 +44,11 @@ from ._errors import (
     UnknownSession,
     UnknownTrial,
 )
+from ._folders import use_folder
 from ._goals import GOALS
 from ._goals import value_of as goal_value
 from ._labels import Labelled, labelled
+from ._labels import resolve as resolve_label
 from ._leaving import leave_grace, request_leave, reset_leave, should_stop, suspend
 from ._model import keep_claiming
 from ._names import session_name
@@ -144,6 +146,8 @@ __all__ = [
     "info",
     "keep_claiming",
     "labelled",
+    "resolve_label",
+    "use_folder",
     "list_sessions",
     "next_trial",
     "parse_value",

@@ -21,6 +21,7 @@ from slurm_search import state as store
 from slurm_search.locking import lock
 
 from ._beats import beat, retire, seize, sweep
+from ._big_results import discard
 from ._ckpt_paths import discard_checkpoints
 from ._errors import LeaseLost, NoMoreTrials
 from ._events import Claim, Expire
@@ -176,6 +177,9 @@ def claim_and_report(
     prepared = prepare(v, claim is True, worker)
     try:
         outcome = _claim_and_report(v, name, worker, report, report_tid, report_attempt, claim, prepared)
+    except LeaseLost:
+        discard(name, getattr(report, "blob", None))  # no record will ever refer to it
+        raise
     finally:
         if report is not None:
             retire(v, report_tid)

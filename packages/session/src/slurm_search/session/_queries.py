@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from slurm_search import state as store
 
+from ._big_results import is_apart, load_result
 from ._errors import CorruptSession
 from ._events import Created, Snapshot
 from ._goals import value_of
@@ -183,24 +184,45 @@ def trial_owners(name: str) -> list[tuple[str | None, str]]:
     return [(trial.owner, trial.status) for trial in st.trials.values()]
 
 
-def results(name: str) -> list[TrialResult]:
-    """The ok trials, by tid."""
+def results(name: str, *, load: bool = True) -> list[TrialResult]:
+    """The ok trials, by tid, each with its whole result.
+
+    Args:
+        load: load a result kept apart from the log (`_big_results`); with
+            False, its `result` is the record's small reference dict (what
+            listings and `ssearch show` use: they never load big results).
+    """
     v, st = _fresh(name)
     with v.mutex:
         ok = sorted((t for t in st.trials.values() if t.status == "ok"), key=lambda t: t.tid)
-        return [TrialResult(t.tid, v.params(t.tid), t.result["loss"], dict(t.result)) for t in ok]
+        found = [TrialResult(t.tid, v.params(t.tid), t.result["loss"], dict(t.result)) for t in ok]
+    return [_loaded(v.name, r) for r in found] if load else found
 
 
-def best(name: str) -> TrialResult | None:
-    """The ok trial with the lowest loss (the lowest tid among equals); None before any."""
-    found = results(name)
-    return min(found, key=lambda r: (r.loss, r.tid)) if found else None
+def _loaded(name: str, found: TrialResult) -> TrialResult:
+    if not is_apart(found.result):
+        return found
+    return found._replace(result=load_result(name, found.result))
 
 
-def worst(name: str) -> TrialResult | None:
+def best(name: str, *, load: bool = True) -> TrialResult | None:
+    """The ok trial with the lowest loss (the lowest tid among equals); None before any.
+
+    Only that trial's result is loaded (`load=False`: none)."""
+    found = results(name, load=False)
+    if not found:
+        return None
+    chosen = min(found, key=lambda r: (r.loss, r.tid))
+    return _loaded(session_name(name), chosen) if load else chosen
+
+
+def worst(name: str, *, load: bool = True) -> TrialResult | None:
     """The ok trial with the highest loss (the lowest tid among equals); None before any."""
-    found = results(name)
-    return min(found, key=lambda r: (-r.loss, r.tid)) if found else None
+    found = results(name, load=False)
+    if not found:
+        return None
+    chosen = min(found, key=lambda r: (-r.loss, r.tid))
+    return _loaded(session_name(name), chosen) if load else chosen
 
 
 def trial_docs(name: str) -> list[dict]:

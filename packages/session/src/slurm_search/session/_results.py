@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ._big_results import store_apart
 from ._errors import InvalidResult
 from ._events import Failure, Prune, Result, Suspend
 from ._view import View
@@ -48,10 +49,15 @@ def _elapsed(v: View, tid: int, duration: float | None, now: float) -> float:
 
 
 def result_report(worker: str, tid: int, result: dict, duration: float | None, v: View) -> Callable[[int], Any]:
+    """Makes the Result record; a big result is written apart first (`_big_results`),
+    and the blob is the function's `.blob` (removed if the report is refused)."""
+    recorded, blob = store_apart(v.name, result)
+
     def make(attempt: int) -> Result:
         now = time.time()
-        return Result(tid, worker, attempt, result, now, _elapsed(v, tid, duration, now))
+        return Result(tid, worker, attempt, recorded, now, _elapsed(v, tid, duration, now))
 
+    make.blob = blob  # type: ignore[attr-defined]
     return make
 
 

@@ -81,9 +81,27 @@ def trial_rows(name: str) -> list[TrialRow]:
     """
     v = view(resolve(name))
     st = v.refresh()
+    var = _drawn_var(st.spec.metadata)
     with v.mutex:
         trials = [st.trials[tid] for tid in sorted(st.trials)]
-        return [_row(trial, _params(v, trial), st.spec.goal) for trial in trials]
+        return [_row(trial, _unwrapped(_params(v, trial), var), st.spec.goal) for trial in trials]
+
+
+def _drawn_var(metadata: Any) -> str | None:
+    """The variable an experiment's sampling session draws (its metadata's
+    ``var``), whose value the objective gets as ``{"value": ...}``."""
+    if isinstance(metadata, dict) and metadata.get("experiment") and isinstance(metadata.get("var"), str):
+        return metadata["var"]
+    return None
+
+
+def _unwrapped(params: Any, var: str | None) -> Any:
+    """An experiment's ``{"value": {"x": 1}}`` as ``{"x": 1}`` (columns ``x``,
+    not ``value:x``); a drawn scalar as ``{var: value}`` (``seed``)."""
+    if var is None or not isinstance(params, dict) or set(params) != {"value"}:
+        return params
+    inner = params["value"]
+    return inner if isinstance(inner, dict) and inner else {var: inner}
 
 
 def _params(v: Any, trial: Any) -> Any:

@@ -22,6 +22,7 @@ from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
 from ._current import evaluating
 from ._errors import LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
+from ._folders import use_session_folder
 from ._leaving import leave_on_signals, leave_reason, reset_leave, should_stop
 from ._model import keep_claiming, pick, status
 from ._names import resolve_objective, session_name
@@ -266,6 +267,7 @@ def work_on(
     worker = worker_id or default_worker_id()
     v = view(name)
     spec = v.refresh().spec
+    use_session_folder(spec.objective, spec.metadata)
     objective = resolve_objective(spec.objective)
     context = v.context()
     # Import hyperopt and compile the space now, outside the session's lock:

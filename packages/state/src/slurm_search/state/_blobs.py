@@ -16,11 +16,18 @@ folder a `MANIFEST` of every file's size and CRC. Reading verifies them and
 raises `CorruptState` on any difference, so a damaged checkpoint is never
 taken for a good one. Nothing is read through a link, nor from a file that
 another user could have written (the store's rule for anything it unpickles).
+
+Big values of a log record (a result of hundreds of megabytes) are blobs too,
+of the simplest kind: `save_blob` writes the bytes once, atomically, to
+`<root>/<type>/<name>/blobs/<key>`, and the caller stores the small `BlobRef`
+(key, size, SHA-256) in its record instead of the value; `load_blob` checks
+both before it returns the bytes, so the log's reference vouches for them.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import secrets
 import shutil
@@ -29,12 +36,20 @@ import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
+from . import _names
 from ._errors import CorruptState, UnsafeState
-from ._files import check_safe, ensure_private_dir, fsync_dir, open_nofollow, write_all
+from ._files import check_dirs, check_safe, ensure_private_dir, fsync_dir, open_nofollow, write_all
+from ._objects import subdir
+from ._writes import atomic_write
 
 __all__ = [
     "MANIFEST",
+    "BlobRef",
+    "discard_blob",
+    "load_blob",
+    "save_blob",
     "blob_dir",
     "publish",
     "read_blob",
@@ -277,3 +292,70 @@ def _unlink(path: Path) -> None:
 def is_staged(path: Path) -> bool:
     """Whether `path` is a staged (unpublished) blob or folder: left by a writer that died."""
     return path.name.startswith(_STAGED)
+
+
+BLOBS = "blobs"
+_LOST = "the value it held cannot be read; every other record is intact"
+
+
+class BlobRef(NamedTuple):
+    """Where a blob is and what it holds: its file's key, size and SHA-256 (hex)."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+def save_blob(name: str, data: bytes | memoryview, prefix: str = "blob") -> BlobRef:
+    """Write `data` as a new blob of `name`; returns its reference.
+
+    The key is `prefix` and random bytes, so writers never collide and a
+    blob is never replaced in place. Takes no lock.
+
+    Raises:
+        InvalidName, UnsafeState; OSError (a full store).
+    """
+    folder = subdir(name, BLOBS)
+    key = f"{prefix}.{secrets.token_hex(8)}"
+    _names.check_part(key)
+    atomic_write(folder / key, data)
+    return BlobRef(key, len(data), hashlib.sha256(data).hexdigest())
+
+
+def load_blob(name: str, ref: BlobRef | tuple) -> bytes:
+    """The bytes of blob `ref` of `name`, checked against its size and checksum.
+
+    Raises:
+        CorruptState: missing, cut, or not the bytes the reference names.
+        UnsafeState: a link, not a plain file, or writable by others.
+    """
+    ref = BlobRef(*ref)
+    p = _names.paths(name)
+    _names.check_part(ref.key)
+    path = p.dir / BLOBS / ref.key
+    check_dirs(p.chain())
+    try:
+        fd = open_nofollow(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise CorruptState(name, path, "missing", way_out=_LOST) from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
+        check_safe(path, st)
+        data = f.read(ref.size + 1)
+    if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha256:
+        raise CorruptState(
+            name, path, f"not the {ref.size} bytes its record names: size or SHA-256 differ", way_out=_LOST
+        )
+    return data
+
+
+def discard_blob(name: str, ref: BlobRef | tuple) -> None:
+    """Remove blob `ref` of `name` (one that no record refers to); gone already is fine."""
+    ref = BlobRef(*ref)
+    _names.check_part(ref.key)
+    try:
+        os.unlink(_names.paths(name).dir / BLOBS / ref.key)
+    except FileNotFoundError:
+        pass

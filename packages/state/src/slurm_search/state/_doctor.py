@@ -11,6 +11,7 @@ when nothing is wrong.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -33,6 +34,8 @@ from ._files import check_safe
 ROUNDS = 100
 LOW_SPACE = 1 << 30  # bytes free below which the store may run out
 SCRATCH_TYPE = "doctor"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -176,6 +179,20 @@ def _live(report: Report, rounds: int, commands: list[list[str]], where: str) ->
             _objects.delete(name)
         except StateError:
             pass
+        _remove_lock_files(name)
+
+
+def _remove_lock_files(name: str) -> None:
+    """The scratch name's lock files: no process uses the name again (it holds
+    this pid and random bytes), so they would only pile up, one per run."""
+    folder = locking.locks_dir()
+    for path in (folder / f"{name}.lock", *folder.glob(f"{name}.*.lock")):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as err:  # litter is not a reason to fail doctor
+            logger.debug("could not remove %s: %s", path, err)
 
 
 def _live_slurm(report: Report, rounds: int, slurm_args: Sequence[str]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from slurm_search import state
-from slurm_search.session import SlurmSearchError, progress, session_name
+from slurm_search.session import SlurmSearchError, progress, resolve_label
 
 from ._cli_args import BadArgument, CommandError
 
@@ -68,10 +68,47 @@ def one_line(err: click.UsageError, ctx: click.Context) -> click.ClickException:
 
 
 def existing(text: str) -> str:
-    """The full name of an existing session (UnknownSession with close names otherwise)."""
-    name = session_name(text)
+    """The full name of an existing session, named as `list` prints it: its
+    name, or an experiment's label (``exp:NAME/best_xy``). UnknownSession
+    (with close names) or UnknownLabel (with the labels) otherwise."""
+    name = resolve_label(text)
     progress(name)
     return name
+
+
+def best_line(name: str) -> str | None:
+    """``best: trial 3, loss -0.03012, x=0.2991, y=-1.5`` (the whole params), or None before any ok trial."""
+    from slurm_search.session import best
+
+    try:
+        found = best(name, load=False)  # only its params and loss are printed
+    except SlurmSearchError:  # a summary line is not worth failing the command for
+        return None
+    if found is None:
+        return None
+    params = ", ".join(f"{key}={number(value)}" for key, value in flat_params(found.params).items())
+    return f"best: trial {found.tid}, loss {number(found.loss)}" + (f", {params}" if params else "")
+
+
+def number(value: Any) -> str:
+    """A value for people: a float to 6 significant digits, never cut (``-0.0301235``)."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def flat_params(params: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested parameters as one level, keys joined with ``:``."""
+    if not isinstance(params, dict):
+        return {prefix or "value": params}
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        path = f"{prefix}:{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            flat.update(flat_params(value, path))
+        else:
+            flat[path] = value
+    return flat
 
 
 def summary_line(now: Any) -> str:

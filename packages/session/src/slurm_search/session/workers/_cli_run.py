@@ -1,8 +1,9 @@
-"""``ssearch`` commands that act: start, restart, stop, enable, del_trial, work_on, doctor."""
+"""``ssearch`` commands that act: start, restart, stop, rm, enable, del_trial, work_on, doctor."""
 
 from __future__ import annotations
 
 import inspect
+import os
 import time
 from typing import Any
 
@@ -13,10 +14,10 @@ from slurm_search import state
 
 from . import _slurm
 from ._cli_args import BadArgument, CommandError, parse_assignments
-from ._cli_common import ASSIGNMENTS, CONTEXT, existing, summary_line
+from ._cli_common import ASSIGNMENTS, CONTEXT, best_line, existing, summary_line
 from ._errors import LaunchError, SlurmNotFound
 from ._launch import Plan, cancel, plan
-from ._registry import session_arguments
+from ._registry import describe_types, is_objective_ref, objective_arguments, session_arguments
 from ._slurm_script import check_slurm_options
 
 
@@ -57,6 +58,9 @@ def _run(name: str, planned: Plan, wait: bool | None) -> None:
         launched.wait()
     if launched.progress is not None:
         click.echo(f"{name}: {summary_line(launched.progress)}", err=True)
+        best = best_line(name)
+        if best:
+            click.echo(f"{name}: {best}", err=True)
         if launched.progress.status == "failed":
             raise CommandError(
                 f"session {name} failed: see `ssearch show {name}` for the last traceback, "
@@ -64,27 +68,49 @@ def _run(name: str, planned: Plan, wait: bool | None) -> None:
             )
 
 
-@click.command(context_settings=ASSIGNMENTS)
+class _StartCommand(click.Command):
+    """``ssearch start --help`` lists the registered session types and their parameters."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [*describe_types(), ("MODULE:FUNCTION", _OWN_OBJECTIVE)]
+        with formatter.section("Session types"):
+            formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+_OWN_OBJECTIVE = (
+    "your own objective fn(params, context), imported from the current folder (mymod.py: "
+    "ssearch start mymod:objective). The space: space=MODULE:NAME, else the attribute `space` "
+    "beside the objective (a hyperopt space or a function returning one). Other KEY=VALUE go "
+    "to the context dict; 50 trials unless max_evals=N."
+)
+
+
+@click.command(cls=_StartCommand, context_settings=ASSIGNMENTS)
 @click.argument("session_type", metavar="TYPE")
 @click.argument("assignments", nargs=-1, type=click.UNPROCESSED, metavar="[KEY=VALUE]... [--slurm:OPTION=VALUE]...")
 @_launch_options
 def start(session_type: str, assignments: tuple[str, ...], method: str | None, workers: int | None, wait: bool | None):
     """Create a session of TYPE and run workers on it.
 
+    TYPE is a registered session type (below) or your own MODULE:FUNCTION.
     KEY=VALUE sets the type's parameters (demo: sleep=0.5) and the search's
     own settings (algo=tpe max_evals=200 seed=1 name=NAME lease_seconds=30);
     A:B=VALUE sets a nested parameter. --slurm:OPTION=VALUE sets a Slurm
     option (partition, time, gres, mem, cpus_per_task, exclude, account, qos,
     constraint, extra, generations, margin...).
 
-    Prints the session's name on stdout.
+    Prints the session's name on stdout, and its best trial at the end.
     """
     settings, slurm = parse_assignments(assignments)
     planned = plan(method, workers, slurm or None)  # checked before anything is created
     if slurm and planned.method != "slurm":
         raise BadArgument(f"--slurm: options need --method=slurm (the method is {planned.method})")
     params, own = _split_settings(settings)
-    args = session_arguments(session_type, params)
+    if is_objective_ref(session_type):
+        args = objective_arguments(session_type, params, os.getcwd())
+    else:
+        args = session_arguments(session_type, params)
     args.update(own)
     name = core.create_session(**args)
     click.echo(name)
@@ -93,6 +119,27 @@ def start(session_type: str, assignments: tuple[str, ...], method: str | None, w
     except LaunchError as err:
         # The session is kept: say how to run it once the problem is fixed.
         raise CommandError(f"{err} (session {name} is kept: `ssearch restart {name}` launches it)") from None
+    except KeyboardInterrupt:
+        _interrupted(name, planned.method)
+
+
+def _interrupted(name: str, method: str) -> None:
+    """Ctrl-C: the local workers are gone with us, so the session is stopped
+    at once (listed as stopped, not running until a lease runs out), and the
+    way back is printed instead of click's bare "Aborted!"."""
+    if method == "slurm":
+        click.echo(
+            f"{name}: interrupted; its Slurm jobs go on (`ssearch stop {name}` stops them, "
+            f"`ssearch progress {name}` follows them)",
+            err=True,
+        )
+        raise SystemExit(130)
+    try:
+        core.stop(name)
+    except core.SessionError as err:  # the way back is still worth printing
+        click.echo(f"{name}: could not be marked stopped: {err}", err=True)
+    click.echo(f"{name}: interrupted and stopped; continue it with: ssearch restart {name}", err=True)
+    raise SystemExit(130)
 
 
 @click.command(context_settings=ASSIGNMENTS)
@@ -126,7 +173,10 @@ def restart(
     core.restart(name)
     click.echo(f"{name}: restarted", err=True)
     if planned is not None:
-        _run(name, planned, wait)
+        try:
+            _run(name, planned, wait)
+        except KeyboardInterrupt:
+            _interrupted(name, planned.method)
 
 
 @click.command(context_settings=CONTEXT)
@@ -147,6 +197,39 @@ def _stop(name: str) -> None:
         return
     more = f"; cancelled Slurm job {', '.join(cancelled)}" if cancelled else ""
     click.echo(f"{name}: stopped{more}", err=True)
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("sessions", nargs=-1, required=True)
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+def rm(sessions: tuple[str, ...], yes: bool) -> None:
+    """Delete SESSIONS: their workers and Slurm jobs are stopped first, then every trial and log.
+
+    Asks first unless --yes. An experiment's sub-session is deleted with its
+    experiment (run_exp --delete=exp:NAME), not alone.
+    """
+    names = list(dict.fromkeys(existing(text) for text in sessions))  # every name checked first
+    owned = {found.session: found.owner for found in core.labelled().values()}
+    for name in names:
+        if name in owned:
+            raise CommandError(
+                f"{name} belongs to {owned[name]}: delete the experiment with `run_exp --delete={owned[name]}`"
+            )
+    if not yes:
+        shown = ", ".join(f"{name} ({summary_line(core.progress(name))})" for name in names)
+        try:
+            agreed = click.confirm(f"delete {shown}? Its trials and logs are lost", err=True)
+        except click.Abort:  # no answer (no terminal, end of input)
+            agreed = False
+        if not agreed:
+            raise CommandError("nothing deleted: answer y, or give --yes")
+    for name in names:
+        try:
+            cancel(name)
+        except SlurmNotFound as err:
+            raise CommandError(f"{name} is stopped but not deleted: its Slurm jobs were not cancelled: {err}") from None
+        core.delete_session(name)
+        click.echo(f"{name}: deleted", err=True)
 
 
 @click.command(context_settings=CONTEXT)
@@ -189,9 +272,24 @@ def work_on(session: str, timeout: float | None, worker_id: str | None) -> None:
     """Work on SESSION in this process until it is done (or TIMEOUT seconds passed)."""
     name = existing(session)
     deadline = time.time() + timeout if timeout is not None else None
+    # As `python -m` would: the objective's module may be in the current folder.
+    core.use_folder(os.getcwd(), core.info(name).objective.partition(":")[0])
     # A worker process of its own: SIGTERM (scancel, a preemption) and
     # SIGUSR1/2 hand its trial back at once instead of after a lease.
-    core.work_on(name, deadline=deadline, worker_id=worker_id, leave_signals=True, leave_grace=core.leave_grace())
+    report = core.work_on(
+        name, deadline=deadline, worker_id=worker_id, leave_signals=True, leave_grace=core.leave_grace()
+    )
+    click.echo(f"{name}: {_work_line(report)}; session {summary_line(core.progress(name))}", err=True)
+    best = best_line(name)
+    if best:
+        click.echo(f"{name}: {best}", err=True)
+
+
+def _work_line(report: Any) -> str:
+    """What this worker did: ``this worker: 3 ok, 1 failed (done)``."""
+    counts = {"ok": report.completed, "failed": report.failed, "pruned": report.pruned, "lost": report.lost}
+    parts = [f"{count} {what}" for what, count in counts.items() if count]
+    return f"this worker: {', '.join(parts) or 'no trial'} ({report.reason})"
 
 
 @click.command("generational_work_on", context_settings=CONTEXT)
@@ -222,4 +320,4 @@ def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -
     raise SystemExit(state.command(argv))
 
 
-COMMANDS = [start, restart, stop, stopall, enable, del_trial, work_on, generational_work_on, doctor]
+COMMANDS = [start, restart, stop, rm, stopall, enable, del_trial, work_on, generational_work_on, doctor]

@@ -105,7 +105,7 @@ def summary(name: str) -> dict[str, Any]:
     both (None when the session optimises nothing).
     """
     progress = core.progress(name)
-    results = core.results(name)
+    results = core.results(name, load=False)  # a big result is never loaded here
     goal = progress.goal
     losses = _finite([r.loss for r in results])
     info: dict[str, Any] = {"name": name}
@@ -117,7 +117,7 @@ def summary(name: str) -> dict[str, Any]:
     info["loss"] = _summary.loss_stats(losses)
     info["value"] = _summary.loss_stats(_finite([core.goal_value(goal, r.loss) for r in results]))
     for key, pick in (("best", core.best), ("worst", core.worst)):
-        found = pick(name) if results and goal != "none" else None
+        found = pick(name, load=False) if results and goal != "none" else None
         info[key] = None if found is None else {
             "tid": found.tid, "loss": found.loss, "value": core.goal_value(goal, found.loss), "params": found.params
         }
@@ -193,7 +193,7 @@ def show(session: str, key: str | None, as_json: bool) -> None:
         click.echo(
             f"{word}: " + "  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items())
         )
-        results = core.results(name)
+        results = core.results(name, load=False)
         for line in _summary.histogram(_finite([core.goal_value(goal, r.loss) for r in results])):
             click.echo("  " + line)
     else:

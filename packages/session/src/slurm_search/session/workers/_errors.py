@@ -119,7 +119,10 @@ class UnknownSessionType(LaunchError, LookupError):
         self.type_name = type_name
         self.valid = list(valid)
         names = ", ".join(self.valid) or "none (install a package that registers some)"
-        super().__init__(f"unknown session type {type_name!r}; valid types: {names}")
+        super().__init__(
+            f"unknown session type {type_name!r}; valid types: {names}; or your own objective as "
+            "MODULE:FUNCTION (`ssearch start mymod:objective` in the folder of mymod.py)"
+        )
 
 
 
