@@ -23,6 +23,7 @@ from slurm_search.locking import lock
 from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
+from ._format import FORMAT_VERSION
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._pruners import check_pruner
 from ._view import forget
@@ -164,6 +165,7 @@ def create_session(
         trial_timeout=None if trial_timeout is None else float(trial_timeout),
         pruner=pruner,
         pruner_options=pruner_options,
+        format=FORMAT_VERSION,
     )
     with lock(full):
         if _taken(full):

@@ -48,6 +48,8 @@ class Spec(NamedTuple):
         pruner: `median`, `asha` or None: which pruner stops trials early
             on their intermediate reports (see _pruners.py).
         pruner_options: the pruner's options, defaults filled in.
+        format: the session's on-disk format version (see _format.py);
+            a log written before versions were recorded reads as 1.
     """
 
     objective: str
@@ -69,6 +71,8 @@ class Spec(NamedTuple):
     # Added in 0.3 (intermediate reports and pruning).
     pruner: str | None = None
     pruner_options: dict | None = None
+    # Added with format 2 (issue 21): the on-disk format the session was created with.
+    format: int = 1
 
 
 class Created(NamedTuple):

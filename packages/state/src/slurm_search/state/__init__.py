@@ -39,6 +39,8 @@ from ._objects import (
     transaction,
     update,
 )
+from ._salvage import Report as SalvageReport
+from ._salvage import SalvageNeedsCode, salvage
 
 __all__ = [
     "command",
@@ -71,6 +73,9 @@ __all__ = [
     "read",
     "records",
     "restore_previous",
+    "salvage",
+    "SalvageNeedsCode",
+    "SalvageReport",
     "save_checkpoint",
     "root",
     "split",
