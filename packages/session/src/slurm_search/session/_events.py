@@ -48,6 +48,9 @@ class Spec(NamedTuple):
         pruner: `median`, `asha` or None: which pruner stops trials early
             on their intermediate reports (see _pruners.py).
         pruner_options: the pruner's options, defaults filled in.
+        checkpoints: how trial checkpoints are kept (`keep`: the newest K
+            of a trial; `keep_finished`: kept after the trial ends;
+            `max_bytes`: the largest allowed), defaults filled in.
         format: the session's on-disk format version (see _format.py);
             a log written before versions were recorded reads as 1.
     """
@@ -71,7 +74,12 @@ class Spec(NamedTuple):
     # Added in 0.3 (intermediate reports and pruning).
     pruner: str | None = None
     pruner_options: dict | None = None
-    # Added with format 2 (issue 21): the on-disk format the session was created with.
+    # Added in 0.4 (trial checkpoints): keep, keep_finished, max_bytes
+    # (see _trial_checkpoints.CHECKPOINT_DEFAULTS); None: the defaults.
+    checkpoints: dict | None = None
+    # Added with format 2 (issue 21): the on-disk format the session was
+    # created with. After `checkpoints` (main's field, kept here so that the
+    # positions agree when the branches meet: a NamedTuple pickles by position).
     format: int = 1
 
 
