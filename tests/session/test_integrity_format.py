@@ -18,9 +18,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from _cli_helpers import ssearch
 from hyperopt import hp
 
-from _cli_helpers import ssearch
 from slurm_search import session, state
 from slurm_search.session import _format, _snapshots
 from slurm_search.session._events import Created

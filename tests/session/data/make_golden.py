@@ -57,7 +57,7 @@ def expected(name: str) -> dict:
 def make(home: Path, version: int) -> str:
     from hyperopt import hp
 
-    from slurm_search import session, state
+    from slurm_search import session
     from slurm_search.session._snapshots import write
     from slurm_search.session._view import View
 
@@ -77,7 +77,8 @@ def make(home: Path, version: int) -> str:
     t = session.next_trial(name, "golden-a")
     session.record_result(name, "golden-a", t.tid, {"loss": 0.25, "note": "by hand"}, t.attempt, 1.5)
     t = session.next_trial(name, "golden-a")
-    session.record_failure(name, "golden-a", t.tid, "Traceback (most recent call last):\nValueError: boom", t.attempt, 0.5)
+    traceback = "Traceback (most recent call last):\nValueError: boom"
+    session.record_failure(name, "golden-a", t.tid, traceback, t.attempt, 0.5)
     t = session.next_trial(name, "golden-b")
     session.delete_trial(name, t.tid)
     session.annotate(name, "slurm_jobs", [101, 102])

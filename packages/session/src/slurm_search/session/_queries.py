@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 from slurm_search import state as store
 
 from ._errors import CorruptSession
-from ._format import check as check_format
 from ._events import Created, Snapshot
+from ._format import check as check_format
 from ._model import SessionState, replay, status
 from ._names import DEFAULT_TYPE, session_name
 from ._snapshots import SLOW, maybe_write, no_gc, summary_at_end
@@ -255,7 +255,8 @@ def _summary(full: str) -> SessionSummary | None:
                     if is_search:
                         raise CorruptSession(full, "its log does not start with a session")
                     return None
-                check_format(full, getattr(recs[0], "spec", None) or recs[0].state.spec)
+                first = recs[0]
+                check_format(full, first.spec if isinstance(first, Created) else first.state.spec)
                 st = replay(recs)
             v.state, v.position = st, pos
         if time.perf_counter() - start > SLOW or status(st) != "running":

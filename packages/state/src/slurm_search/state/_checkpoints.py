@@ -35,12 +35,22 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import stat
 import zlib
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import _names
-from ._errors import CorruptState, UnsafeState
+from ._checkpoint_head import (
+    CHECKPOINT_FILE,
+    FORMAT,
+    Head,
+    corrupt,
+    damage,
+    open_checkpoint,
+    parse_head,
+    prefix_crc,
+    read_upto,
+)
+from ._errors import CorruptState
 from ._files import check_dirs, check_safe, open_nofollow, refresh
 from ._frames import FILE_HEADER_SIZE, Damage, parse_file_header, scan
 from ._log import Position, note_verified
@@ -50,8 +60,6 @@ from ._writes import atomic_write
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_FILE = "checkpoint.pickle"
-FORMAT = 2  # 1: no log_crc32 (ignored since)
 
 
 def save_checkpoint(name: str, value: Any, position: Any, info: Any = None) -> None:
@@ -93,7 +101,7 @@ def _prefix_crc(p: Paths, pos: Position) -> int:
         # must not leave the log shorter than its checkpoint (claims are
         # appended without an fsync, see append's `durable`).
         os.fsync(fd)
-        data = _read_upto(fd, pos.offset)
+        data = read_upto(fd, pos.offset)
     finally:
         os.close(fd)
     try:
@@ -114,79 +122,16 @@ def _prefix_crc(p: Paths, pos: Position) -> int:
     return zlib.crc32(data)
 
 
-def _read_upto(fd: int, size: int) -> bytes:
-    chunks = []
-    offset = 0
-    while offset < size:
-        chunk = os.pread(fd, min(size - offset, 1 << 24), offset)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        offset += len(chunk)
-    return b"".join(chunks)
-
-
-def _open(p: Paths) -> Any:
-    path = p.dir / CHECKPOINT_FILE
-    try:
-        check_dirs(p.chain())
-        fd = open_nofollow(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        refresh(fd, path)
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
-        check_safe(path, st)
-    except BaseException:
-        os.close(fd)
-        raise
-    return os.fdopen(fd, "rb")
-
-
-class Head(NamedTuple):
-    """A checkpoint's head (internal)."""
-
-    position: Position
-    info: Any
-    length: int
-    crc: int
-    log_crc: int
-
-
-def _head(f: Any, path: Any) -> Head | None:
-    try:
-        found = pickle.load(f)
-    except Exception as err:  # noqa: BLE001 - a damaged cache is ignored, not fatal
-        logger.warning("ignoring the checkpoint %s: %s", path, err)
-        return None
-    if not isinstance(found, tuple) or not found or found[0] != FORMAT or len(found) != 6:
-        logger.debug("ignoring the checkpoint %s: not of format %d", path, FORMAT)
-        return None
-    _, position, info, length, crc, log_crc = found
-    return Head(Position(*position), info, length, crc, log_crc)
-
-
-def read_head(name: str) -> Head | None:
-    """The head of `name`'s checkpoint, unchecked; None without a usable one (internal, for salvage)."""
-    f = _open(_names.paths(name))
-    if f is None:
-        return None
-    with f:
-        return _head(f, f.name)
-
-
 def read_checkpoint(name: str) -> tuple[Head, Any] | None:
     """`name`'s checkpoint (head, value), its own checksum checked but not the log (internal, for salvage).
 
     None without one that loads.
     """
-    f = _open(_names.paths(name))
+    f = open_checkpoint(_names.paths(name))
     if f is None:
         return None
     with f:
-        head = _head(f, f.name)
+        head = parse_head(f, f.name)
         if head is None:
             return None
         body = f.read(head.length + 1)
@@ -196,67 +141,6 @@ def read_checkpoint(name: str) -> tuple[Head, Any] | None:
         return head, pickle.loads(body)
     except Exception:  # noqa: BLE001 - a value that does not load here is no help
         return None
-
-
-def damage(head: Head, epoch: int, size: int, prefix: bytes | None) -> tuple[str, int | None] | None:
-    """What is wrong with a log of `epoch` and `size` bytes against checkpoint `head`, or None.
-
-    `prefix`: the log's first `head.position.offset` bytes (None when the log
-    is shorter). A checkpoint of another epoch says nothing about this log.
-
-    Returns:
-        (reason, offset of the damage if known), or None.
-    """
-    pos = head.position
-    if pos.epoch != epoch:
-        return None
-    if size < pos.offset:
-        return (
-            f"it is {size} bytes, shorter than its checkpoint, which stands for its first {pos.offset}",
-            size,
-        )
-    if prefix is None or len(prefix) != pos.offset:
-        return f"only {0 if prefix is None else len(prefix)} of its first {pos.offset} bytes could be read", None
-    if zlib.crc32(prefix) == head.log_crc:
-        return None
-    try:
-        found = scan(prefix[FILE_HEADER_SIZE:])
-    except Damage as err:
-        return err.reason, FILE_HEADER_SIZE + err.offset
-    why = "the bytes its checkpoint stands for changed since it was written"
-    return why if found.torn is None else f"{why} ({found.torn})", None
-
-
-def check_log(p: Paths, epoch: int, size: int, read_prefix: Any) -> None:
-    """Raise CorruptState if `p`'s log (of `epoch`, `size` bytes) does not match its checkpoint.
-
-    `read_prefix(n)` returns the log's first n bytes. Reads only the
-    checkpoint's head (and the prefix, when there is a checkpoint of this epoch).
-    """
-    f = _open(p)
-    if f is None:
-        return
-    with f:
-        head = _head(f, f.name)
-    if head is None or head.position.epoch != epoch:
-        return
-    n = head.position.offset
-    found = damage(head, epoch, size, read_prefix(n) if size >= n else None)
-    if found is not None:
-        raise _corrupt(p, *found)
-
-
-def _corrupt(p: Paths, reason: str, offset: int | None) -> CorruptState:
-    from ._errors import SALVAGE_COMMAND
-
-    return CorruptState(
-        p.name,
-        p.log,
-        reason,
-        offset=offset,
-        way_out=f"the checkpoint does not cover damage; recover what the log and its checkpoint hold with: "
-        f"{SALVAGE_COMMAND.format(name=p.name)}",
-    )
 
 
 def _verify(p: Paths, head: Head) -> bool:
@@ -269,7 +153,7 @@ def _verify(p: Paths, head: Head) -> bool:
         check_dirs(p.chain())
         fd = open_nofollow(p.log, os.O_RDONLY)
     except FileNotFoundError:
-        raise _corrupt(p, "the log is missing but its checkpoint is there", 0) from None
+        raise corrupt(p, "the log is missing but its checkpoint is there", 0) from None
     try:
         refresh(fd, p.log)
         st = os.fstat(fd)
@@ -281,11 +165,14 @@ def _verify(p: Paths, head: Head) -> bool:
         if epoch != head.position.epoch:
             return False
         n = head.position.offset
-        prefix = _read_upto(fd, n)
-        size = max(st.st_size, len(prefix))
-        found = damage(head, epoch, size, prefix if len(prefix) == n else None)
-        if found is not None:
-            raise _corrupt(p, *found)
+        # The common case reads the prefix in pieces into one buffer (no
+        # copy of the whole) and only checksums it.
+        crc, got = prefix_crc(fd, n)
+        if got != n or crc != head.log_crc:
+            prefix = read_upto(fd, n)
+            found = damage(head, epoch, max(st.st_size, len(prefix)), prefix if len(prefix) == n else None)
+            if found is not None:
+                raise corrupt(p, *found)
         # This process has now read (and checked) the log up to the checkpoint.
         note_verified(p, st, epoch, 0, n)
         return True
@@ -303,14 +190,14 @@ def checkpoint_info(name: str) -> tuple[Position, Any] | None:
             bytes changed since it was written (see the module's docstring).
     """
     p = _names.paths(name)
-    f = _open(p)
+    f = open_checkpoint(p)
     if f is None:
         return None
     with f:
-        head = _head(f, f.name)
+        head = parse_head(f, f.name)
     if head is None or not _verify(p, head):
         return None
-    return head.position, head.info
+    return Position(*head.position), head.info
 
 
 def load_checkpoint(name: str) -> tuple[Any, Position, Any] | None:
@@ -324,11 +211,11 @@ def load_checkpoint(name: str) -> tuple[Any, Position, Any] | None:
             bytes changed since it was written.
     """
     p = _names.paths(name)
-    f = _open(p)
+    f = open_checkpoint(p)
     if f is None:
         return None
     with f:
-        head = _head(f, f.name)
+        head = parse_head(f, f.name)
         if head is None:
             return None
         body = f.read(head.length + 1)
@@ -342,7 +229,7 @@ def load_checkpoint(name: str) -> tuple[Any, Position, Any] | None:
     except Exception as err:  # noqa: BLE001 - a value that does not load here: replay instead
         logger.warning("ignoring the checkpoint of %s: %s", name, err)
         return None
-    return value, head.position, head.info
+    return value, Position(*head.position), head.info
 
 
 def log_end(name: str) -> Position | None:

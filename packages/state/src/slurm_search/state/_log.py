@@ -37,6 +37,7 @@ import time
 from typing import Any, NamedTuple, Union
 
 from . import _names
+from ._checkpoint_head import check_log
 from ._errors import CorruptState, LockNotCoherent, LogCompacted, UnsafeState
 from ._files import (
     check_dirs,
@@ -105,8 +106,6 @@ def note_verified(p: Paths, st: os.stat_result, epoch: int, start: int, end: int
 
 def _check_checkpoint(p: Paths, epoch: int, size: int, header: bytes, data: bytes) -> None:
     """A log read from its start (`header` + `data`): raise CorruptState if its checkpoint says it is damaged."""
-    from ._checkpoints import check_log
-
     check_log(p, epoch, size, lambda n: (header + data[: n - len(header)]) if n >= len(header) else header[:n])
 
 

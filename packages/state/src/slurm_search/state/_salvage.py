@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _checkpoints, _log, _names
+from . import _checkpoint_head, _checkpoints, _log, _names
 from ._errors import NotFound, StateError
 from ._files import check_dirs, fsync_dir, read_stamped
 from ._frames import (
@@ -393,18 +393,18 @@ def salvage(name: str, *, timeout: float | None = None, snapshot: Callable[[Any]
         problem = None
         if head is not None and plan.epoch is not None and head.position.epoch == plan.epoch:
             n = head.position.offset
-            problem = _checkpoints.damage(head, plan.epoch, len(data), data[:n] if len(data) >= n else None)
+            problem = _checkpoint_head.damage(head, plan.epoch, len(data), data[:n] if len(data) >= n else None)
         if not plan.damaged and problem is None:
             return Report(p.name, p.log, plan, len(data), None, None)
-        reason = None if problem is None else problem[0]
+        why: str | None = None if problem is None else problem[0]
         checkpoint_aside = None
         from_checkpoint = None
         if (
             found is not None
             and snapshot is not None
             and head is not None
+            and head.position.epoch == plan.epoch  # (a damaged file header: no epoch to match)
             and (problem is not None or (plan.skipped and plan.skipped[0].start < head.position.offset))
-            and (plan.epoch is None or head.position.epoch == plan.epoch)
         ):
             record = snapshot(found[1])
         else:
@@ -416,8 +416,8 @@ def salvage(name: str, *, timeout: float | None = None, snapshot: Callable[[Any]
             rest = file_header(head.position.epoch) + data[from_checkpoint:]
             plan = find_frames(rest)
             body = frame(dumps((record,))) + b"".join(rest[f.start : f.end] for f in plan.frames)
-            if reason is None:
-                reason = "damaged before its checkpoint's position"
+            if why is None:
+                why = "damaged before its checkpoint's position"
         else:
             body = b"".join(data[f.start : f.end] for f in plan.frames)
         new = file_header(_log._new_epoch()) + body
@@ -431,12 +431,12 @@ def salvage(name: str, *, timeout: float | None = None, snapshot: Callable[[Any]
             # It does not stand for this log any more, nor for the new one.
             checkpoint_aside = _move_checkpoint_aside(p)
     return Report(
-        p.name, p.log, plan, len(data), aside, len(new), reason, from_checkpoint, checkpoint_aside
+        p.name, p.log, plan, len(data), aside, len(new), why, from_checkpoint, checkpoint_aside
     )
 
 
 def _move_checkpoint_aside(p: _names.Paths) -> Path | None:
-    path = p.dir / _checkpoints.CHECKPOINT_FILE
+    path = p.dir / _checkpoint_head.CHECKPOINT_FILE
     aside = path.with_name(path.name + ".damaged." + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
     try:
         os.replace(path, aside)
