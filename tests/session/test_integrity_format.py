@@ -218,3 +218,20 @@ def test_a_checkpoint_of_a_format_this_code_does_not_read_is_ignored():
     v = View(name)
     assert not _snapshots.load(v)  # ignored: the log is replayed
     assert session.progress(name).completed == expect["completed"]
+
+
+def test_damage_after_the_checkpoint_is_salvaged_from_the_log_alone():
+    name, log, _ = _done_session()
+    session.annotate(name, "after", 1)
+    session.annotate(name, "later", 2)
+    at = state.load_checkpoint(name)[1].offset
+    data = bytearray(log.read_bytes())
+    data[at + 30] ^= 0x01  # inside the first record after the checkpoint
+    log.write_bytes(bytes(data))
+    _refused_everywhere(name, log)
+    out = ssearch("salvage", name)
+    assert out.returncode == 0, out.stderr
+    assert "recovered from the checkpoint" not in out.stdout and "lost bytes" in out.stdout, out.stdout
+    notes = session.annotations(name)
+    assert "after" not in notes and notes["later"] == 2  # the damaged record is lost, the next one kept
+    assert session.progress(name).completed == 10

@@ -155,6 +155,6 @@ def corrupt(p: Paths, reason: str, offset: int | None) -> CorruptState:
         p.log,
         reason,
         offset=offset,
-        way_out=f"the checkpoint does not cover damage; recover what the log and its checkpoint hold with: "
-        f"{SALVAGE_COMMAND.format(name=p.name)}",
+        way_out="nothing was read past it or appended; a checkpoint never stands for damage: recover every "
+        f"readable record with: {SALVAGE_COMMAND.format(name=p.name)}",
     )
