@@ -32,6 +32,7 @@ class At(NamedTuple):
 
 
 def read_upto(fd: int, size: int) -> bytes:
+    """The first `size` bytes of `fd` (fewer if the file is shorter)."""
     chunks = []
     offset = 0
     while offset < size:
@@ -60,6 +61,7 @@ def prefix_crc(fd: int, size: int) -> tuple[int, int]:
 
 
 def open_checkpoint(p: Paths) -> Any:
+    """`p`'s checkpoint file open for reading (checked as every stored file is); None without one."""
     path = p.dir / CHECKPOINT_FILE
     try:
         check_dirs(p.chain())
@@ -89,6 +91,7 @@ class Head(NamedTuple):
 
 
 def parse_head(f: Any, path: Any) -> Head | None:
+    """The head at the start of open checkpoint file `f`; None if it is damaged or of another FORMAT."""
     try:
         found = pickle.load(f)
     except Exception as err:  # noqa: BLE001 - a damaged cache is ignored, not fatal
@@ -150,6 +153,7 @@ def check_log(p: Paths, epoch: int, size: int, read_prefix: Any) -> None:
 
 
 def corrupt(p: Paths, reason: str, offset: int | None) -> CorruptState:
+    """The error for a log that does not match its checkpoint."""
     return CorruptState(
         p.name,
         p.log,

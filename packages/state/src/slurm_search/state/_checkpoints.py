@@ -50,7 +50,7 @@ from ._checkpoint_head import (
     prefix_crc,
     read_upto,
 )
-from ._errors import CorruptState
+from ._errors import CorruptState, LogCompacted
 from ._files import check_dirs, check_safe, open_nofollow, refresh
 from ._frames import FILE_HEADER_SIZE, Damage, parse_file_header, scan
 from ._log import Position, note_verified
@@ -59,7 +59,6 @@ from ._objects import dumps
 from ._writes import atomic_write
 
 logger = logging.getLogger(__name__)
-
 
 
 def save_checkpoint(name: str, value: Any, position: Any, info: Any = None) -> None:
@@ -90,8 +89,6 @@ def save_checkpoint(name: str, value: Any, position: Any, info: Any = None) -> N
 
 def _prefix_crc(p: Paths, pos: Position) -> int:
     """The CRC32 of the log's first `pos.offset` bytes, once they are durable and every frame checked."""
-    from ._errors import LogCompacted
-
     check_dirs(p.chain())
     fd = open_nofollow(p.log, os.O_RDONLY)
     try:

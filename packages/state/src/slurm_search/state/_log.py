@@ -241,9 +241,10 @@ def _read_to_end(fd: int, offset: int) -> bytes:
 def _open_verified(p: Paths, verified: PositionLike | None = None) -> tuple[int, int, int]:
     """Open `name`'s log for writing (creating it), verified to its end.
 
-    Cuts a torn tail. The caller holds the lock. `verified`: a position up to
-    which the caller read the log (its frames passed their checksums then):
-    verification starts there instead of at the start of the file.
+    Cuts a torn tail. The caller holds the lock. Verification starts where
+    this process last verified the file (`_verified`), else at its start,
+    and then checks the log against its checkpoint. `verified` (a caller's
+    position) is ignored: it could vouch for bytes nobody here read.
 
     Returns:
         (fd, epoch, end): end is where the next frame goes.
