@@ -238,13 +238,13 @@ def _read_to_end(fd: int, offset: int) -> bytes:
         offset += len(chunk)
 
 
-def _open_verified(p: Paths, verified: PositionLike | None = None) -> tuple[int, int, int]:
+def _open_verified(p: Paths) -> tuple[int, int, int]:
     """Open `name`'s log for writing (creating it), verified to its end.
 
     Cuts a torn tail. The caller holds the lock. Verification starts where
     this process last verified the file (`_verified`), else at its start,
-    and then checks the log against its checkpoint. `verified` (a caller's
-    position) is ignored: it could vouch for bytes nobody here read.
+    and then checks the log against its checkpoint (a caller's position,
+    append's `verified`, is not used: it could vouch for bytes nobody here read).
 
     Returns:
         (fd, epoch, end): end is where the next frame goes.
@@ -371,7 +371,7 @@ def append(
     p = _names.paths(name)
     data = frame(dumps(records)) if records else b""
     with held(p.name, timeout):
-        fd, epoch, end = _open_verified(p, verified)
+        fd, epoch, end = _open_verified(p)
         key = str(p.log)
         try:
             if data:
