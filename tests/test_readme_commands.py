@@ -87,6 +87,7 @@ README_COMMANDS: dict[str, tuple[str, str]] = {
     "ssearch restart SESSION [--method … --workers … --slurm:…]": (U, ""),
     "ssearch del_trial SESSION TID | enable SESSION | progress SESSION | inspect SESSION": (U, ""),
     "ssearch work_on SESSION [TIMEOUT] | generational_work_on SESSION": (U, ""),
+    "ssearch salvage SESSION": (U, ""),
     "ssearch trials exp:quick_brown_law/best_xy --format csv > tuning.csv": (R, ""),
     "python -m slurm_search.state list [TYPE]": (U, ""),
     "python -m slurm_search.state show TYPE:NAME": (U, ""),

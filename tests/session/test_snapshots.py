@@ -136,29 +136,27 @@ def test_listing_reads_the_summary_of_a_session_that_did_not_change(monkeypatch)
         session.next_trial(name, "w")
 
 
-def test_a_checkpoint_past_the_end_of_the_log_is_ignored():
-    # A claim is appended without fsync on a local disk (see state.append):
-    # a power failure can take the log's last records after a checkpoint
-    # covering them was written. No test can cut the power, so the log is
-    # cut back to an earlier record boundary by hand, as the crash would.
+def test_a_log_cut_below_its_checkpoint_is_damage_that_salvage_recovers():
+    # Issue 21. The checkpoint's writer fsyncs the log before writing it, so
+    # a power failure cannot leave the log shorter than its checkpoint (a
+    # claim alone is appended without fsync on a local disk): a shorter log
+    # is damage, reported, never read as a shorter session.
     name = make()
     for i in range(6):
         t = session.next_trial(name, "w")
         session.record_result(name, "w", t.tid, float(i))
     kept = state.log_end(name)
-    session.next_trial(name, "w")  # the claim the power failure undoes
-    v, _ = fresh(name)
+    session.next_trial(name, "w")
+    v, before = fresh(name)
     assert _snapshots.write(v, wait=True)
     with open(state.paths(name).log, "r+b") as log:
         log.truncate(kept.offset)
+    with pytest.raises(session.CorruptSession, match="shorter than its checkpoint.*ssearch salvage"):
+        fresh(name)
+    report = session.salvage_session(name)
+    assert report.damaged and report.from_checkpoint is not None
     _, loaded = fresh(name)
-    assert loaded == full_replay(name)
-    assert loaded.counts["ok"] == 6 and loaded.counts["running"] == 0
-    # and, by the processes that start after the crash, the trial is claimed again
-    from slurm_search.session._view import forget
-
-    forget(name)
-    assert session.next_trial(name, "w2").tid == 6
+    assert loaded == before and loaded.counts["ok"] == 6 and loaded.counts["running"] == 1
 
 
 def test_a_claim_from_a_checkpoint_loads_none_of_the_finished_trials():

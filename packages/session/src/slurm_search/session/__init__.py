@@ -20,7 +20,7 @@ from ._hyperopt_import import defer_optimisers
 defer_optimisers()
 
 from ._claims import Trial, default_worker_id, next_trial, record_failure, record_result, renew_lease
-from ._commands import annotate, compact_session, delete_trial, enable, restart, stop
+from ._commands import annotate, compact_session, delete_trial, enable, restart, salvage_session, stop
 from ._create import ALGOS, create_session, delete_session
 from ._current import CurrentTrial, current_trial
 from ._errors import (
@@ -43,8 +43,10 @@ from ._errors import (
     UnknownLabel,
     UnknownSession,
     UnknownTrial,
+    UnsupportedFormat,
 )
 from ._folders import use_folder
+from ._format import FORMAT_VERSION
 from ._goals import GOALS
 from ._goals import value_of as goal_value
 from ._labels import Labelled, labelled
@@ -100,6 +102,9 @@ __all__ = [
     "should_stop",
     "suspend",
     "CorruptSession",
+    "FORMAT_VERSION",
+    "UnsupportedFormat",
+    "salvage_session",
     "CurrentTrial",
     "InvalidObjective",
     "InvalidReport",

@@ -1,4 +1,4 @@
-"""Commands on a whole session: stop, enable, restart, delete a trial, annotate, compact."""
+"""Commands on a whole session: stop, enable, restart, delete a trial, annotate, compact, salvage."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from slurm_search.locking import lock
 from ._claims import commit
 from ._errors import SessionError, UnknownTrial
 from ._events import Annotate, Delete, Snapshot, Status
+from ._model import SessionState
 from ._names import session_name
-from ._view import View, view
+from ._view import View, forget, view
 
 
 def _command(name: str, event_for: Callable[[View], Any]) -> None:
@@ -76,3 +77,35 @@ def compact_session(name: str) -> None:
     with lock(name), v.mutex:
         v.refresh()
         v.position = store.compact(name, Snapshot(v.state), upto=v.position)
+
+
+def salvage_session(name: str, timeout: float | None = 60.0) -> store.SalvageReport:
+    """Rewrite a session's damaged log with every record that can still be read.
+
+    As `slurm_search.state.salvage`, which keeps the damaged log aside, and
+    with the session's checkpoint: where the log lost records the checkpoint
+    stands for (it was cut, or damaged before the checkpoint's position),
+    the new log starts with a `Snapshot` of the checkpoint's state, then every
+    readable record after it. A log without damage is left as it is.
+
+    Returns:
+        The store's report (`.damaged` False: nothing changed).
+
+    Raises:
+        UnknownSession: the session has no log.
+        LockTimeout, StateError: from the store.
+    """
+    from ._errors import UnknownSession
+    from ._view import close_names
+
+    full = session_name(name)
+
+    def snapshot(value: Any) -> Snapshot | None:
+        return Snapshot(value) if isinstance(value, SessionState) else None
+
+    try:
+        report = store.salvage(full, timeout=timeout, snapshot=snapshot)
+    except store.NotFound:
+        raise UnknownSession(full, close_names(full)) from None
+    forget(full)
+    return report

@@ -23,6 +23,7 @@ from slurm_search.locking import lock
 from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
+from ._format import FORMAT_VERSION
 from ._goals import check_goal
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._pruners import check_pruner
@@ -181,6 +182,7 @@ def create_session(
         pruner_options=pruner_options,
         goal=goal,
         checkpoints=checkpoints,
+        format=FORMAT_VERSION,
     )
     with lock(full):
         if _taken(full):

@@ -85,20 +85,64 @@ class SessionExists(SessionError):
 
 
 class CorruptSession(SessionError):
-    """A session's stored log does not describe a session.
+    """A session's stored log does not describe a session, or is damaged.
 
     Attributes:
         name: the `type:name`.
         reason: what is wrong.
+        way_out: what to do (default: inspect it, or delete it).
     """
 
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(
-            f"session {name!r} is damaged ({reason}): inspect it with "
-            f"`python -m slurm_search.state show {name}`, or delete it"
-        )
+    def __init__(self, name: str, reason: str, way_out: str | None = None) -> None:
+        if way_out is None:
+            way_out = f"inspect it with `python -m slurm_search.state show {name}`, or delete it"
+        super().__init__(f"session {name!r} is damaged ({reason}): {way_out}")
         self.name = name
         self.reason = reason
+        self.way_out = way_out
+
+
+SALVAGE_SESSION = "ssearch salvage {name}"
+
+
+def damaged_log(name: str, reason: str) -> CorruptSession:
+    """A session whose log is damaged (the store's CorruptState): the way out is salvage."""
+    return CorruptSession(
+        name,
+        reason,
+        "nothing was skipped or appended; recover every readable record (and what its checkpoint holds) "
+        f"with: {SALVAGE_SESSION.format(name=name)}",
+    )
+
+
+class UnsupportedFormat(SessionError):
+    """A session's on-disk format is one this process does not speak (see _format.py).
+
+    Raised before this process claims, reports or writes anything.
+
+    Attributes:
+        name: the `type:name`.
+        version: the session's format version.
+        writes: the version this process writes.
+        reads: the versions this process reads.
+    """
+
+    def __init__(self, name: str, version: int, writes: int, reads: Sequence[int]) -> None:
+        newer = version > writes
+        fix = (
+            "upgrade slurm-search-session on this host: every worker of a session must run the same version"
+            if newer
+            else "run it with the slurm-search-session version that wrote it, or upgrade every worker together"
+        )
+        spoken = ", ".join(str(v) for v in reads)
+        super().__init__(
+            f"session {name!r} has on-disk format {version}, but this slurm-search-session reads "
+            f"format {spoken} (writes {writes}): nothing was claimed or written; {fix}"
+        )
+        self.name = name
+        self.version = version
+        self.writes = writes
+        self.reads = list(reads)
 
 
 class InvalidObjective(SessionError, ValueError):

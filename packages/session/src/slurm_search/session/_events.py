@@ -54,6 +54,8 @@ class Spec(NamedTuple):
         checkpoints: how trial checkpoints are kept (`keep`: the newest K
             of a trial; `keep_finished`: kept after the trial ends;
             `max_bytes`: the largest allowed), defaults filled in.
+        format: the session's on-disk format version (see _format.py);
+            a log written before versions were recorded reads as 1.
     """
 
     objective: str
@@ -80,6 +82,9 @@ class Spec(NamedTuple):
     # Added in 0.4 (trial checkpoints): keep, keep_finished, max_bytes
     # (see _trial_checkpoints.CHECKPOINT_DEFAULTS); None: the defaults.
     checkpoints: dict | None = None
+    # Added with format 2 (issue 21): the on-disk format the session was
+    # created with; logs written before read as 1.
+    format: int = 1
 
 
 class Created(NamedTuple):

@@ -17,6 +17,7 @@ from slurm_search import state as store
 from ._big_results import is_apart, load_result
 from ._errors import CorruptSession
 from ._events import Created, Snapshot
+from ._format import check as check_format
 from ._goals import value_of
 from ._model import SessionState, replay, status
 from ._names import DEFAULT_TYPE, session_name
@@ -287,6 +288,8 @@ def _summary(full: str) -> SessionSummary | None:
                     if is_search:
                         raise CorruptSession(full, "its log does not start with a session")
                     return None
+                first = recs[0]
+                check_format(full, first.spec if isinstance(first, Created) else first.state.spec)
                 st = replay(recs)
             v.state, v.position = st, pos
         if time.perf_counter() - start > SLOW or status(st) != "running":

@@ -38,6 +38,9 @@ from typing import Any
 from slurm_search import state as store
 from slurm_search.locking import LockTimeout, lock
 
+from ._errors import damaged_log
+from ._format import FORMAT_VERSION, READS
+from ._format import check as check_format
 from ._model import SessionState, status
 
 logger = logging.getLogger(__name__)
@@ -187,25 +190,38 @@ for _name in ("__iter__", "__reversed__", "__or__", "__ior__", "__ror__", "keys"
 
 
 def load(v: Any) -> bool:
-    """Start view `v` from the session's checkpoint, if it has a sound one."""
+    """Start view `v` from the session's checkpoint, if it has a sound one.
+
+    The store checks the log against the checkpoint first (issue 21: a
+    checkpoint never vouches for damage): a log shorter than the checkpoint,
+    or whose first bytes changed since it was written, raises CorruptSession
+    (naming salvage) instead of being read as a shorter session. A
+    checkpoint of a format this process does not read is ignored (the log's
+    spec then says what to do).
+
+    Raises:
+        CorruptSession: the log does not match its checkpoint.
+    """
     try:
         with no_gc():
             found = store.load_checkpoint(v.name)
             if found is None or not isinstance(found[0], SessionState):
                 return False
-            end = store.log_end(v.name)
-            if end is None or end.epoch != found[1][0] or end.offset < found[1][1]:
-                # The log is shorter than the checkpoint says: a power failure
-                # took its last (claim) records. Replay what is there.
-                logger.warning("ignoring the checkpoint of %s: it is past the end of the log", v.name)
+            written_in = found[2].get("format", 1) if isinstance(found[2], dict) else 1
+            if written_in not in READS:
+                logger.warning("ignoring the checkpoint of %s: written in format %s", v.name, written_in)
                 return False
             # A million objects that live as long as the view: keep the
             # collector from scanning them (and again when it promotes
             # them) as soon as it runs again. Before it runs again.
             gc.freeze()
+    except store.CorruptState as err:
+        where = f" at byte {err.offset}" if err.offset is not None else ""
+        raise damaged_log(v.name, f"its log is corrupt{where}: {err.reason}") from err
     except store.StateError as err:
         logger.warning("ignoring the checkpoint of %s: %s", v.name, err)
         return False
+    check_format(v.name, found[0].spec)
     v.state, v.position = found[0], found[1]
     return True
 
@@ -221,6 +237,7 @@ def summary(st: SessionState) -> dict[str, Any]:
         "max_evals": st.spec.max_evals,
         "created": st.spec.created,
         "pruned": st.counts.get("pruned", 0),
+        "format": FORMAT_VERSION,
     }
 
 
@@ -303,8 +320,12 @@ def timed_replay(v: Any, took: float, records: int) -> None:
 
 def summary_at_end(name: str) -> dict[str, Any] | None:
     """The summary in the checkpoint's head, if the log has not grown since it."""
-    found = store.checkpoint_info(name)
-    if found is None or not isinstance(found[1], dict):
+    try:
+        found = store.checkpoint_info(name)  # checks the log against it
+    except store.CorruptState as err:
+        where = f" at byte {err.offset}" if err.offset is not None else ""
+        raise damaged_log(name, f"its log is corrupt{where}: {err.reason}") from err
+    if found is None or not isinstance(found[1], dict) or found[1].get("format", 1) not in READS:
         return None
     position, info = found
     end = store.log_end(name)

@@ -27,8 +27,9 @@ from typing import Any
 
 from slurm_search import state as store
 
-from ._errors import CorruptSession, UnknownSession
+from ._errors import CorruptSession, UnknownSession, UnsupportedFormat, damaged_log
 from ._events import Created, Snapshot, Status
+from ._format import check as check_format
 from ._model import SessionState, apply
 from ._snapshots import load as load_checkpoint
 from ._snapshots import no_gc, timed_replay
@@ -149,8 +150,10 @@ class View:
 
         Raises:
             UnknownSession: the log holds nothing.
-            CorruptSession: the log does not start with a session.
-            CorruptState, UnsafeState: from the store.
+            CorruptSession: the log does not start with a session, or is
+                damaged (also where its checkpoint says so: issue 21).
+            UnsupportedFormat: the session's format is not one this code reads.
+            UnsafeState: from the store.
         """
         with self.mutex:
             if self.state is None and self.position == 0:
@@ -158,11 +161,17 @@ class View:
             start = time.perf_counter()
             with no_gc():
                 try:
-                    recs, pos = store.records(self.name, self.position)
-                except store.LogCompacted:
-                    logger.debug("log of %s was compacted: replaying it", self.name)
+                    try:
+                        recs, pos = store.records(self.name, self.position)
+                    except store.LogCompacted:
+                        logger.debug("log of %s was compacted: replaying it", self.name)
+                        self.reset()
+                        recs, pos = store.records(self.name, 0)
+                except store.CorruptState as err:
+                    # Nothing of a damaged log is used, nor appended after.
                     self.reset()
-                    recs, pos = store.records(self.name, 0)
+                    where = f" at byte {err.offset}" if err.offset is not None else ""
+                    raise damaged_log(self.name, f"its log is corrupt{where}: {err.reason}") from err
                 if recs:
                     self.apply_all(recs)
                 timed_replay(self, time.perf_counter() - start, len(recs))
@@ -177,6 +186,12 @@ class View:
         current = self.state
         for rec in records:
             if isinstance(rec, (Created, Snapshot)):
+                spec = rec.spec if isinstance(rec, Created) else getattr(rec.state, "spec", None)
+                try:
+                    check_format(self.name, spec)  # before anything is decided on what follows
+                except UnsupportedFormat:
+                    self.reset()
+                    raise
                 if isinstance(rec, Created) and current is not None and rec.spec.uid != current.spec.uid:
                     logger.info("session %s was recreated", self.name)
                 self._forget_caches()

@@ -54,6 +54,8 @@ from ._objects import (
     transaction,
     update,
 )
+from ._salvage import Report as SalvageReport
+from ._salvage import SalvageNeedsCode, salvage
 from ._stand_ins import NotLoaded
 from ._stand_ins import loads as loads_stored
 
@@ -95,6 +97,9 @@ __all__ = [
     "records",
     "restore_previous",
     "save_blob",
+    "salvage",
+    "SalvageNeedsCode",
+    "SalvageReport",
     "save_checkpoint",
     "root",
     "split",

@@ -75,7 +75,7 @@ def _salvage_command(args: argparse.Namespace) -> None:
     plan = report.plan
     frames = _count(len(plan.frames), "frame")
     records = _count(plan.records_before + plan.records_after, "record")
-    if not plan.damaged:
+    if not report.damaged:
         line = f"the log of {report.name} has no damage ({frames}, {records}, {report.size} bytes)"
         if plan.torn is not None:
             # Not damage: what a killed writer leaves; the next append cuts it.
@@ -84,6 +84,15 @@ def _salvage_command(args: argparse.Namespace) -> None:
         print(line + "; nothing changed")
         return
     print(f"salvaged the log of {report.name} ({report.path}):")
+    if report.checkpoint is not None:
+        print(f"  it did not match its checkpoint: {report.checkpoint}")
+    if report.from_checkpoint is not None:
+        print(f"  recovered from the checkpoint: every record of its first {_count(report.from_checkpoint, 'byte')}")
+    elif report.checkpoint_aside is not None:
+        print(
+            f"  the checkpoint could not be used here (its records are lost unless its type's salvage "
+            f"reads it, e.g. `ssearch salvage`); moved aside as {report.checkpoint_aside}"
+        )
     print(
         f"  kept before the damage: {_count(plan.before, 'frame')}, "
         f"{_count(plan.records_before, 'record')}"

@@ -14,6 +14,16 @@ Concurrency contract:
 The writer keeps, per process, the end offset it last verified for each
 (file, epoch): an append costs O(new bytes), re-verifying only frames that
 others wrote since, and cutting a torn tail (under the lock) before writing.
+Only bytes this process verified itself count (issue 21): a reader that read
+the log from its start (or from a checkpoint whose CRC of the log's prefix
+it checked, see _checkpoints) extends that offset; a position a caller
+passes (`verified=`) never vouches for bytes this process did not check.
+Whoever reads a log from its start also checks it against its checkpoint:
+a log shorter than its checkpoint, or whose prefix changed, is damage.
+
+What this cannot see: bytes another process damages after this one verified
+them. Only a full re-read would; a process reads the whole log (or checks
+the checkpoint's CRC) once, when it first opens it.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from typing import Any, NamedTuple, Union
 
 from . import _names
 from . import _stand_ins as stand_ins
+from ._checkpoint_head import check_log
 from ._errors import CorruptState, LockNotCoherent, LogCompacted, UnsafeState
 from ._files import (
     check_dirs,
@@ -73,8 +84,29 @@ PositionLike = Union[Position, int]
 
 
 # (path) -> (st_dev, st_ino, epoch, end): the end of the frames this process
-# last verified (or wrote) in that file. Used only under the name's lock.
+# verified (or wrote) in that file, from its start on. Writers use it under
+# the name's lock; readers only extend it (note_verified).
 _verified: dict[str, tuple[int, int, int, int]] = {}
+
+
+def note_verified(p: Paths, st: os.stat_result, epoch: int, start: int, end: int) -> None:
+    """Note that this process checked the frames of `p`'s log from `start` to `end`.
+
+    Counts only if it joins what this process verified before (or starts at
+    the file's start): the verified part is always a prefix of the file.
+    """
+    key = str(p.log)
+    cached = _verified.get(key)
+    if cached is not None and cached[:3] == (st.st_dev, st.st_ino, epoch):
+        if start <= cached[3] < end:
+            _verified[key] = (st.st_dev, st.st_ino, epoch, end)
+    elif start <= FILE_HEADER_SIZE:
+        _verified[key] = (st.st_dev, st.st_ino, epoch, end)
+
+
+def _check_checkpoint(p: Paths, epoch: int, size: int, header: bytes, data: bytes) -> None:
+    """A log read from its start (`header` + `data`): raise CorruptState if its checkpoint says it is damaged."""
+    check_log(p, epoch, size, lambda n: (header + data[: n - len(header)]) if n >= len(header) else header[:n])
 
 
 def _start(start: PositionLike) -> Position:
@@ -162,6 +194,12 @@ def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
         found = scan(data)
     except Damage as err:
         raise CorruptState(p.name, p.log, err.reason, offset=offset + err.offset) from None
+    end = offset + found.end
+    if offset == FILE_HEADER_SIZE:
+        # The whole log: it must agree with its checkpoint (never trust a
+        # log a checkpoint says lost its end or changed).
+        _check_checkpoint(p, epoch, end, file_header(epoch), data[: found.end])
+    note_verified(p, st, epoch, offset, end)
     out: list[Any] = []
     for a, b in found.payloads:
         try:
@@ -177,7 +215,7 @@ def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
             reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
             logger.warning("%s: skipping a record at byte %d that does not load: %s", p.log, where, reason)
             out.append(UnreadableRecord(where, reason))
-    return out, Position(epoch, offset + found.end)
+    return out, Position(epoch, end)
 
 
 class UnreadableRecord(NamedTuple):
@@ -202,12 +240,13 @@ def _read_to_end(fd: int, offset: int) -> bytes:
         offset += len(chunk)
 
 
-def _open_verified(p: Paths, verified: PositionLike | None = None) -> tuple[int, int, int]:
+def _open_verified(p: Paths) -> tuple[int, int, int]:
     """Open `name`'s log for writing (creating it), verified to its end.
 
-    Cuts a torn tail. The caller holds the lock. `verified`: a position up to
-    which the caller read the log (its frames passed their checksums then):
-    verification starts there instead of at the start of the file.
+    Cuts a torn tail. The caller holds the lock. Verification starts where
+    this process last verified the file (`_verified`), else at its start,
+    and then checks the log against its checkpoint (a caller's position,
+    append's `verified`, is not used: it could vouch for bytes nobody here read).
 
     Returns:
         (fd, epoch, end): end is where the next frame goes.
@@ -229,13 +268,12 @@ def _open_verified(p: Paths, verified: PositionLike | None = None) -> tuple[int,
         key = str(p.log)
         cached = _verified.get(key)
         if cached is not None and cached[:3] == (st.st_dev, st.st_ino, epoch) and cached[3] <= st.st_size:
+            # Bytes this process checked itself (`verified`, a caller's
+            # position, is not enough: issue 21, a checkpoint's position
+            # vouched for bytes nobody here had read).
             start = cached[3]
         else:
             start = FILE_HEADER_SIZE
-        if verified is not None:
-            known = _start(verified)
-            if known.epoch == epoch and start < known.offset <= st.st_size:
-                start = known.offset
         # Read to the end of the file, not to st_size: an attribute cache (FUSE
         # attr_timeout, NFS actimeo) may report a stale size, and a read past
         # it makes the kernel ask the server.
@@ -247,8 +285,12 @@ def _open_verified(p: Paths, verified: PositionLike | None = None) -> tuple[int,
             except Damage as err:
                 raise CorruptState(p.name, p.log, err.reason, offset=start + err.offset) from None
             end = start + found.end
+            if start == FILE_HEADER_SIZE:
+                _check_checkpoint(p, epoch, end, file_header(epoch), data[: found.end])
             if found.torn is not None:
                 _cut_torn_tail(p, fd, end, data[found.end :], found.torn)
+        elif start == FILE_HEADER_SIZE:
+            _check_checkpoint(p, epoch, end, file_header(epoch), b"")
         _verified[key] = (st.st_dev, st.st_ino, epoch, end)
         return fd, epoch, end
     except BaseException:
@@ -306,10 +348,12 @@ def append(
         name: `type:name`.
         *records: picklable objects.
         timeout: seconds to wait for the lock (None: forever).
-        verified: a Position from `records` up to which the caller has read
-            this log (so its frames passed their checksums): only the bytes
-            after it are verified again. Without it, a process verifies the
-            whole log the first time it appends to it.
+        verified: kept for callers that pass the position they read up to;
+            it vouches for nothing: only the bytes this process itself
+            verified (read through `records`, from the start or from a
+            checkpoint it checked, or wrote) are not verified again. A
+            process that has not read the log verifies it whole (and
+            against its checkpoint) the first time it appends to it.
         durable: fsync before the lock is let go (the default). False, for
             records that a power failure may undo but every process must
             see at once (a session's claims): on a local filesystem the
@@ -329,7 +373,7 @@ def append(
     p = _names.paths(name)
     data = frame(dumps(records)) if records else b""
     with held(p.name, timeout):
-        fd, epoch, end = _open_verified(p, verified)
+        fd, epoch, end = _open_verified(p)
         key = str(p.log)
         try:
             if data:

@@ -13,6 +13,16 @@ hand, way past it:
   * the kept frames are written as a new log (same format, new epoch), after
     the damaged file is hard-linked aside as `records.log.damaged.<UTC time>`.
 
+A log that does not match its checkpoint (shorter than the checkpoint's
+position, or its first bytes changed: see _checkpoints) is damaged too. Given
+`snapshot` (a function making, from the checkpoint's value, the record that
+stands for every record before its position: a session's `Snapshot`),
+salvage recovers from the checkpoint what the log lost: the new log is that
+record, then every readable frame after the checkpoint's position. Without
+it (or without a checkpoint that loads), it keeps the frames as above and
+moves the checkpoint aside (`checkpoint.pickle.damaged.<UTC time>`), since
+it no longer stands for the log.
+
 A torn last frame (a killed writer's) is not damage, as for readers: the next
 append cuts it. A record that itself holds the bytes of a whole log frame
 could be taken for a frame when the header of the frame around it is damaged
@@ -32,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _log, _names
+from . import _checkpoint_head, _checkpoints, _log, _names
 from ._errors import NotFound, StateError
 from ._files import check_dirs, fsync_dir, read_stamped
 from ._frames import (
@@ -41,10 +51,12 @@ from ._frames import (
     FRAME_HEADER_SIZE,
     Damage,
     file_header,
+    frame,
     parse_file_header,
     scan,
 )
 from ._locks import held
+from ._objects import dumps
 from ._writes import atomic_write, write_temp
 
 ASIDE_PREFIX = _names.LOG_FILE + ".damaged."
@@ -317,8 +329,13 @@ class Report:
     Attributes:
         name: the `type:name`.
         path: the log.
-        plan: what was kept and what was dropped (`plan.damaged` False: the
-            log was left as it was).
+        plan: what was kept and what was dropped (of the bytes after the
+            checkpoint's position when `from_checkpoint` is set).
+        checkpoint: why the log does not match its checkpoint, or None.
+        from_checkpoint: the checkpoint's position, when the new log starts
+            with the record made from it (then `plan` is of what followed).
+        checkpoint_aside: where the checkpoint was moved when it could not
+            be used.
         size: the size of the log as found.
         aside: where the damaged file was kept, or None when nothing changed.
         new_size: the size of the new log (None when nothing changed).
@@ -330,9 +347,17 @@ class Report:
     size: int
     aside: Path | None
     new_size: int | None
+    checkpoint: str | None = None
+    from_checkpoint: int | None = None
+    checkpoint_aside: Path | None = None
+
+    @property
+    def damaged(self) -> bool:
+        """Whether the log was damaged (and so rewritten)."""
+        return self.plan.damaged or self.checkpoint is not None
 
 
-def salvage(name: str, *, timeout: float | None = None) -> Report:
+def salvage(name: str, *, timeout: float | None = None, snapshot: Callable[[Any], Any] | None = None) -> Report:
     """Rewrite `name`'s damaged log with every frame that can still be read.
 
     Under the lock: reads the log; if it is damaged, hard-links it aside as
@@ -340,7 +365,8 @@ def salvage(name: str, *, timeout: float | None = None) -> Report:
     it atomically with the kept frames under a new epoch (readers holding a
     position get LogCompacted). A crash at any point leaves the damaged log
     in place, or the new log and the copy aside. A log without damage is
-    left as it is.
+    left as it is. A log that does not match its checkpoint is damaged: see
+    the module's docstring for `snapshot`.
 
     Raises:
         InvalidName, LockTimeout, UnsafeState.
@@ -362,16 +388,62 @@ def salvage(name: str, *, timeout: float | None = None) -> Report:
         except MissingCode as err:
             reason = f"{type(err.error).__name__}: {err.error}"
             raise SalvageNeedsCode(p.name, p.log, err.offset, reason) from None
-        if not plan.damaged:
+        found = _checkpoints.read_checkpoint(p.name)
+        head = None if found is None else found[0]
+        problem = None
+        if head is not None and plan.epoch is not None and head.position.epoch == plan.epoch:
+            n = head.position.offset
+            problem = _checkpoint_head.damage(head, plan.epoch, len(data), data[:n] if len(data) >= n else None)
+        if not plan.damaged and problem is None:
             return Report(p.name, p.log, plan, len(data), None, None)
-        new = file_header(_log._new_epoch()) + b"".join(data[f.start : f.end] for f in plan.frames)
+        why: str | None = None if problem is None else problem[0]
+        checkpoint_aside = None
+        from_checkpoint = None
+        if (
+            found is not None
+            and snapshot is not None
+            and head is not None
+            and head.position.epoch == plan.epoch  # (a damaged file header: no epoch to match)
+            and (problem is not None or (plan.skipped and plan.skipped[0].start < head.position.offset))
+        ):
+            record = snapshot(found[1])
+        else:
+            record = None
+        if record is not None and head is not None:
+            # The checkpoint stands for the log up to its position: the new
+            # log is its record, then whatever can be read after it.
+            from_checkpoint = head.position.offset
+            rest = file_header(head.position.epoch) + data[from_checkpoint:]
+            plan = find_frames(rest)
+            body = frame(dumps((record,))) + b"".join(rest[f.start : f.end] for f in plan.frames)
+            if why is None:
+                why = "damaged before its checkpoint's position"
+        else:
+            body = b"".join(data[f.start : f.end] for f in plan.frames)
+        new = file_header(_log._new_epoch()) + body
         aside = _keep_aside(p.log, data)
         # Refused (LockNotCoherent) if the log changed since we read it: then
         # it stays as it was, beside its copy.
         atomic_write(p.log, new, lock=p.name, expect=(stamp, data))
         # This process must verify the new file before its next append.
         _log._verified.pop(str(p.log), None)
-    return Report(p.name, p.log, plan, len(data), aside, len(new))
+        if problem is not None and from_checkpoint is None:
+            # It does not stand for this log any more, nor for the new one.
+            checkpoint_aside = _move_checkpoint_aside(p)
+    return Report(
+        p.name, p.log, plan, len(data), aside, len(new), why, from_checkpoint, checkpoint_aside
+    )
+
+
+def _move_checkpoint_aside(p: _names.Paths) -> Path | None:
+    path = p.dir / _checkpoint_head.CHECKPOINT_FILE
+    aside = path.with_name(path.name + ".damaged." + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:
+        return None
+    fsync_dir(p.dir)
+    return aside
 
 
 def _keep_aside(log: Path, data: bytes) -> Path:

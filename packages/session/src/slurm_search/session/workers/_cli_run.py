@@ -1,4 +1,4 @@
-"""``ssearch`` commands that act: start, restart, stop, rm, enable, del_trial, work_on, doctor."""
+"""``ssearch`` commands that act: start, restart, stop, rm, enable, del_trial, salvage, work_on, doctor."""
 
 from __future__ import annotations
 
@@ -264,6 +264,42 @@ def del_trial(session: str, index: int) -> None:
     click.echo(f"{name}: trial {index} deleted", err=True)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("session")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds to wait for the lock.")
+def salvage(session: str, timeout: float) -> None:
+    """Rewrite SESSION's damaged log with every record that can still be read.
+
+    What the log lost before its checkpoint's position (a cut log, a damaged
+    byte) is recovered from the checkpoint. The damaged log is kept beside
+    the new one; a log without damage is left as it is.
+    """
+    report = core.salvage_session(core.session_name(session), timeout=timeout)
+    plan = report.plan
+    records = plan.records_before + plan.records_after
+    if not report.damaged:
+        what = f"{_count(records, 'record')}, {report.size} bytes"
+        click.echo(f"the log of {report.name} has no damage ({what}); nothing changed")
+        return
+    click.echo(f"salvaged the log of {report.name} ({report.path}):")
+    if report.checkpoint is not None:
+        click.echo(f"  it did not match its checkpoint: {report.checkpoint}")
+    if report.from_checkpoint is not None:
+        click.echo(f"  recovered from the checkpoint: the session as of byte {report.from_checkpoint}")
+        click.echo(f"  kept after it: {_count(records, 'record')}")
+    else:
+        click.echo(f"  kept: {_count(records, 'record')}")
+    for gap in plan.skipped:
+        click.echo(f"  lost bytes {gap.start}-{gap.end}: {gap.reason}")
+    click.echo(f"  the damaged file ({report.size} bytes) is kept as {report.aside}")
+    if report.checkpoint_aside is not None:
+        click.echo(f"  the checkpoint, which no longer stands for the log, is kept as {report.checkpoint_aside}")
+
+
 @click.command("work_on", context_settings=CONTEXT)
 @click.argument("session")
 @click.argument("timeout", type=float, required=False)
@@ -320,4 +356,4 @@ def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -
     raise SystemExit(state.command(argv))
 
 
-COMMANDS = [start, restart, stop, rm, stopall, enable, del_trial, work_on, generational_work_on, doctor]
+COMMANDS = [start, restart, stop, rm, stopall, enable, del_trial, salvage, work_on, generational_work_on, doctor]
