@@ -84,6 +84,18 @@ def make(home: Path, version: int) -> str:
     session.annotate(name, "slurm_jobs", [101, 102])
     session.stop(name)
     session.enable(name)
+    if version >= 2:
+        # Format 2: a result stored apart (>= 1 MiB), a trial checkpoint and a hand-back.
+        from slurm_search.session._claims import claim_and_report
+        from slurm_search.session._current import evaluating
+        from slurm_search.session._results import suspend_report
+
+        t = session.next_trial(name, "golden-a")
+        session.record_result(name, "golden-a", t.tid, {"loss": 0.5, "big": b"b" * (1 << 20)}, t.attempt, 2.0)
+        t = session.next_trial(name, "golden-d")
+        with evaluating(name, t.tid, t.attempt, "golden-d"):
+            session.save_checkpoint({"step": 2}, step=2)
+        claim_and_report(name, "golden-d", suspend_report("golden-d", t.tid, "a golden cut"), t.tid, t.attempt, claim=False)
     session.next_trial(name, "golden-lost")  # its worker "dies": taken over after its lease
     v = View(name)
     v.refresh()
@@ -113,6 +125,8 @@ def main() -> None:
         dst.mkdir(parents=True)
         for f in ("session_state.pickle", "records.log", "checkpoint.pickle"):
             shutil.copy2(src / f, dst / f)
+        if (src / "blobs").is_dir():
+            shutil.copytree(src / "blobs", dst / "blobs")
     (out / "expected.json").write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
     print(f"wrote {out}")
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from ._errors import UnsupportedFormat
 
-FORMAT_VERSION = 2  # what this code writes (2: the first recorded version)
+FORMAT_VERSION = 2  # what this code writes (2: the first recorded version: goals, trial checkpoints, hand-backs, results stored apart)
 READS = frozenset({1, 2})  # what it reads
 
 
