@@ -35,7 +35,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import Pruned
+from ._errors import InvalidResult, Pruned
 
 __all__ = ["Outcome", "call_objective", "unstorable_reason"]
 
@@ -218,6 +218,8 @@ def call_objective(
             result = normalize(objective(params, context))
         except Pruned as err:  # the pruner stopped the trial (or an enclosing one)
             return Outcome(pruned=err)
+        except InvalidResult as err:  # what was returned, in one line: our frames say nothing more
+            return Outcome(failure=str(err))
         # The objective is user code: any exception is the trial's failure,
         # kept with its traceback; so is sys.exit, which would otherwise end
         # the worker (and, inline, the launcher) without a word.
@@ -252,6 +254,8 @@ def _in_child(
                 result = normalize(objective(params, context))
             except Pruned as err:
                 message = ("pruned", err)
+            except InvalidResult as err:
+                message = ("error", str(err))
             except (Exception, SystemExit):
                 message = ("error", traceback.format_exc())
             else:

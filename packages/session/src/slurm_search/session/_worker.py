@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import threading
 import time
 from typing import Any, NamedTuple
 
 from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
 from ._current import evaluating
-from ._errors import LeaseLost, NoMoreTrials
+from ._errors import InvalidSetting, LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
 from ._model import keep_claiming, pick, status
 from ._names import resolve_objective, session_name
@@ -193,8 +194,16 @@ def work_on(
     Raises:
         UnknownSession: no such session.
         InvalidObjective: the objective does not import here.
+        InvalidSetting: a deadline that is not a number (nan), a worker id
+            that is empty or not a string.
     """
     name = session_name(name)
+    if deadline is not None and (
+        isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or math.isnan(deadline)
+    ):
+        raise InvalidSetting("deadline", deadline, "a time.time() value, or None for no deadline")
+    if worker_id is not None and (not isinstance(worker_id, str) or not worker_id.strip()):
+        raise InvalidSetting("worker_id", worker_id, "a non-empty name, or None for hostname:pid")
     worker = worker_id or default_worker_id()
     v = view(name)
     spec = v.refresh().spec

@@ -20,6 +20,7 @@ from ._errors import (
     NotFound,
     StateError,
     StoreUnavailable,
+    Unpicklable,
     UnsafeState,
     store_os_error,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Position",
     "StateError",
     "StoreUnavailable",
+    "Unpicklable",
     "UnreadableRecord",
     "UnsafeState",
     "append",
