@@ -33,6 +33,7 @@ from ._errors import (
     SpecError,
     UnknownExperiment,
     UnknownParameter,
+    UnusedParameter,
 )
 from ._experiment import resume_command, run_dir
 from ._measures import MEASURES, SamplingResults, measurements, select
@@ -64,6 +65,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "MEASURES",
     "BadValue",
+    "UnusedParameter",
     "DslError",
     "ExperimentStopped",
     "MeasureError",

@@ -48,6 +48,8 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
             i += 1
         if not name or any(not part for part in name.split(":")):
             raise UserError(f"{arg!r} is not a parameter path: use --a:b=value")
+        if name in out:
+            raise UserError(f"--{name} is given twice: give it once")
         out[name] = parse_value(value)
         i += 1
     return out

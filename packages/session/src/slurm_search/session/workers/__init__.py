@@ -21,6 +21,7 @@ from ._errors import (
     UnknownSlurmOption,
     WorkersFailed,
 )
+from ._config import MAX_WORKERS
 from ._launch import Launched, Plan, cancel, launch, plan
 from ._registry import session_types
 from ._slurm_script import check_slurm_options
@@ -30,6 +31,7 @@ __all__ = [
     "BadSlurmOption",
     "LaunchError",
     "Launched",
+    "MAX_WORKERS",
     "Plan",
     "SlurmCommandError",
     "SlurmNotFound",

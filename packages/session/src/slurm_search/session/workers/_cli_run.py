@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from slurm_search import state
 from . import _slurm
 from ._cli_args import BadArgument, CommandError, parse_assignments
 from ._cli_common import ASSIGNMENTS, CONTEXT, existing, summary_line
+from ._config import MAX_WORKERS
 from ._errors import LaunchError, SlurmNotFound
 from ._launch import Plan, cancel, plan
 from ._registry import session_arguments
@@ -28,7 +30,10 @@ def _launch_options(func: Any) -> Any:
         help="Where workers run: inline (this process), cpu (local processes), slurm (a job array). "
         "Default: slurm if sbatch is found, else cpu.",
     )(func)
-    func = click.option("--workers", type=click.IntRange(min=1), default=None, help="How many workers.")(func)
+    func = click.option(
+        "--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=None,
+        help=f"How many workers (at most {MAX_WORKERS}; local workers: at most one per trial left).",
+    )(func)
     func = click.option(
         "--wait/--no-wait",
         default=None,
@@ -241,7 +246,7 @@ def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -
 
     Exit status 0 only when it is; each problem is one line with its fix.
     """
-    if slurm_arg and not slurm:
+    if slurm_arg and not slurm and "SLURM_JOB_ID" not in os.environ:  # in a job, --slurm is implied
         raise BadArgument("--slurm-arg does nothing without --slurm (the live test between two nodes): add --slurm")
     argv = ["doctor", *(["--slurm"] if slurm else []), *(f"--slurm-arg={a}" for a in slurm_arg)]
     if set_lock_mode:

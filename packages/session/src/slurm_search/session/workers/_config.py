@@ -61,7 +61,7 @@ def resolve_workers(method: str, workers: int | None) -> int:
     if workers is None:
         return {"inline": 1, "cpu": os.cpu_count() or 1}.get(method, DEFAULT_SLURM_WORKERS)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
-        raise InvalidSetting("workers", workers, f"a whole number from 1 to {MAX_WORKERS}")
+        raise InvalidSetting("workers", workers, f"a whole number >= 1 and <= {MAX_WORKERS:,}")
     if method == "inline" and workers != 1:
         raise InvalidSetting("workers", workers, "1 with method inline (use cpu or slurm for more)")
     return workers
