@@ -137,6 +137,10 @@ def _full_pause(done: int) -> float:
     return min(FULL_PAUSE_FIRST * 2**done, FULL_PAUSE_MOST)
 
 
+# A worker that has waited this long for other workers' trials says which.
+SAY_WAITING_AFTER = 2.0
+
+
 def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL) -> bool:
     """Sleep while every trial is held by another live worker.
 
@@ -148,6 +152,8 @@ def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL)
         False if the deadline came first.
     """
     wait = 0.01
+    started = time.monotonic()
+    told = False
     while True:
         now = time.time()
         if deadline is not None and now >= deadline:
@@ -155,9 +161,28 @@ def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL)
         time.sleep(wait if deadline is None else min(wait, deadline - now))
         wait = min(wait * 1.5, longest)
         with v.mutex:
-            choice = pick(v.refresh(), time.time(), v.lease_left())
+            left = v.lease_left()
+            choice = pick(v.refresh(), time.time(), left)
         if choice.action != "none" or choice.reason != "busy":
             return True
+        if not told and time.monotonic() - started >= SAY_WAITING_AFTER:
+            # A long wait is said once, with what it waits for: a lease of a
+            # worker that is gone (a killed run, a cut log) runs a whole
+            # lease_seconds, which would otherwise look like a hang.
+            told = True
+            logger.warning("%s", _waiting_for(v, left))
+
+
+def _waiting_for(v: Any, left: dict[int, float]) -> str:
+    """``search:x: waiting for trial 3 (held by vm:123; its lease runs out in 52 s unless renewed)``."""
+    held = sorted(left, key=lambda tid: (left[tid], tid))
+    parts = [
+        f"trial {tid} (held by {v.state.trials[tid].owner}; its lease runs out in "
+        f"{max(0.0, left[tid]):.0f} s unless renewed)"
+        for tid in held[:3]
+    ]
+    more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+    return f"{v.name}: every trial left is held by another worker; waiting for {', '.join(parts)}{more}"
 
 
 def _mean_duration(st: Any, pending_ok: bool, pending: float) -> float | None:
