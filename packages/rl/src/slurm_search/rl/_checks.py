@@ -18,7 +18,6 @@ from slurm_search.dsl import BadValue, param
 from ._errors import BadRunParams, UnknownAgent, UnknownEnvironment
 from ._legacy import modern_hyperparameters
 from ._names import AgentName, parse_agent, parse_env, parse_run_params, preset_hyperparameter_names
-from ._run import check_logdir
 
 __all__ = ["check_params"]
 
@@ -51,7 +50,6 @@ def check_params() -> list[AgentName]:
 
     Raises:
         BadValue: naming the parameter, the value and the valid choices.
-        UnwritableLogdir: a real agent's TensorBoard folder cannot be written.
     """
     agents = []
     for option, value in _values("agent", "agent_space"):
@@ -77,11 +75,9 @@ def check_params() -> list[AgentName]:
     # The original's experiments name them run_params, ours run.
     key = "run_params" if param("run_params") is not None else "run"
     try:
-        run = parse_run_params(param(key))
+        parse_run_params(param(key))
     except BadRunParams as err:
         raise BadValue(f"--{key}:{err.key}", err.value, err.expected) from None
-    if real:
-        check_logdir(run)  # where TensorBoard logs go: one line now, not a traceback in every trial
     return agents
 
 
