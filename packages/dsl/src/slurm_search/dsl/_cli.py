@@ -123,7 +123,9 @@ def _run_one(
         click.echo(f"run_exp: interrupted; resume it with: run_exp --resume={name}", err=True)
         sys.exit(130)
     except SamplingError as err:
-        if err.traceback:
+        # A failure's traceback, once; a failure that is one line (a result
+        # that is not a loss) is already the error's last words.
+        if err.traceback and "\n" in err.traceback.strip():
             from ._failures import user_frames
 
             click.echo(user_frames(err.traceback), err=True)
@@ -158,6 +160,8 @@ class _FailedTrials(logging.Filter):
     the first failure's traceback once, under its one-line error."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith("trial %s of %s failed on"):
+            return False  # the run's error line says why it failed (a one-line failure included)
         try:
             text = record.getMessage()
         except Exception:  # a record that does not format is not ours to judge
