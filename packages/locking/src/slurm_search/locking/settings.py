@@ -82,7 +82,7 @@ def home() -> Path:
     _check_folder(value, path)
     if relative:
         os.environ[HOME_VARIABLE] = str(path)
-    _homes[value] = _homes[str(path)] = path
+    _homes[str(path)] = path  # not the relative value: it means another folder elsewhere
     return path
 
 

@@ -26,7 +26,6 @@ from ._events import Created, Spec
 from ._labels import check_not_owned
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._pruners import check_pruner
-from ._space_checks import check_space
 from ._view import forget
 
 logger = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ def create_session(
         InvalidObjective, InvalidSpace, InvalidSetting, InvalidSessionName,
         SessionExists.
     """
-    from . import _space
+    from . import _space, _space_checks  # hyperopt: imported only to create a session
 
     check_settings(objective, context=context, lease_seconds=lease_seconds, interruptible=interruptible)
     if algo not in ALGOS:
@@ -113,7 +112,7 @@ def create_session(
     resolve_objective(path)
     space = _space.normalize_space(space)
     domain = _space.build_domain(space)
-    check_space(space)
+    _space_checks.check_space(space)
     if algo == "enumeration":
         size = _space.enumeration_size(domain)
         max_evals = size if max_evals is None else min(_positive_int("max_evals", max_evals), size)
