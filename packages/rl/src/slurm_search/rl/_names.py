@@ -210,8 +210,8 @@ def parse_agent(agent: object) -> AgentName:
     return AgentName(family, preset)
 
 
-@functools.lru_cache(maxsize=1)
 def _gym_ids() -> list[str]:
+    # Not cached: importing ale_py (for atari:) adds its ids to the registry.
     import gymnasium
 
     return sorted(gymnasium.envs.registry.keys())
