@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._errors import UnusedParameter
 from ._nodes import Node, SamplingNode, children
 from ._params import MISSING, get_param
-from ._errors import UnusedParameter
 from ._settings import METHODS, PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
 
 __all__ = ["check_tree", "check_slurm_used"]

@@ -120,7 +120,9 @@ def create_session(
         raise InvalidSetting("max_evals", None, "the number of trials to run (an integer >= 1)")
     max_evals = _positive_int("max_evals", max_evals)
     if max_evals > MAX_TRIALS:
-        raise InvalidSetting("max_evals", max_evals, f"an integer >= 1 and <= {MAX_TRIALS:,} (the most trials a session has)")
+        raise InvalidSetting(
+            "max_evals", max_evals, f"an integer >= 1 and <= {MAX_TRIALS:,} (the most trials a session has)"
+        )
     if seed is None:
         seed = secrets.randbits(31)
     seed = _positive_int("seed", seed, minimum=0)

@@ -10,6 +10,7 @@ public names; the core never imports it.
 
 from __future__ import annotations
 
+from ._config import MAX_WORKERS
 from ._errors import (
     BadSessionParameters,
     BadSlurmOption,
@@ -21,7 +22,6 @@ from ._errors import (
     UnknownSlurmOption,
     WorkersFailed,
 )
-from ._config import MAX_WORKERS
 from ._launch import Launched, Plan, cancel, launch, plan
 from ._registry import session_types
 from ._slurm_script import check_slurm_options
