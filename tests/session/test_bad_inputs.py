@@ -68,6 +68,12 @@ def launched_on_cpu(tmp: Path) -> str:
     return name
 
 
+def launched_on_slurm(tmp: Path) -> str:
+    name = session.create_session(DEMO, {"x": hp.uniform("x", 0, 1)}, max_evals=2)
+    session.annotate(name, "launch", {"method": "slurm", "workers": 2, "slurm": {}})
+    return name
+
+
 def locks_is_a_file(tmp: Path) -> str:
     home = Path(os.environ["SLURM_SEARCH_HOME"])
     home.mkdir(mode=0o700, parents=True)
@@ -99,6 +105,8 @@ ROWS = [
         "--slurm: options need --method=slurm", 2),
     Row("restart-slurm-option-cpu", ("ssearch", "restart", "{S}", "--slurm:bogus=1"),
         "--slurm: options need --method=slurm (the method is cpu)", 2, setup=launched_on_cpu),
+    Row("restart-slurm-option-unknown", ("ssearch", "restart", "{S}", "--slurm:bogus=1"),
+        "unknown Slurm option bogus", 1, setup=launched_on_slurm),
     Row("restart-no-launch-workers", ("ssearch", "restart", "{S}", "--no-launch", "--workers=3"),
         "--workers does nothing with --no-launch", 2, setup=launched_on_cpu),
     Row("start-no-wait-inline", ("ssearch", "start", "demo", "--method=inline", "--no-wait"),
