@@ -231,8 +231,15 @@ def test_display_ast_graph_without_the_dot_program(tmp_path):
 def test_the_demo_takes_slurm_options_as_the_readme_shows():
     # README: run_exp demo ... --tune:method=slurm --slurm:partition=cpu
     proc = subprocess.run(
-        [str(RUN_EXP), "demo", "--debug=true", "--slurm:partition=debug", "--slurm:time=10"],
+        [str(RUN_EXP), "demo", "--debug=true", "--tune:method=slurm", "--slurm:partition=debug", "--slurm:time=10",
+         "--print-config"],
         capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "experiment: exp:" in proc.stdout
+    assert "--slurm:partition=debug" in proc.stdout and "--slurm:time=10" in proc.stdout
+    # Without a node on Slurm they would do nothing: refused (issue 21).
+    proc = subprocess.run(
+        [str(RUN_EXP), "demo", "--debug=true", "--slurm:partition=debug", "--slurm:time=10"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 1 and "--slurm:partition=debug does nothing" in proc.stderr, proc.stderr

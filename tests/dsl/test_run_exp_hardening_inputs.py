@@ -213,3 +213,49 @@ def test_bad_run_names_are_one_line(args):
     result = invoke(*args)
     assert_one_line(result.exit_code, result.stdout, result.stderr, "no such experiment run")
     assert_nothing_stored()
+
+
+# -- issue 21: options given twice or doing nothing, counts past the bound ---
+
+
+def test_an_option_given_twice_is_refused_not_last_wins(calls):
+    result = invoke("demo", "--debug=true", "--tune:settings=3", "--tune:settings=4")
+    assert_one_line(result.exit_code, result.stdout, result.stderr, "--tune:settings is given twice")
+    assert_nothing_stored()
+    assert calls.count() == 0
+
+
+def test_slurm_options_are_refused_when_nothing_runs_on_slurm(calls):
+    from slurm_search.dsl import UnusedParameter
+    from slurm_search.dsl._precheck import check_slurm_used
+
+    result = invoke("demo", "--debug=true", "--tune:method=inline", "--slurm:partition=debug")
+    line = assert_one_line(result.exit_code, result.stdout, result.stderr, "--slurm:partition=debug does nothing")
+    assert "--tune:method=slurm" in line and "--eval:method=slurm" in line
+    assert_nothing_stored()
+    assert calls.count() == 0
+    with pytest.raises(UnusedParameter) as info:
+        run_experiment("demo", {"slurm:time": "5"}, debug=True)
+    assert info.value.option == "--slurm:time"
+    # With a node on Slurm, the same options are read: accepted.
+    prepared = prepare("demo", {"eval:method": "slurm", "slurm:partition": "debug"}, debug=True)
+    check_slurm_used(build_tree(prepared), prepared.params, prepared.overrides)
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--tune:settings=99999999999999999999999999"], "<= 10,000,000"),
+        (["--eval:seeds=10000000000"], "--eval:seeds=10000000000 is not valid"),
+        (["--tune:seeds=10000001"], "<= 10,000,000"),
+        (["--tune:method=cpu", "--tune:threads=1001"], "--tune:threads=1001 is not valid"),
+        (["--steps=-1"], "--steps=-1 is not valid"),
+        (["--delay=-1"], "--delay=-1.0 is not valid"),
+    ],
+)
+def test_counts_past_the_bound_and_negative_demo_values_are_refused_before_the_run(calls, args, needle):
+    result = invoke("demo", "--debug=true", *args)
+    assert_one_line(result.exit_code, result.stdout, result.stderr, needle)
+    assert_nothing_stored()
+    assert calls.count() == 0

@@ -28,6 +28,52 @@ def test_home(monkeypatch, tmp_path):
     assert settings.home_key() == ("", str(tmp_path))
 
 
+@pytest.mark.parametrize("raw", ["", "  "])
+def test_an_empty_home_is_refused_not_read_as_the_default(monkeypatch, tmp_path, raw):
+    # Set but empty used to mean ~/hyperparameters: another store, silently.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("SLURM_SEARCH_HOME", raw)
+    with pytest.raises(locking.InvalidEnvironmentSetting, match="SLURM_SEARCH_HOME=.* is not valid: give the store's"):
+        settings.home()
+    with pytest.raises(locking.InvalidEnvironmentSetting):
+        state.names()
+    assert not (tmp_path / "hyperparameters").exists()
+
+
+def test_a_home_that_is_a_file_or_under_one_is_refused(monkeypatch, tmp_path):
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("SLURM_SEARCH_HOME", str(tmp_path / "afile"))
+    with pytest.raises(locking.InvalidEnvironmentSetting, match="it is a file: give a folder"):
+        state.names()  # was: [], as for an empty store
+    monkeypatch.setenv("SLURM_SEARCH_HOME", str(tmp_path / "afile" / "store"))
+    with pytest.raises(locking.InvalidEnvironmentSetting, match="which is a file"):
+        state.create("t:x", 1)  # was: NotADirectoryError
+
+
+def test_a_relative_home_is_made_absolute_once(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLURM_SEARCH_HOME", "rel/store")
+    assert settings.home() == tmp_path / "rel" / "store"
+    # Set back absolute: processes started from here in other folders agree.
+    assert os.environ["SLURM_SEARCH_HOME"] == str(tmp_path / "rel" / "store")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert settings.home() == tmp_path / "rel" / "store" == state.root()
+
+
+def test_a_store_whose_locks_folder_is_a_file_is_one_line(monkeypatch, tmp_path):
+    home = tmp_path / "store"
+    home.mkdir(mode=0o700)
+    (home / "locks").write_text("")
+    monkeypatch.setenv("SLURM_SEARCH_HOME", str(home))
+    with pytest.raises(NotADirectoryError) as info:
+        settings.ensure_dir(home / "locks")
+    assert info.value.filename == str(home / "locks")  # the file in the way, not a probe under it
+    wrapped = state.store_os_error(info.value)
+    assert wrapped is not None and "locks is a file where a folder should be" in str(wrapped)
+
+
 @pytest.mark.parametrize("raw, mode", [("", "auto"), ("FLOCK", "flock"), (" soft ", "soft"), ("auto", "auto")])
 def test_lock_mode_request(monkeypatch, raw, mode):
     monkeypatch.setenv("SLURM_SEARCH_LOCK", raw)

@@ -151,3 +151,24 @@ def test_a_trials_tensorboard_folder_is_named_by_session_trial_and_seed(tmp_path
     for folder in folders:
         events = list((logdir / folder).glob("events.out.tfevents.*"))
         assert events and events[0].stat().st_size > 0
+
+
+def test_a_debug_agent_checks_its_environment_too():
+    # It names the environment in its results and plots: a bogus one is refused.
+    run = {"train_frames": 100, "test_episodes": 2}
+    with pytest.raises(rl.UnknownEnvironment, match="classic:NoSuch-v0"):
+        rl.run_results("classic:NoSuch-v0", "debug", {}, run, 0)
+    with pytest.raises(rl.UnknownEnvironment, match="atari:NoSuchGame"):
+        rl.run_results("atari:NoSuchGame", "debug", {}, run, 0)
+    assert rl.run_results(CARTPOLE, "debug", {}, run, 0)["return_mean"] is not None
+
+
+def test_an_unwritable_tensorboard_folder_is_one_line_before_training(tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("SLURM_SEARCH_RL_LOGDIR", str(tmp_path / "afile" / "tb"))
+    with pytest.raises(rl.UnwritableLogdir) as info:
+        rl.run_results(CARTPOLE, "classic:a2c", {}, A2C_RUN, 0)
+    message = str(info.value)
+    assert "\n" not in message and "SLURM_SEARCH_RL_LOGDIR" in message and "afile is a file" in message
+    with pytest.raises(rl.UnwritableLogdir, match="the run's logdir"):
+        rl.run_results(CARTPOLE, "classic:a2c", {}, {**A2C_RUN, "logdir": str(tmp_path / "afile" / "x")}, 0)

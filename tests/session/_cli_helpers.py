@@ -1,4 +1,4 @@
-"""Helpers of the ssearch tests: a real entry-point plugin, running the real command."""
+"""Helpers of the ssearch tests: a real entry-point plugin, running the real commands (ssearch, run_exp)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,25 @@ def ssearch(*args: str, env: dict[str, str] | None = None, timeout: float = 300)
         text=True,
         timeout=timeout,
         env=env if env is not None else dict(os.environ),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+RUN_EXP = Path(sys.executable).parent / "run_exp"
+
+
+def run_command(
+    argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``ssearch`` or ``run_exp`` (``argv[0]``) as a real process."""
+    script = {"ssearch": SSEARCH, "run_exp": RUN_EXP}[argv[0]]
+    return subprocess.run(
+        [str(script), *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env if env is not None else dict(os.environ),
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
     )
 

@@ -327,3 +327,101 @@ def test_the_api_raises_invalid_session_name():
     # The longest name that fits: its Slurm lock (`<name>.slurm`) fits too.
     longest = "s:" + "b" * 192
     assert session.create_session(DEMO, SPACE, max_evals=1, name=longest) == longest
+
+
+# -- 5. issue 21: values accepted though wrong, at creation and in work_on ----
+
+
+@pytest.mark.parametrize(
+    ("space", "needle"),
+    [
+        ({"a": hp.choice("a", [{"x": hp.uniform("x", 1, 0)}, 2])}, "'x' cannot be drawn from"),
+        ({"x": hp.choice("x", [])}, "hp.choice of no options"),
+        ({"x": hp.normal("x", 0, -1)}, "'x' cannot be drawn from"),
+        ({"x": object()}, "neither a hyperopt expression"),
+        ({"x": hp.uniform("x", 0, 1), "opts": {"a": (1, object())}}, "neither a hyperopt expression"),
+    ],
+)
+def test_a_space_that_cannot_be_drawn_from_is_refused_at_creation(space, needle):
+    # hyperopt compiles each of these; the workers met them, one trial at a time.
+    with pytest.raises(session.InvalidSpace, match=needle) as info:
+        session.create_session(DEMO, space, max_evals=2)
+    assert "\n" not in str(info.value)
+    assert_nothing_stored()
+
+
+def test_plain_values_and_choices_of_them_are_still_a_space():
+    name = session.create_session(
+        DEMO, {"x": hp.uniform("x", 0, 1), "act": ["relu", "tanh"], "n": None, "k": (1, 2.5)}, max_evals=1
+    )
+    session.work_on(name)
+    assert session.progress(name).completed == 1
+
+
+def test_max_evals_has_a_documented_bound():
+    with pytest.raises(session.InvalidSetting, match="10,000,000") as info:
+        session.create_session(DEMO, SPACE, max_evals=session.MAX_TRIALS + 1)
+    assert info.value.setting == "max_evals"
+    with pytest.raises(session.InvalidSetting):
+        session.create_session(DEMO, SPACE, max_evals=10**26)
+    assert_nothing_stored()
+    assert session.create_session(DEMO, SPACE, max_evals=session.MAX_TRIALS)
+
+
+def test_unpicklable_values_are_one_line_and_store_nothing():
+    import threading
+
+    with pytest.raises(session.InvalidSetting, match="picklable") as info:
+        session.create_session(DEMO, SPACE, max_evals=1, metadata={"lock": threading.Lock()})
+    assert info.value.setting == "metadata"
+    assert_nothing_stored()
+    with pytest.raises(state.Unpicklable, match="does not pickle") as stored:
+        state.create("thing:x", threading.Lock())
+    assert "\n" not in str(stored.value) and pickle.loads(pickle.dumps(stored.value)).name == "thing:x"
+    assert state.names() == []
+    name = session.create_session(DEMO, SPACE, max_evals=1)
+    session.annotate(name, "kept", 1)
+    with pytest.raises(state.Unpicklable, match="annotation 'bad'"):
+        session.annotate(name, "bad", threading.Lock())
+    assert session.annotations(name) == {"kept": 1}  # nor in this process's view of it
+
+
+def test_a_session_may_not_take_the_type_of_run_exp_runs():
+    # ssearch and run_exp read exp:NAME as a run: such a session could not be named.
+    with pytest.raises(session.InvalidSetting, match="exp:NAME names a run") as info:
+        session.create_session(DEMO, SPACE, max_evals=1, name="exp:foo")
+    assert info.value.setting == "name"
+    assert_nothing_stored()
+    assert session.create_session(DEMO, SPACE, max_evals=1, name="mine:foo") == "mine:foo"
+
+
+@pytest.mark.parametrize("kw", [{"deadline": math.nan}, {"worker_id": ""}, {"worker_id": "  "}, {"worker_id": 3}])
+def test_work_on_refuses_a_nan_deadline_and_an_empty_worker_id(kw):
+    name = session.create_session(DEMO, SPACE, max_evals=1)
+    with pytest.raises(session.InvalidSetting) as info:
+        session.work_on(name, **kw)
+    assert info.value.setting == next(iter(kw))
+    assert session.progress(name).completed == 0  # nothing claimed
+
+
+def test_local_workers_are_capped_at_the_trials_left_and_say_so():
+    proc = ssearch("start", "demo", "max_evals=2", "--method=cpu", "--workers=6")
+    assert proc.returncode == 0, proc.stderr
+    name = proc.stdout.strip()
+    assert f"{name}: starting 2 workers, not 6: the session has 2 trials left" in proc.stderr
+    logs = state.paths(name).dir / "logs"
+    assert len(list(logs.glob("cpu_*.out"))) == 2  # two processes started, not six
+    assert session.annotations(name)["launch"]["workers"] == 6  # a restart asks again
+
+
+def test_a_wait_for_another_workers_lease_says_what_it_waits_for():
+    # The phantom lease of a cut log: a claim whose worker is gone.
+    name = session.create_session(DEMO, SPACE, max_evals=1, lease_seconds=4)
+    session.annotate(name, "launch", {"method": "inline", "workers": 1, "slurm": {}})
+    session.next_trial(name, "gone-host:1")
+    proc = ssearch("restart", name, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if "waiting for" in line]
+    assert len(said) == 1, proc.stderr
+    assert "trial 0 (held by gone-host:1; its lease runs out in" in said[0] and " s unless renewed)" in said[0]
+    assert session.progress(name).completed == 1

@@ -33,6 +33,7 @@ from ._errors import (
     SpecError,
     UnknownExperiment,
     UnknownParameter,
+    UnusedParameter,
 )
 from ._experiment import resume_command, run_dir
 from ._measures import MEASURES, SamplingResults, measurements, select
@@ -66,6 +67,7 @@ __all__ = [
     "GOALS",
     "MEASURES",
     "BadValue",
+    "UnusedParameter",
     "DslError",
     "ExperimentStopped",
     "MeasureError",

@@ -48,6 +48,8 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
             i += 1
         if not name or any(not part for part in name.split(":")):
             raise UserError(f"{arg!r} is not a parameter path: use --a:b=value")
+        if name in out:
+            raise UserError(f"--{name} is given twice: give it once")
         out[name] = parse_value(value)
         i += 1
     return out
@@ -121,7 +123,9 @@ def _run_one(
         click.echo(f"run_exp: interrupted; resume it with: run_exp --resume={name}", err=True)
         sys.exit(130)
     except SamplingError as err:
-        if err.traceback:
+        # A failure's traceback, once; a failure that is one line (a result
+        # that is not a loss) is already the error's last words.
+        if err.traceback and "\n" in err.traceback.strip():
             from ._failures import user_frames
 
             click.echo(user_frames(err.traceback), err=True)
@@ -156,6 +160,8 @@ class _FailedTrials(logging.Filter):
     the first failure's traceback once, under its one-line error."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith("trial %s of %s failed on"):
+            return False  # the run's error line says why it failed (a one-line failure included)
         try:
             text = record.getMessage()
         except Exception:  # a record that does not format is not ours to judge

@@ -16,6 +16,7 @@ __all__ = [
     "SpecError",
     "UnknownParameter",
     "BadValue",
+    "UnusedParameter",
     "NoSuchRun",
     "ResumeMismatch",
     "MeasureError",
@@ -94,6 +95,23 @@ class BadValue(DslError):
         self.value = value
         self.expected = expected
         super().__init__(f"{option}={value!s} is not valid: expected {expected}")
+
+
+class UnusedParameter(DslError):
+    """A parameter given on the command line that nothing reads in this run
+    (``--slurm:partition=debug`` when no sampling runs on Slurm).
+
+    Attributes:
+        option: the parameter (``--slurm:partition``).
+        value: the value given.
+        why: why nothing reads it, and what would.
+    """
+
+    def __init__(self, option: str, value: object, why: str) -> None:
+        self.option = option
+        self.value = value
+        self.why = why
+        super().__init__(f"{option}={value!s} does nothing: {why}")
 
 
 class NoSuchRun(DslError):

@@ -63,4 +63,17 @@ def evaluate(params: Mapping[str, Any], context: ObjectiveContext) -> dict[str, 
     with _runtime.evaluation(with_param(context.node_params, context.var, value), run), \
             _runtime.setting(context.var, value), _reports.frame(context.sign):
         result = evaluate_tree(node.expr, path)
+    _check_number(result)
     return {"loss": loss_of(result, context.sign, context.measure), "value": result}
+
+
+def _check_number(result: Any) -> None:
+    # A number no float holds (10**400) would be stored, then break every
+    # measure: the trial fails instead, with one line saying what was returned.
+    if isinstance(result, numbers.Real) and not isinstance(result, bool):
+        try:
+            float(result)
+        except OverflowError:
+            from slurm_search.session import InvalidResult
+
+            raise InvalidResult(result) from None

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._errors import UnusedParameter
 from ._nodes import Node, SamplingNode, children
 from ._params import MISSING, get_param
 from ._settings import METHODS, PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
 
-__all__ = ["check_tree"]
+__all__ = ["check_tree", "check_slurm_used"]
 
 _ROLES = (
     ("sample_count", check_count),
@@ -100,3 +101,38 @@ def _check_slurm(node: SamplingNode, params: Mapping[str, Any]) -> None:
     from slurm_search.session import workers
 
     workers.check_slurm_options(options)
+
+
+def check_slurm_used(tree: Any, params: Mapping[str, Any], given: Mapping[str, Any]) -> None:
+    """Refuse Slurm options given on the command line that no sampling node uses.
+
+    A node reads its Slurm options (the parameter ``slurm``, by default)
+    only when its method is ``slurm``; ``--slurm:partition=debug`` with
+    every method inline would be ignored without a word.
+
+    Args:
+        given: the overrides the user gave, flat (``{"slurm:partition": "debug"}``).
+
+    Raises:
+        UnusedParameter: an override under a node's Slurm parameter, when no node
+            reading that parameter runs on Slurm.
+    """
+    used: dict[str, bool] = {}
+    methods: list[str] = []
+    for node in sampling_nodes(tree):
+        if not isinstance(node.slurm, str):
+            continue
+        method = node.method
+        if isinstance(method, str) and method not in METHODS:
+            methods.append(f"--{method}=slurm")
+            method = get_param(params, method)
+            if method is MISSING or method is None:
+                method = "slurm"  # set by use(...) on the way down: it may be slurm
+        used[node.slurm] = used.get(node.slurm, False) or method == "slurm"
+    for path, value in given.items():
+        for slurm_param, on_slurm in used.items():
+            if not on_slurm and (path == slurm_param or path.startswith(slurm_param + ":")):
+                how = " or ".join(dict.fromkeys(methods)) or "a sampling method slurm"
+                raise UnusedParameter(
+                    f"--{path}", value, f"no sampling runs on Slurm here: set {how}, or leave it out"
+                )

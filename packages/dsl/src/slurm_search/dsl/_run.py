@@ -16,7 +16,7 @@ from . import _experiment, _runtime
 from ._errors import ExperimentStopped, ResumeMismatch
 from ._nodes import evaluate_tree
 from ._params import canonical, check_overrides, differences, flatten, merged
-from ._precheck import check_tree
+from ._precheck import check_slurm_used, check_tree
 from ._spec import Spec, as_spec, load_spec, register_local
 
 __all__ = [
@@ -117,7 +117,9 @@ def open_run(prepared: Prepared, *, seed: int | None = None, resume: str | None 
             BadValue for a sampling setting.
         SessionError: Slurm options the session package refuses.
     """
-    check_tree(build_tree(prepared), prepared.params)
+    tree = build_tree(prepared)
+    check_tree(tree, prepared.params)
+    check_slurm_used(tree, prepared.params, prepared.overrides)
     if resume:
         stored = _experiment.read_run(resume)
         name = _experiment.full_name(resume)

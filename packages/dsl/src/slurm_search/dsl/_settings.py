@@ -33,13 +33,15 @@ def _whole_number(value: Any) -> bool:
 
 
 def check_count(option: str, value: Any) -> int:
-    """A sample count: an integer >= 1.
+    """A sample count: an integer from 1 to the session's bound (`slurm_search.session.MAX_TRIALS`).
 
     Raises:
-        BadValue: ``option=value is not valid: expected a whole number >= 1 ...``.
+        BadValue: ``option=value is not valid: expected a whole number >= 1 and <= ...``.
     """
-    if not _whole_number(value):
-        raise BadValue(option, value, "a whole number >= 1 (the number of samples)")
+    from slurm_search.session import MAX_TRIALS
+
+    if not _whole_number(value) or value > MAX_TRIALS:
+        raise BadValue(option, value, f"a whole number >= 1 and <= {MAX_TRIALS:,} (the number of samples)")
     return value
 
 
@@ -69,13 +71,15 @@ def check_goal(option: str, value: Any) -> str:
 
 
 def check_threads(option: str, value: Any) -> int:
-    """A number of workers: an integer >= 1.
+    """A number of workers: an integer from 1 to ``MAX_WORKERS`` (1000) of `slurm_search.session.workers`.
 
     Raises:
         BadValue: ``option=value is not valid: expected a whole number >= 1 ...``.
     """
-    if not _whole_number(value):
-        raise BadValue(option, value, "a whole number >= 1 (the number of workers)")
+    from slurm_search.session.workers import MAX_WORKERS
+
+    if not _whole_number(value) or value > MAX_WORKERS:
+        raise BadValue(option, value, f"a whole number >= 1 and <= {MAX_WORKERS:,} (the number of workers)")
     return value
 
 

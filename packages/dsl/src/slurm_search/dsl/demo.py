@@ -28,6 +28,7 @@ from typing import Any
 
 from hyperopt import hp
 
+from ._errors import BadValue
 from ._experiment import run_dir
 from ._nodes import (
     accepts_param_names,
@@ -88,6 +89,16 @@ def _evaluation(setting: Any) -> Any:
     ]
 
 
+def _check_params() -> None:
+    # Called when the run is checked, before anything is stored: a negative
+    # delay or step count would fail (or silently do nothing) in every trial.
+    steps, delay = param("steps"), param("delay")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise BadValue("--steps", steps, "a whole number >= 0 (0: no intermediate reports)")
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay < float("inf"):
+        raise BadValue("--delay", delay, "a finite number of seconds >= 0")
+
+
 def demo_experiment() -> dict[str, Any]:
     """Tune (x, y) on the mean over seeds, then evaluate the best and worst settings on fresh seeds."""
     # Exactly min or max (or minimize, maximize): any other word is refused, never read as one of them.
@@ -108,6 +119,7 @@ def demo_experiment() -> dict[str, Any]:
     else:
         tuning = minimizing_sampling("xy", seeds, minimize_measure="mean", **common)
         best, worst = tuning["argmin:mean"], tuning["argmax:mean"]
+    _check_params()
     best_eval, worst_eval = _evaluation(best), _evaluation(worst)
     return {
         "best_xy": best,

@@ -18,6 +18,7 @@ them reads these variables itself.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -51,10 +52,52 @@ def _get(variable: str) -> str:
     return os.environ.get(variable, "")
 
 
+# Values of $SLURM_SEARCH_HOME already checked, and the folder each names.
+_homes: dict[str, Path] = {}
+
+
 def home() -> Path:
-    """The root of the store: ``$SLURM_SEARCH_HOME``, default ``~/hyperparameters``."""
-    value = _get(HOME_VARIABLE)
-    return Path(value).expanduser() if value else Path.home() / "hyperparameters"
+    """The root of the store: ``$SLURM_SEARCH_HOME``, default ``~/hyperparameters``.
+
+    A relative value is made absolute against the current folder once, and
+    the variable is set to it, so workers started from here in other
+    folders (local processes, Slurm tasks) use the same store.
+
+    Raises:
+        InvalidEnvironmentSetting: the variable is set but empty (which
+            would silently mean another store), or names a file, or a
+            folder under a file.
+    """
+    if HOME_VARIABLE not in os.environ:
+        return Path.home() / "hyperparameters"
+    value = os.environ[HOME_VARIABLE]
+    found = _homes.get(value)
+    if found is not None:
+        return found
+    if not value.strip():
+        raise InvalidEnvironmentSetting(
+            HOME_VARIABLE, value, "give the store's folder, or unset it for ~/hyperparameters"
+        )
+    path = Path(value).expanduser()
+    relative = not path.is_absolute()
+    if relative:
+        path = Path.cwd() / path
+    _check_folder(value, path)
+    if relative:
+        os.environ[HOME_VARIABLE] = str(path)
+    _homes[str(path)] = path  # not the relative value: it means another folder elsewhere
+    return path
+
+
+def _check_folder(value: str, path: Path) -> None:
+    # The first part of the path that exists must be a folder: a file there
+    # would make every read find "nothing stored" and every write fail.
+    current = path
+    while not os.path.lexists(current) and current.parent != current:
+        current = current.parent
+    if os.path.exists(current) and not current.is_dir():
+        where = "is a file" if current == path else f"is under {current}, which is a file"
+        raise InvalidEnvironmentSetting(HOME_VARIABLE, value, f"it {where}: give a folder")
 
 
 def home_key() -> tuple[str, str]:
@@ -159,6 +202,10 @@ def ensure_dir(path: Path) -> Path:
 
     An existing folder is left as it is (the store checks the folders it
     reads from). The mode is set exactly, whatever the umask.
+
+    Raises:
+        NotADirectoryError: ``path`` or a folder above it is a file (its
+            ``filename`` is that file).
     """
     mode = dir_mode()
     missing = []
@@ -168,6 +215,9 @@ def ensure_dir(path: Path) -> Path:
         if current.parent == current:
             break
         current = current.parent
+    if current.exists() and not current.is_dir():
+        # Said about the file in the way, not about a temporary file under it.
+        raise NotADirectoryError(errno.ENOTDIR, "a file where a folder should be", str(current))
     for folder in reversed(missing):
         try:
             folder.mkdir(mode=mode)

@@ -46,7 +46,7 @@ from ._display_tools import (
     product_contours,
     simulated_search,
 )
-from ._errors import BadRunParams, RLError, UnknownAgent, UnknownEnvironment, UnknownHyperparameter
+from ._errors import BadRunParams, RLError, UnknownAgent, UnknownEnvironment, UnknownHyperparameter, UnwritableLogdir
 from ._history_plot import plot_optimisation_history
 from ._names import parse_agent, parse_env, parse_run_params, preset_names
 from ._nodes import return_cdf, return_mean, return_var
@@ -93,6 +93,7 @@ __all__ = [
     "UnknownAgent",
     "UnknownEnvironment",
     "UnknownHyperparameter",
+    "UnwritableLogdir",
     "ale",
     "ale_objective",
     "noise_ratio",

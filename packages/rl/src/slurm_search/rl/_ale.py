@@ -24,7 +24,7 @@ from ._names import (
     preset_hyperparameter_defaults,
     preset_hyperparameter_names,
 )
-from ._run import run_results
+from ._run import check_logdir, run_results
 
 __all__ = ["DEFAULT_RANGES", "ale", "ale_objective", "ale_space"]
 
@@ -98,9 +98,11 @@ def ale(params: dict) -> dict[str, Any]:
     if "agent" not in params:
         raise ValueError("ale needs agent=… (e.g. agent=classic:a2c, or agent=debug)")
     agent = parse_agent(params["agent"])
-    env = parse_env(params.get("env", "classic:CartPole-v1"), check=not agent.is_debug)
+    env = parse_env(params.get("env", "classic:CartPole-v1"), installed_only=agent.is_debug)
     run = {**DEFAULT_RUN, **{key: params[key] for key in RUN_KEYS if key in params}}
-    parse_run_params(run)  # refuse a bad value now, not on a worker an hour later
+    checked = parse_run_params(run)  # refuse a bad value now, not on a worker an hour later
+    if not agent.is_debug:
+        check_logdir(checked)
     fixed = params.get("hp") or {}
     if not isinstance(fixed, Mapping):
         raise ValueError(f"hp={fixed!r} is not valid: set fixed hyperparameters as hp:NAME=VALUE")

@@ -60,7 +60,8 @@ def check_params() -> list[AgentName]:
     real = [agent for agent in agents if not agent.is_debug]
     for option, value in _values("env", "env_space"):
         try:
-            parse_env(value, check=bool(real))
+            # Checked for debug agents too: they name it in results and plots.
+            parse_env(value, installed_only=not real)
         except UnknownEnvironment as err:
             raise BadValue(option, value, f"one of {', '.join(err.choices)}") from None
     for agent in real:

@@ -95,3 +95,25 @@ class BadRunParams(RLError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value!r} is not valid: expected {self.expected}"
+
+
+class UnwritableLogdir(RLError, OSError):
+    """The TensorBoard log folder cannot be created or written.
+
+    Attributes:
+        folder: the folder.
+        source: where it came from (``SLURM_SEARCH_RL_LOGDIR=...``, ``run:logdir=...``, the default).
+        reason: what the filesystem said.
+    """
+
+    def __init__(self, folder: str, source: str, reason: str) -> None:
+        super().__init__(folder, source, reason)
+        self.folder = folder
+        self.source = source
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return (
+            f"cannot write TensorBoard logs to {self.folder} ({self.source}): {self.reason}; "
+            "point it at a writable folder"
+        )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import importlib
 import importlib.util
 import logging
@@ -210,11 +211,13 @@ def parse_agent(agent: object) -> AgentName:
 
 
 def _gym_ids() -> list[str]:
+    # Not cached: importing ale_py (for atari:) adds its ids to the registry.
     import gymnasium
 
     return sorted(gymnasium.envs.registry.keys())
 
 
+@functools.lru_cache(maxsize=1)
 def _atari_games() -> list[str]:
     # Importing ale_py registers the ROM-backed ...NoFrameskip-v4 ids that
     # ALL's AtariEnvironment asks for (its wheel ships the ROMs).
@@ -226,9 +229,13 @@ def _atari_games() -> list[str]:
     return sorted(key[: -len(suffix)] for key in _gym_ids() if key.endswith(suffix) and "-ram" not in key)
 
 
-def parse_env(env: object, check: bool = True) -> EnvName:
+def parse_env(env: object, check: bool = True, *, installed_only: bool = False) -> EnvName:
     """Parse an environment name and, with ``check``, make sure it exists
     (this imports gymnasium, and ale_py for Atari, but never torch).
+
+    ``installed_only``: check only if gymnasium (ale_py for Atari) is
+    installed; a debug agent, which only names the environment (in its
+    results and plots), runs without them.
 
     Raises:
         UnknownEnvironment: naming the valid forms and the closest names.
@@ -242,11 +249,15 @@ def parse_env(env: object, check: bool = True) -> EnvName:
     if family == "atari":
         known = _atari_games()
         if not known:
+            if installed_only:
+                return EnvName(family, name)
             raise UnknownEnvironment(text, _ENV_FORMS, "ale-py is not installed")
     else:
         try:
             known = _gym_ids()
         except ImportError:
+            if installed_only:
+                return EnvName(family, name)
             raise UnknownEnvironment(text, _ENV_FORMS, "gymnasium is not installed") from None
     if name not in known:
         close = difflib.get_close_matches(name, known, n=6, cutoff=0.5) or known[:6]

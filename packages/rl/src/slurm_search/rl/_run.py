@@ -5,7 +5,9 @@ and returns the statistics of its test returns."""
 from __future__ import annotations
 
 import datetime
+import errno
 import logging
+import os
 import re
 import statistics
 from collections.abc import Mapping
@@ -17,7 +19,7 @@ from slurm_search.dsl import report, reporting
 from slurm_search.locking import ensure_dir, settings
 
 from ._debug import debug_returns
-from ._errors import UnknownHyperparameter
+from ._errors import UnknownHyperparameter, UnwritableLogdir
 from ._legacy import modern_hyperparameters
 from ._names import (
     RunParams,
@@ -45,6 +47,30 @@ def tensorboard_dir(params: RunParams) -> Path:
     if folder is None:
         folder = state.root() / "tmp" / "tensorboard"
     return ensure_dir(folder)
+
+
+def check_logdir(params: RunParams) -> Path:
+    """`tensorboard_dir`, checked writable: called before any run starts, so
+    that a bad folder is one line, not a traceback in every trial.
+
+    Raises:
+        UnwritableLogdir: the folder cannot be created, or written.
+    """
+    configured = settings.rl_logdir()
+    if params.logdir:
+        source, wanted = "the run's logdir", Path(params.logdir).expanduser()
+    elif configured is not None:
+        source, wanted = f"from {LOGDIR_VARIABLE}", configured
+    else:
+        source, wanted = f"the default; set {LOGDIR_VARIABLE} for another", state.root() / "tmp" / "tensorboard"
+    try:
+        folder = tensorboard_dir(params)
+    except OSError as err:
+        why = f"{err.filename} is a file" if err.errno == errno.ENOTDIR else (err.strerror or str(err))
+        raise UnwritableLogdir(str(wanted), source, why) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UnwritableLogdir(str(folder), source, "not writable")
+    return folder
 
 
 def run_logdir(base: Path, agent: str, env: str, seed: int) -> Path:
@@ -123,7 +149,7 @@ def run_results(
     params = parse_run_params(run_params)
     seed = checked_seed(run_seed)
     if agent_name.is_debug:
-        env_name = parse_env(env, check=False)
+        env_name = parse_env(env, installed_only=True)
         return summarize(debug_returns(agent_name, env_name, hp, params, seed))
     env_name = parse_env(env)
     # Checked before torch loads (seconds), from the preset's source.
@@ -134,7 +160,7 @@ def run_results(
         raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
     from ._training import train_and_test  # torch and ALL load here, not on import
 
-    logdir = ensure_dir(run_logdir(tensorboard_dir(params), agent_name.preset, env_name.name, seed))
+    logdir = ensure_dir(run_logdir(check_logdir(params), agent_name.preset, env_name.name, seed))
     returns = train_and_test(agent_name, env_name, hp, params, seed, logdir, _report)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
     return summarize(returns)

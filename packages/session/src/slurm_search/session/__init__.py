@@ -22,6 +22,7 @@ defer_optimisers()
 from ._claims import Trial, default_worker_id, next_trial, record_failure, record_result, renew_lease
 from ._commands import annotate, compact_session, delete_trial, enable, restart, salvage_session, stop
 from ._create import ALGOS, create_session, delete_session
+from ._create_checks import MAX_TRIALS
 from ._current import CurrentTrial, current_trial
 from ._errors import (
     CheckpointError,
@@ -88,6 +89,7 @@ from ._worker import WorkReport, work_on
 __all__ = [
     "ALGOS",
     "GOALS",
+    "MAX_TRIALS",
     "PRUNERS",
     "CheckpointError",
     "CheckpointStats",

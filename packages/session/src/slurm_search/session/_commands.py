@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import time
 from collections.abc import Callable
 from typing import Any
@@ -64,6 +65,13 @@ def annotate(name: str, key: str, value: Any) -> None:
     """
     if not isinstance(key, str):
         raise SessionError(f"annotation keys are strings, not {key!r}")
+    # Checked before the event is applied: the session's view would else
+    # hold an annotation its log refused.
+    try:
+        pickle.dumps(value)
+    except Exception as err:  # pickling user objects raises many types
+        where = f"{session_name(name)} (annotation {key!r})"
+        raise store.Unpicklable(where, type(value).__name__, f"{type(err).__name__}: {err}") from None
     _command(name, lambda v: Annotate(key, value, time.time()))
 
 

@@ -20,11 +20,12 @@ from typing import Any
 from slurm_search import state as store
 from slurm_search.locking import lock
 
-from ._create_checks import check_settings
+from ._create_checks import MAX_TRIALS, check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
 from ._format import FORMAT_VERSION
 from ._goals import check_goal
+from ._labels import check_not_owned
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._pruners import check_pruner
 from ._trial_checkpoints import check_checkpoint_options
@@ -116,7 +117,7 @@ def create_session(
         InvalidObjective, InvalidSpace, InvalidSetting, InvalidSessionName,
         SessionExists.
     """
-    from . import _space
+    from . import _space, _space_checks  # hyperopt: imported only to create a session
 
     check_settings(objective, context=context, lease_seconds=lease_seconds, interruptible=interruptible)
     if algo not in ALGOS:
@@ -125,12 +126,17 @@ def create_session(
     resolve_objective(path)
     space = _space.normalize_space(space)
     domain = _space.build_domain(space)
+    _space_checks.check_space(space)
     if algo == "enumeration":
         size = _space.enumeration_size(domain)
         max_evals = size if max_evals is None else min(_positive_int("max_evals", max_evals), size)
     elif max_evals is None:
         raise InvalidSetting("max_evals", None, "the number of trials to run (an integer >= 1)")
     max_evals = _positive_int("max_evals", max_evals)
+    if max_evals > MAX_TRIALS:
+        raise InvalidSetting(
+            "max_evals", max_evals, f"an integer >= 1 and <= {MAX_TRIALS:,} (the most trials a session has)"
+        )
     if seed is None:
         seed = secrets.randbits(31)
     seed = _positive_int("seed", seed, minimum=0)
@@ -153,6 +159,10 @@ def create_session(
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidSetting("metadata", metadata, "a dict")
     try:
+        pickle.dumps(metadata)
+    except Exception as err:  # pickling user objects raises many types
+        raise InvalidSetting("metadata", type(metadata).__name__, f"a picklable dict ({err})") from None
+    try:
         space_pickle = pickle.dumps(space)
     except Exception as err:  # pickling user objects raises many types
         raise InvalidSpace(f"it does not pickle ({type(err).__name__}: {err})") from err
@@ -162,6 +172,8 @@ def create_session(
         raise InvalidSetting("context", type(context).__name__, f"a picklable object ({err})") from err
 
     full = fresh_name(_taken) if name is None else session_name(name)
+    if name is not None:
+        check_not_owned(full)
     spec = Spec(
         objective=path,
         space=space_pickle,

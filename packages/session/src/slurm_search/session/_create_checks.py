@@ -23,6 +23,11 @@ from ._names import objective_path, resolve_objective
 # overflow past threading.TIMEOUT_MAX (about 292 years). A billion seconds
 # (about 31 years) is as long as any lease needs to be.
 MAX_LEASE_SECONDS = 1e9
+# The most trials one session has. Every trial is a record in the session's
+# log and an entry of its state in memory: ten million is about what one
+# log holds and a worker reads back; a count past it (a typo, 1e26) never
+# finishes, so it is refused, not started.
+MAX_TRIALS = 10**7
 
 
 def check_settings(objective: Any, *, context: Any, lease_seconds: Any, interruptible: Any) -> None:

@@ -35,7 +35,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import Pruned, Suspended
+from ._errors import InvalidResult, Pruned, Suspended
 
 __all__ = ["Outcome", "call_objective", "unstorable_reason"]
 
@@ -227,6 +227,8 @@ def call_objective(
             return Outcome(pruned=err)
         except Suspended as err:  # handed back, to continue from its checkpoint
             return Outcome(suspended=err)
+        except InvalidResult as err:  # what was returned, in one line: our frames say nothing more
+            return Outcome(failure=str(err))
         # The objective is user code: any exception is the trial's failure,
         # kept with its traceback; so is sys.exit, which would otherwise end
         # the worker (and, inline, the launcher) without a word.
@@ -263,6 +265,8 @@ def _in_child(
                 message = ("pruned", err)
             except Suspended as err:
                 message = ("suspended", err)
+            except InvalidResult as err:
+                message = ("error", str(err))
             except (Exception, SystemExit):
                 message = ("error", traceback.format_exc())
             else:

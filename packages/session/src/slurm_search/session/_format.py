@@ -23,7 +23,9 @@ from typing import Any
 
 from ._errors import UnsupportedFormat
 
-FORMAT_VERSION = 2  # what this code writes (2: the first recorded version: goals, trial checkpoints, hand-backs, results stored apart)
+# What this code writes. 2: the first recorded version (goals, trial
+# checkpoints and hand-backs, results stored apart).
+FORMAT_VERSION = 2
 READS = frozenset({1, 2})  # what it reads
 
 

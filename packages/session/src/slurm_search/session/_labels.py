@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from ._errors import UnknownLabel
+from ._errors import InvalidSetting, UnknownLabel
 from ._names import session_name
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,25 @@ def _providers() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
+def check_not_owned(name: str) -> None:
+    """Refuse a session name whose type belongs to an owner (``exp``: run_exp's runs).
+
+    ``TYPE:NAME`` of an owner's type is read everywhere as the owner
+    (`resolve`), so such a session could not be named, and the owner's
+    commands would find an object they did not write.
+
+    Raises:
+        InvalidSetting: the name's type is an owner's.
+    """
+    owner_type = name.split(":", 1)[0]
+    provider = _providers().get(owner_type)
+    if provider is not None:
+        owner = provider.dist.name if provider.dist is not None else provider.value
+        raise InvalidSetting(
+            "name", name, f"another type than {owner_type!r}: {owner_type}:NAME names a run of {owner}, not a session"
+        )
+
+
 def resolve(text: str) -> str:
     """The session's full name for a session name or a label.
 
@@ -78,6 +97,9 @@ def labelled() -> dict[str, Labelled]:
     An owner type whose entry point fails to load or read is skipped with a
     warning: labels are a convenience, never a reason to fail a listing.
     """
+    from slurm_search.locking import settings
+
+    settings.home()  # a bad SLURM_SEARCH_HOME is the caller's error, not a plug-in's
     found: dict[str, Labelled] = {}
     for name, ep in sorted(_providers().items()):
         try:

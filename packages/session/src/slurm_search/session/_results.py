@@ -32,7 +32,7 @@ def normalize_result(value: Any) -> dict:
         raise InvalidResult(value)
     try:
         loss = float(loss)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past a float (10**400)
         raise InvalidResult(value) from None
     if not math.isfinite(loss):
         raise InvalidResult(value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import math
 import os
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import Any, NamedTuple
 
 from ._claims import Trial, claim_and_report, default_worker_id, renew_lease
 from ._current import evaluating
-from ._errors import LeaseLost, NoMoreTrials
+from ._errors import InvalidSetting, LeaseLost, NoMoreTrials
 from ._evaluation import call_objective
 from ._folders import use_session_folder
 from ._leaving import leave_on_signals, leave_reason, reset_leave, should_stop
@@ -192,6 +193,10 @@ def _full_pause(done: int) -> float:
     return min(FULL_PAUSE_FIRST * 2**done, FULL_PAUSE_MOST)
 
 
+# A worker that has waited this long for other workers' trials says which.
+SAY_WAITING_AFTER = 2.0
+
+
 def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL) -> bool:
     """Sleep while every trial is held by another live worker.
 
@@ -203,6 +208,8 @@ def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL)
         False if the deadline came first.
     """
     wait = 0.01
+    started = time.monotonic()
+    told = False
     while True:
         now = time.time()
         if deadline is not None and now >= deadline:
@@ -210,9 +217,28 @@ def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL)
         time.sleep(wait if deadline is None else min(wait, deadline - now))
         wait = min(wait * 1.5, longest)
         with v.mutex:
-            choice = pick(v.refresh(), time.time(), v.lease_left())
+            left = v.lease_left()
+            choice = pick(v.refresh(), time.time(), left)
         if choice.action != "none" or choice.reason != "busy":
             return True
+        if not told and time.monotonic() - started >= SAY_WAITING_AFTER:
+            # A long wait is said once, with what it waits for: a lease of a
+            # worker that is gone (a killed run, a cut log) runs a whole
+            # lease_seconds, which would otherwise look like a hang.
+            told = True
+            logger.warning("%s", _waiting_for(v, left))
+
+
+def _waiting_for(v: Any, left: dict[int, float]) -> str:
+    """``search:x: waiting for trial 3 (held by vm:123; its lease runs out in 52 s unless renewed)``."""
+    held = sorted(left, key=lambda tid: (left[tid], tid))
+    parts = [
+        f"trial {tid} (held by {v.state.trials[tid].owner}; its lease runs out in "
+        f"{max(0.0, left[tid]):.0f} s unless renewed)"
+        for tid in held[:3]
+    ]
+    more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+    return f"{v.name}: every trial left is held by another worker; waiting for {', '.join(parts)}{more}"
 
 
 def _mean_duration(st: Any, pending_ok: bool, pending: float) -> float | None:
@@ -262,8 +288,16 @@ def work_on(
     Raises:
         UnknownSession: no such session.
         InvalidObjective: the objective does not import here.
+        InvalidSetting: a deadline that is not a number (nan), a worker id
+            that is empty or not a string.
     """
     name = session_name(name)
+    if deadline is not None and (
+        isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or math.isnan(deadline)
+    ):
+        raise InvalidSetting("deadline", deadline, "a time.time() value, or None for no deadline")
+    if worker_id is not None and (not isinstance(worker_id, str) or not worker_id.strip()):
+        raise InvalidSetting("worker_id", worker_id, "a non-empty name, or None for hostname:pid")
     worker = worker_id or default_worker_id()
     v = view(name)
     spec = v.refresh().spec

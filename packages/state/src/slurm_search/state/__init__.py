@@ -35,6 +35,7 @@ from ._errors import (
     NotFound,
     StateError,
     StoreUnavailable,
+    Unpicklable,
     UnsafeState,
     store_os_error,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "Position",
     "StateError",
     "StoreUnavailable",
+    "Unpicklable",
     "UnreadableRecord",
     "UnsafeState",
     "BlobRef",

@@ -171,6 +171,27 @@ class LockNotCoherent(StateError):
         self.reason = reason
 
 
+class Unpicklable(StateError, TypeError):
+    """A value to store does not pickle (a lock, an open file, a lambda...).
+
+    Nothing was written.
+
+    Attributes:
+        name: the `type:name` it was for.
+        kind: the type of the value given.
+        reason: what pickle said.
+    """
+
+    def __init__(self, name: str, kind: str, reason: str) -> None:
+        super().__init__(
+            f"cannot store a {kind} under {name}: it does not pickle ({reason}); store only picklable "
+            "values (no locks, open files, generators or lambdas); nothing was written"
+        )
+        self.name = name
+        self.kind = kind
+        self.reason = reason
+
+
 class StoreUnavailable(StateError):
     """The filesystem refused a write or a read: full, read-only, no permission, a link.
 
@@ -202,6 +223,10 @@ _OS_ERRORS = {
         "check the folder's owner and mode (ls -ld), or use another SLURM_SEARCH_HOME",
     ),
     _errno.ELOOP: ("reached through a symbolic link", "replace the link with the real file or folder"),
+    _errno.ENOTDIR: (
+        "a file where a folder should be",
+        "move that file away, or point SLURM_SEARCH_HOME at another folder",
+    ),
 }
 
 

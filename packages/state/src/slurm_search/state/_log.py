@@ -371,7 +371,7 @@ def append(
         CorruptState: the log is damaged before its end (nothing is written).
     """
     p = _names.paths(name)
-    data = frame(dumps(records)) if records else b""
+    data = frame(dumps(records, p.name)) if records else b""
     with held(p.name, timeout):
         fd, epoch, end = _open_verified(p)
         key = str(p.log)

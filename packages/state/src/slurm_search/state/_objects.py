@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _names
-from ._errors import AlreadyExists, CorruptState, NotFound
+from ._errors import AlreadyExists, CorruptState, NotFound, Unpicklable
 from ._files import (
     check_dirs,
     ensure_dirs,
@@ -57,8 +57,12 @@ class Box:
         return f"Box({self.value!r})"
 
 
-def dumps(obj: Any) -> bytes:
-    return pickle.dumps(obj, protocol=PICKLE_PROTOCOL)
+def dumps(obj: Any, name: str = "the store") -> bytes:
+    """``obj`` pickled; `Unpicklable` (one line, nothing written) if it does not pickle."""
+    try:
+        return pickle.dumps(obj, protocol=PICKLE_PROTOCOL)
+    except Exception as err:  # pickling user objects raises many types
+        raise Unpicklable(name, type(obj).__name__, f"{type(err).__name__}: {err}") from None
 
 
 def unpickle(
@@ -108,7 +112,7 @@ def create(name: str, obj: Any, *, timeout: float | None = None) -> None:
         LockTimeout: the lock was not had in time.
     """
     p = _names.paths(name)
-    data = dumps(obj)
+    data = dumps(obj, p.name)
     with held(p.name, timeout):
         ensure_dirs((p.root, p.type_dir, p.dir))
         if p.object.exists() or not create_new(p.object, data, lock=p.name):
@@ -140,7 +144,7 @@ def update(name: str, obj: Any, *, timeout: float | None = None) -> None:
         InvalidName, NotFound, LockTimeout: as for `create` and `read`.
     """
     p = _names.paths(name)
-    data = dumps(obj)
+    data = dumps(obj, p.name)
     with held(p.name, timeout):
         if not p.object.exists():
             raise NotFound(p.name, p.object)
@@ -175,7 +179,7 @@ def transaction(name: str, *, timeout: float | None = None) -> Iterator[Box]:
         # over while we were paused, or a file changed by a host the lock did
         # not exclude. Then nothing is written.
         atomic_write(
-            p.object, dumps(box.value), previous=p.previous, lock=p.name, expect=(st, data)
+            p.object, dumps(box.value, p.name), previous=p.previous, lock=p.name, expect=(st, data)
         )
 
 

@@ -10,6 +10,7 @@ public names; the core never imports it.
 
 from __future__ import annotations
 
+from ._config import MAX_WORKERS
 from ._errors import (
     BadSessionParameters,
     BadSlurmOption,
@@ -30,6 +31,7 @@ __all__ = [
     "BadSlurmOption",
     "LaunchError",
     "Launched",
+    "MAX_WORKERS",
     "Plan",
     "SlurmCommandError",
     "SlurmNotFound",

@@ -65,6 +65,8 @@ def _put(target: dict, path: list[str], value: Any, token: str) -> None:
         node = child
     if isinstance(node.get(path[-1]), dict):
         raise BadArgument(f"{token!r} replaces the nested settings under {path[-1]!r}")
+    if path[-1] in node:  # the last would win without a word
+        raise BadArgument(f"{':'.join(path)} is given twice: give it once")
     node[path[-1]] = value
 
 
@@ -75,7 +77,7 @@ def parse_assignments(tokens: Iterable[str]) -> tuple[dict[str, Any], dict[str, 
     the Slurm options (``--slurm:extra=…`` may repeat and collects a list).
 
     Raises:
-        BadArgument: a token that is neither, or malformed.
+        BadArgument: a token that is neither, or malformed, or a key given twice.
     """
     settings: dict[str, Any] = {}
     slurm: dict[str, Any] = {}
@@ -85,6 +87,8 @@ def parse_assignments(tokens: Iterable[str]) -> tuple[dict[str, Any], dict[str, 
             if len(path) != 1:
                 raise BadArgument(f"malformed Slurm option {token!r}: write --slurm:NAME=VALUE")
             key = path[0].replace("-", "_")
+            if key in slurm and key != "extra":
+                raise BadArgument(f"--slurm:{path[0]} is given twice: give it once")
             if key == "extra":
                 slurm.setdefault("extra", []).append(value)
             else:

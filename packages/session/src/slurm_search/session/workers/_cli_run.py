@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import time
 from typing import Any
@@ -15,10 +16,10 @@ from slurm_search import state
 from . import _slurm
 from ._cli_args import BadArgument, CommandError, parse_assignments
 from ._cli_common import ASSIGNMENTS, CONTEXT, best_line, existing, summary_line
+from ._config import MAX_WORKERS
 from ._errors import LaunchError, SlurmNotFound
 from ._launch import Plan, cancel, plan
 from ._registry import describe_types, is_objective_ref, objective_arguments, session_arguments
-from ._slurm_script import check_slurm_options
 
 
 def _launch_options(func: Any) -> Any:
@@ -29,13 +30,15 @@ def _launch_options(func: Any) -> Any:
         help="Where workers run: inline (this process), cpu (local processes), slurm (a job array). "
         "Default: slurm if sbatch is found, else cpu.",
     )(func)
-    func = click.option("--workers", type=click.IntRange(min=1), default=None, help="How many workers.")(func)
+    func = click.option(
+        "--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=None,
+        help=f"How many workers (at most {MAX_WORKERS}; local workers: at most one per trial left).",
+    )(func)
     func = click.option(
         "--wait/--no-wait",
         default=None,
         help="Wait until the session is finished (default: wait, except on Slurm).",
     )(func)
-    return func
     return func
 
 
@@ -48,10 +51,21 @@ def _split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
     )
 
 
+def _refuse_no_wait_inline(planned: Plan, wait: bool | None) -> None:
+    if wait is False and planned.method == "inline":
+        raise BadArgument("--no-wait does nothing with --method=inline (it runs in this process): leave it out")
+
+
 def _run(name: str, planned: Plan, wait: bool | None) -> None:
     if wait is None:
         wait = planned.method != "slurm"
     launched = planned.launch(name, wait=False)
+    if launched.workers < planned.workers:
+        click.echo(
+            f"{name}: starting {launched.workers} workers, not {planned.workers}: "
+            f"the session has {launched.workers} trials left",
+            err=True,
+        )
     if launched.job_id:
         click.echo(f"{name}: submitted Slurm job {launched.job_id} ({launched.workers} tasks)", err=True)
     if wait and planned.method != "inline":
@@ -106,6 +120,7 @@ def start(session_type: str, assignments: tuple[str, ...], method: str | None, w
     planned = plan(method, workers, slurm or None)  # checked before anything is created
     if slurm and planned.method != "slurm":
         raise BadArgument(f"--slurm: options need --method=slurm (the method is {planned.method})")
+    _refuse_no_wait_inline(planned, wait)
     params, own = _split_settings(settings)
     if is_objective_ref(session_type):
         args = objective_arguments(session_type, params, os.getcwd())
@@ -163,13 +178,25 @@ def restart(
     settings, slurm = parse_assignments(slurm_options)
     if settings:
         raise BadArgument(f"restart takes no settings ({', '.join(settings)}): only --slurm: options")
+    if no_launch:
+        given = [option for option, value in (("--method", method), ("--workers", workers), ("--wait/--no-wait", wait),
+                                              ("--slurm:", slurm or None)) if value is not None]
+        if given:
+            raise BadArgument(f"{given[0]} does nothing with --no-launch (no worker is started): leave it out")
     last = core.annotations(name).get("launch") or {}
+    if not no_launch and not method and not last:
+        raise CommandError(
+            f"{name} was never launched, so there is nothing to restart: launch it with "
+            f"`ssearch restart {name} --method=cpu` (or --method=slurm, --method=inline)"
+        )
     method = method or last.get("method")
     if method == last.get("method") == "slurm":
         slurm = {**(last.get("slurm") or {}), **slurm}
     planned = None if no_launch else plan(method, workers or last.get("workers"), slurm or None)
-    if slurm and no_launch:
-        check_slurm_options(slurm)
+    if planned is not None and slurm and planned.method != "slurm":
+        raise BadArgument(f"--slurm: options need --method=slurm (the method is {planned.method})")
+    if planned is not None:
+        _refuse_no_wait_inline(planned, wait)
     core.restart(name)
     click.echo(f"{name}: restarted", err=True)
     if planned is not None:
@@ -306,6 +333,10 @@ def salvage(session: str, timeout: float) -> None:
 @click.option("--worker-id", default=None, help="The worker's name in the session (default: host and pid).")
 def work_on(session: str, timeout: float | None, worker_id: str | None) -> None:
     """Work on SESSION in this process until it is done (or TIMEOUT seconds passed)."""
+    if timeout is not None and not 0 <= timeout < math.inf:
+        raise BadArgument(
+            f"TIMEOUT={timeout:g} is not valid: give a finite number of seconds >= 0, or leave it out for no limit"
+        )
     name = existing(session)
     deadline = time.time() + timeout if timeout is not None else None
     # As `python -m` would: the objective's module may be in the current folder.
@@ -350,6 +381,8 @@ def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -
 
     Exit status 0 only when it is; each problem is one line with its fix.
     """
+    if slurm_arg and not slurm and "SLURM_JOB_ID" not in os.environ:  # in a job, --slurm is implied
+        raise BadArgument("--slurm-arg does nothing without --slurm (the live test between two nodes): add --slurm")
     argv = ["doctor", *(["--slurm"] if slurm else []), *(f"--slurm-arg={a}" for a in slurm_arg)]
     if set_lock_mode:
         argv.append(f"--set-lock-mode={set_lock_mode}")

@@ -21,6 +21,9 @@ METHODS = ("inline", "cpu", "slurm")
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"
 # Array tasks when none are asked for; a count, not a property of a cluster.
 DEFAULT_SLURM_WORKERS = 4
+# The most workers one launch starts. More local processes than this swamp
+# any machine, and Slurm's default MaxArraySize (1001) refuses a larger array.
+MAX_WORKERS = 1000
 
 
 def ssearch_command() -> list[str]:
@@ -53,12 +56,12 @@ def resolve_workers(method: str, workers: int | None) -> int:
     """The number of workers: as given, else 1 inline, the CPU count locally, 4 on Slurm.
 
     Raises:
-        InvalidSetting: not a positive integer.
+        InvalidSetting: not a whole number from 1 to `MAX_WORKERS`.
     """
     if workers is None:
         return {"inline": 1, "cpu": os.cpu_count() or 1}.get(method, DEFAULT_SLURM_WORKERS)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise InvalidSetting("workers", workers, "a positive integer")
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise InvalidSetting("workers", workers, f"a whole number >= 1 and <= {MAX_WORKERS:,}")
     if method == "inline" and workers != 1:
         raise InvalidSetting("workers", workers, "1 with method inline (use cpu or slurm for more)")
     return workers

@@ -29,7 +29,7 @@ class Launched:
     Attributes:
         name: the session.
         method: ``inline``, ``cpu`` or ``slurm``.
-        workers: how many workers.
+        workers: how many workers were started (locally: at most one per trial left).
         job_id: the first array's job id (``slurm``), else None.
         processes: the local worker processes (``cpu``), else empty.
         progress: the session's progress when `launch` returned after
@@ -103,7 +103,13 @@ class Plan:
             core.work_on(name)
             launched.progress = core.progress(name)
         elif self.method == "cpu":
-            launched.processes = _local.start_workers(name, self.workers, detach=not wait)
+            # A local worker beyond one per trial left would only start, find
+            # nothing to claim and leave: not started (`launched.workers` says so).
+            left = max(1, before.max_evals - _settled(before) - int(getattr(before, "pruned", 0) or 0))
+            if left < self.workers:
+                logger.info("%s: starting %d workers, not %d: %d trials left", name, left, self.workers, left)
+                launched.workers = left
+            launched.processes = _local.start_workers(name, launched.workers, detach=not wait)
         else:
             launched.job_id = _slurm.submit(name, self.workers, self.options)
         if wait:
