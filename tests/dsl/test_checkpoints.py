@@ -14,16 +14,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 import dsl_checkpoint_spec
+import pytest
+from conftest import RUN_EXP
+
 from slurm_search import session, state
 from slurm_search.dsl import SamplingError, run_experiment
 from slurm_search.dsl._params import canonical
 from slurm_search.dsl._run import stored_runs
 from slurm_search.session._leaving import reset_leave
-
-from conftest import RUN_EXP
 
 SPEC = "dsl_checkpoint_spec:spec"
 HERE = Path(__file__).parent
@@ -118,7 +117,7 @@ def test_a_worker_told_to_leave_hands_back_every_enclosing_trial(steps):
     assert len(outer) == 1
     rows = {row.tid: row for row in session.trial_rows(outer[0])}
     assert rows[0].state == "waiting", "the setting's trial waits for its next attempt (not failed)"
-    assert [run for run in steps.per_run().values()] == [[0, 1, 2, 3, 4]]
+    assert list(steps.per_run().values()) == [[0, 1, 2, 3, 4]]
 
     reset_leave()
     resumed = run_experiment(SPEC, {"leave_at": 4}, resume=name)
@@ -166,7 +165,7 @@ def test_kill_9_of_an_inline_run_then_resume_continues_the_trial_from_its_checkp
     # in progress at the kill (one checkpoint interval) is done again.
     assert after[cut[0]][0] in (last, last + 1), (before[cut[0]], after[cut[0]])
     assert after[cut[0]] == list(range(after[cut[0]][0], STEPS))
-    for key, run in before.items():
+    for key in before:
         if key not in cut:
             assert key not in after, "a finished trial was computed again"
     assert sum(len(run) for run in before.values()) + sum(len(run) for run in after.values()) <= 4 * STEPS + 1
