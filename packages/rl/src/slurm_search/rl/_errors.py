@@ -8,6 +8,7 @@ from slurm_search.locking import SlurmSearchError
 
 __all__ = [
     "BadRunParams",
+    "CheckpointMismatch",
     "RLError",
     "UnknownAgent",
     "UnknownEnvironment",
@@ -95,3 +96,8 @@ class BadRunParams(RLError, ValueError):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value!r} is not valid: expected {self.expected}"
+
+
+class CheckpointMismatch(RLError, ValueError):
+    """A run's checkpoint does not fit the agent built now (another preset,
+    other hyperparameters, another version of ALL): the run starts afresh."""

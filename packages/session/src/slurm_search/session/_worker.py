@@ -331,12 +331,12 @@ def work_on(
             keeper.release()
             full_pauses = 0
             if report is not None:
-                if ok:
+                if ok == "suspended":  # before `if ok`: the string is true
+                    suspended += 1
+                elif ok:
                     completed += 1
                 elif ok is None:  # pruned
                     pruned += 1
-                elif ok == "suspended":
-                    suspended += 1
                 else:
                     failed += 1
             report = trial = None
