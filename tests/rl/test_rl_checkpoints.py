@@ -1,0 +1,172 @@
+"""Checkpoints of real ALL agents: a save/load round trip restores what the
+agent learned exactly, and an A2C trial cut by the warning signal again and
+again (a real `ssearch work_on` process each time, SIGUSR1) continues from
+its checkpoints: its return is the uninterrupted run's within noise, and it
+trains about as many frames."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rl_ckpt_objectives
+
+from slurm_search import session
+
+torch = pytest.importorskip("torch")
+
+SSEARCH = Path(sys.executable).parent / "ssearch"
+HERE = Path(__file__).parent
+CARTPOLE = "classic:CartPole-v1"
+
+
+def _trained_agent(agent: str, seed: int, frames: int, tmp_path: Path):
+    from all.environments import DuplicateEnvironment
+
+    from slurm_search.rl._names import parse_agent, parse_env
+    from slurm_search.rl._training import _close, _make_env, _ParallelEnv, _seed_env, _SingleEnv, preset_builder
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    env = _make_env(parse_env(CARTPOLE), "cpu")
+    preset = preset_builder(parse_agent(agent)).env(env).device("cpu").build()
+    options = dict(logdir=str(tmp_path / f"tb{seed}"), quiet=True, verbose=False, save_freq=float("inf"))
+    n_envs = getattr(preset, "n_envs", None)
+    if n_envs is not None:
+        copies = [_make_env(parse_env(CARTPOLE), "cpu") for _ in range(int(n_envs))]
+        for index, copy in enumerate(copies):
+            _seed_env(copy, seed + index)
+        experiment = _ParallelEnv(preset, DuplicateEnvironment(copies), **options)
+    else:
+        _seed_env(env, seed)
+        experiment = _SingleEnv(preset, env, **options)
+    if frames:
+        experiment.train(frames=frames)
+    _close(experiment)
+    return experiment._agent
+
+
+def _tensors(state) -> list:
+    """Every tensor in a (nested) state dict, in order."""
+    if torch.is_tensor(state):
+        return [state]
+    if isinstance(state, dict):
+        return [t for key in sorted(state, key=str) for t in _tensors(state[key])]
+    if isinstance(state, (list, tuple)):
+        return [t for item in state for t in _tensors(item)]
+    return []
+
+
+def _same(a, b) -> bool:
+    ta, tb = _tensors(a), _tensors(b)
+    return len(ta) == len(tb) and all(x.shape == y.shape and torch.equal(x, y) for x, y in zip(ta, tb))
+
+
+@pytest.mark.parametrize(("agent", "frames"), [("classic:a2c", 1500), ("classic:dqn", 1200)])
+def test_a_save_load_round_trip_restores_parameters_and_optimiser_state_exactly(agent, frames, tmp_path):
+    from slurm_search.rl._agent_state import agent_state, load_agent_state
+
+    trained = _trained_agent(agent, seed=1, frames=frames, tmp_path=tmp_path)
+    saved = agent_state(trained, replay=True)
+    torch.save(saved, tmp_path / "agent.pt")  # through the file, as a checkpoint does
+    fresh = _trained_agent(agent, seed=2, frames=0, tmp_path=tmp_path)
+    before = agent_state(fresh, replay=True)
+    assert not _same(before["module"], saved["module"]), "a fresh agent already has the trained weights"
+    assert saved["optimizer"] and all(s["state"] for s in saved["optimizer"].values()), "no optimiser moments"
+
+    load_agent_state(fresh, torch.load(tmp_path / "agent.pt", weights_only=False))
+    after = agent_state(fresh, replay=True)
+    for kind in ("module", "optimizer", "lr_scheduler"):
+        assert after[kind].keys() == saved[kind].keys()
+        for path in saved[kind]:
+            assert _same(after[kind][path], saved[kind][path]), f"{kind} {path} differs"
+    for path, state in saved["optimizer"].items():
+        assert after["optimizer"][path]["param_groups"] == state["param_groups"]  # lr, betas, step counts
+    assert after["value"] == saved["value"]  # update counters, exploration schedule, ...
+    if agent == "classic:dqn":
+        (path,) = saved["replay"]
+        old, new = saved["replay"][path], after["replay"][path]
+        assert new["pos"] == old["pos"] and len(new["buffer"]) == len(old["buffer"]) > 0
+        assert all(_same(dict(a[0]), dict(b[0])) for a, b in zip(old["buffer"], new["buffer"]))
+
+
+def _frames_log(tmp_path: Path) -> Path:
+    return tmp_path / "frames.txt"
+
+
+def _lines(path: Path) -> list[list[str]]:
+    return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _session(frames: int) -> str:
+    context = {
+        "env": CARTPOLE,
+        "agent": "classic:a2c",
+        "run": {"train_frames": frames, "test_episodes": 20, "device": "cpu"},
+    }
+    return session.create_session(
+        "rl_ckpt_objectives:train", {"seed": [5]}, algo="enumeration", context=context, lease_seconds=30
+    )
+
+
+def test_a2c_cut_by_the_warning_signal_continues_from_its_checkpoints(tmp_path, monkeypatch):
+    frames, cut_every = 9_000, 2_000
+    log = _frames_log(tmp_path)
+    monkeypatch.setenv(rl_ckpt_objectives.FRAMES_VARIABLE, str(log))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+
+    reference = _session(frames)
+    done = subprocess.run([str(SSEARCH), "work_on", reference], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    uninterrupted = session.results(reference)[0].result
+    frames_uninterrupted = sum(int(line[1]) for line in _lines(log) if line[-1] == "end")
+    log.unlink()
+
+    name = _session(frames)
+    cuts = 0
+    for _ in range(12):
+        proc = subprocess.Popen([str(SSEARCH), "work_on", name], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        cut = False
+        while proc.poll() is None and time.monotonic() < deadline:
+            stepped = [int(line[1]) for line in _lines(log) if line[0] == str(proc.pid) and line[-1] != "end"]
+            if stepped and max(stepped) >= cut_every:
+                proc.send_signal(signal.SIGUSR1)  # Slurm's warning signal
+                cut = True
+                break
+            time.sleep(0.05)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        row = session.trial_rows(name)[0]
+        if cut and row.state != "ok":  # (the signal may come as the run is tested: it then ends)
+            assert row.state == "waiting", f"a cut trial is {row.state}, not waiting:\n{err}"
+            cuts += 1
+        if session.progress(name).status == "done":
+            break
+    assert cuts >= 3, "the run was not cut often enough to test anything"
+    (row,) = session.trial_rows(name)
+    assert row.state == "ok", "more cuts than max_attempts: each cut with a checkpoint gave its attempt back"
+    assert row.attempt == cuts + 1
+
+    interrupted = session.results(name)[0].result
+    # Every attempt continued from the last one's checkpoint: about the frames of one run.
+    frames_interrupted = sum(int(line[1]) for line in _lines(log) if line[-1] == "end")
+    assert abs(frames_interrupted - frames_uninterrupted) <= 0.10 * frames_uninterrupted, (
+        frames_interrupted, frames_uninterrupted)
+    # Within noise: the interrupted run's mean test return is inside the
+    # range of the uninterrupted policy's test episodes, and far above what
+    # a run that started over at each cut (2,000 frames of training) gets.
+    low, high = min(uninterrupted["returns_cdf"]), max(uninterrupted["returns_cdf"])
+    assert low <= interrupted["return_mean"] <= high, (interrupted["return_mean"], uninterrupted["returns_cdf"])
+    assert interrupted["return_mean"] >= 0.5 * uninterrupted["return_mean"]
+    assert statistics.fmean(uninterrupted["returns_cdf"]) == pytest.approx(uninterrupted["return_mean"])
