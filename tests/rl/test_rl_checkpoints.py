@@ -99,6 +99,18 @@ def test_a_save_load_round_trip_restores_parameters_and_optimiser_state_exactly(
         assert all(_same(dict(a[0]), dict(b[0])) for a, b in zip(old["buffer"], new["buffer"]))
 
 
+def _summary_steps(folder: Path) -> list[int]:
+    """The steps of the ``summary/returns100/mean`` points in a run's TensorBoard folder, every event file."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+    steps = []
+    for path in sorted(folder.glob("events.*")):
+        for event in EventFileLoader(str(path)).Load():
+            if any(value.tag == "summary/returns100/mean" for value in event.summary.value):
+                steps.append(event.step)
+    return steps
+
+
 def _frames_log(tmp_path: Path) -> Path:
     return tmp_path / "frames.txt"
 
@@ -157,6 +169,13 @@ def test_a2c_cut_by_the_warning_signal_continues_from_its_checkpoints(tmp_path, 
     (row,) = session.trial_rows(name)
     assert row.state == "ok", "more cuts than max_attempts: each cut with a checkpoint gave its attempt back"
     assert row.attempt == cuts + 1
+
+    # One TensorBoard folder for the trial, whose curve goes on where each cut left it.
+    runs = Path(os.environ["SLURM_SEARCH_HOME"]) / "tmp" / "tensorboard" / session.session_name(name).split(":")[-1]
+    (folder,) = runs.iterdir()
+    steps = _summary_steps(folder)
+    assert len(list(folder.glob("events.*"))) >= row.attempt  # (+ the test's hparams file)
+    assert steps == sorted(set(steps)) and len(steps) >= 2 and steps[-1] >= frames, steps
 
     interrupted = session.results(name)[0].result
     # Every attempt continued from the last one's checkpoint: about the frames of one run.
