@@ -189,3 +189,45 @@ def test_a2c_cut_by_the_warning_signal_continues_from_its_checkpoints(tmp_path, 
     assert low <= interrupted["return_mean"] <= high, (interrupted["return_mean"], uninterrupted["returns_cdf"])
     assert interrupted["return_mean"] >= 0.5 * uninterrupted["return_mean"]
     assert statistics.fmean(uninterrupted["returns_cdf"]) == pytest.approx(uninterrupted["return_mean"])
+
+
+def test_dqn_killed_after_a_checkpoint_resumes_bit_identically_with_its_replay_buffer(tmp_path, monkeypatch):
+    # A single environment's periodic checkpoints fall between episodes; with
+    # the replay buffer and every random state in them, the resumed run is
+    # the uninterrupted one (the README's claim).
+    log = _frames_log(tmp_path)
+    monkeypatch.setenv(rl_ckpt_objectives.FRAMES_VARIABLE, str(log))
+    run = {"train_frames": 2500, "test_episodes": 5, "device": "cpu",
+           "checkpoint_every": 500, "checkpoint_replay_buffer": True}
+    context = {"env": CARTPOLE, "agent": "classic:dqn", "run": run}
+
+    def create() -> str:
+        return session.create_session("rl_ckpt_objectives:train", {"seed": [3]}, algo="enumeration",
+                                      context=context, lease_seconds=2)
+
+    reference = create()
+    session.work_on(reference)
+    uninterrupted = session.results(reference)[0].result["returns_cdf"]
+
+    name = create()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen([str(SSEARCH), "work_on", name], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(line[0] == str(proc.pid) and int(line[1]) >= 2000 for line in _lines(log)):
+                break
+            time.sleep(0.02)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert session.checkpoint_stats(name).checkpoints > 0
+    assert session.trial_rows(name)[0].state == "running"
+    time.sleep(2.5)  # its lease runs out
+    session.work_on(name)
+    (row,) = session.trial_rows(name)
+    assert row.state == "ok" and row.attempt == 2
+    assert session.results(name)[0].result["returns_cdf"] == uninterrupted
+    # ... and not because it started over: it continued from a checkpoint past frame 1,000.
+    ends = [int(line[1]) for line in _lines(log) if line[0] == str(os.getpid()) and line[-1] == "end"]
+    assert len(ends) == 2 and ends[1] < ends[0] - 1000, ends
