@@ -231,3 +231,30 @@ def test_dqn_killed_after_a_checkpoint_resumes_bit_identically_with_its_replay_b
     # ... and not because it started over: it continued from a checkpoint past frame 1,000.
     ends = [int(line[1]) for line in _lines(log) if line[0] == str(os.getpid()) and line[-1] == "end"]
     assert len(ends) == 2 and ends[1] < ends[0] - 1000, ends
+
+
+@pytest.mark.parametrize(
+    ("run", "match"),
+    [
+        ({"checkpoint_every": -5}, r"checkpoint_every=-5 is not valid: expected a non-negative number$"),
+        ({"checkpoint_every": "inf"}, r"checkpoint_every='inf' is not valid"),
+        ({"checkpoint_replay_buffer": "yes"}, r"checkpoint_replay_buffer='yes' is not valid: expected true or false$"),
+        ({"checkpoint_replay_buffer": 1}, r"checkpoint_replay_buffer=1 is not valid: expected true or false$"),
+    ],
+)
+def test_bad_checkpoint_settings_are_one_line(run, match):
+    from slurm_search import rl
+
+    with pytest.raises(rl.BadRunParams, match=match):
+        rl.run_results(CARTPOLE, "debug", {}, {"train_frames": 10, **run}, 0)
+
+
+def test_ssearch_start_ale_refuses_a_bad_checkpoint_setting_in_one_line(slurm_search_home):
+    out = subprocess.run(
+        [str(SSEARCH), "start", "ale", "agent=classic:a2c", "checkpoint_replay_buffer=maybe", "--method=inline"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr
+    assert "checkpoint_replay_buffer='maybe' is not valid: expected true or false" in out.stderr
+    assert session.list_sessions(all=True) == []
