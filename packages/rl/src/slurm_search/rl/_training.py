@@ -231,7 +231,9 @@ class _Cuts:
 
     def save(self) -> None:
         frames = self.frames()
-        if frames == self.saved_at:
+        if frames == self.saved_at and self.checkpoints.saved:
+            # (An attempt that saved nothing yet saves again: a cut of an
+            # attempt without a checkpoint of its own uses up one of max_attempts.)
             return
         experiment = self.experiment
         meta = {
