@@ -60,7 +60,7 @@ def experiment():
         sample_count="seeds",
         method="inline",
     )
-    outer = random_sampling("x", inner, sample_count="settings", method="inline")
+    outer = random_sampling("x", inner, sample_count="settings", method="outer_method", threads=1)
     return {"values": outer["point_values:mean"]}
 
 
@@ -74,6 +74,7 @@ spec = Spec(
         "pause": 0.0,
         "suspend_at": -1,
         "leave_at": -1,
+        "outer_method": "inline",
     },
     experiment_func=experiment,
     description="nested inline sampling of a function that checkpoints every step",

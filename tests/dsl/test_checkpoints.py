@@ -126,6 +126,35 @@ def test_a_worker_told_to_leave_hands_back_every_enclosing_trial(steps):
         assert run == list(range(STEPS)), "a step was executed twice, or the trial started over"
 
 
+def test_a_local_worker_that_gets_the_warning_signal_hands_back_its_trials(steps, tmp_path):
+    reference = _reference(steps, seed=13)
+
+    # The settings run on a local worker process (`ssearch work_on`), their
+    # seeds inline in it; SIGUSR1 there, as Slurm's warning signal.
+    argv = [str(RUN_EXP), SPEC, "--pause=0.1", "--outer_method=cpu", "--seed=13"]
+    cut = subprocess.Popen(argv, cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: len(steps.lines()) >= 5, 120, "the worker's steps")
+    worker = steps.lines()[0][0]
+    os.kill(worker, signal.SIGUSR1)
+    out, err = cut.communicate(timeout=120)
+    assert cut.returncode != 0  # its launcher saw its only worker leave
+    name = re.search(r"running (exp:\S+)", out + err).group(1)
+    outer = [n for n in state.read(name)["sessions"].values() if n not in _innermost_sessions(name)]
+    (row,) = [row for row in session.trial_rows(outer[0]) if row.state != "ok"]
+    assert row.state == "waiting", "the setting's trial is handed back, not failed"
+    before = steps.per_run()
+    assert len(before) == 1 and len(next(iter(before.values()))) < STEPS
+    steps.reset()
+
+    resumed = subprocess.run(argv + [f"--resume={name}"], cwd=HERE, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert canonical(state.read(name)["results"]) == canonical(reference.results)
+    after = steps.per_run()
+    for key, run in before.items():
+        assert run + after[key] == list(range(STEPS)), "the cut trial did not continue where it left"
+    assert row.attempt == 1 and session.trial_rows(outer[0])[row.tid].attempt == 2
+
+
 def _wait_for(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
