@@ -21,6 +21,7 @@ from slurm_search.session import defer_optimisers
 
 defer_optimisers()
 
+from ._checkpoints import checkpoint_folder, load_checkpoint, save_checkpoint, should_stop, suspend
 from ._display import ast_abstract, ast_dot, ast_text, render_graph
 from ._errors import (
     BadValue,
@@ -86,12 +87,14 @@ __all__ = [
     "ast_dot",
     "ast_text",
     "check_goal",
+    "checkpoint_folder",
     "current_run",
     "enumeration_sampling",
     "flattened_params",
     "load_spec",
     "mapped_params",
     "maximizing_sampling",
+    "load_checkpoint",
     "measurements",
     "minimizing_sampling",
     "param",
@@ -108,9 +111,12 @@ __all__ = [
     "resume_command",
     "run_dir",
     "run_experiment",
+    "save_checkpoint",
     "select",
+    "should_stop",
     "show_experiment",
     "stop_experiment",
+    "suspend",
     "unflattened_params",
     "unwrapped_settings",
     "updated_params",

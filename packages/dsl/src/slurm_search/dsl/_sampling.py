@@ -171,6 +171,30 @@ def _wait_for_lost_trials(name: str) -> None:
     time.sleep(lease + 0.5)
 
 
+def _hand_back(name: str, where: str) -> None:
+    """The worker was told to leave and this node's inline worker left: hand back the enclosing trial.
+
+    Its progress is in session ``name`` (finished trials, the inner trial's
+    checkpoint); a small checkpoint says so, so that this cut does not use up
+    one of its attempts (see _checkpoints.py). Its next attempt finds ``name``
+    by its AST path and continues there.
+
+    Raises:
+        slurm_search.session.Suspended: the enclosing trial is handed back.
+        SamplingError: no trial encloses this node (the run itself was told to leave).
+    """
+    from slurm_search import session
+
+    if session.current_trial() is None:
+        raise SamplingError(name, where, "told to leave before its trials finished; resume the run (--resume)")
+    try:
+        session.save_checkpoint({"inner_session": name})
+    except session.CheckpointError as err:
+        logger.warning("[%s] %s", where, err)
+    progress_logger.info("[%s] %s: told to leave, the enclosing trial is handed back", where, name)
+    session.suspend()
+
+
 def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> SamplingResults:
     """Evaluate ``node`` (its settings ``bound``) at ``path`` through its session.
 
@@ -228,6 +252,8 @@ def run_sampling(node: SamplingNode, bound: dict[str, Any], path: list[str]) -> 
         except session.SessionError as err:
             raise SamplingError(name, where, str(err)) from None
         progress = session.progress(name)
+        if progress.status == "running" and session.should_stop():
+            _hand_back(name, where)
     if progress.status == "stopped":
         raise ExperimentStopped(name)
     if progress.status != "done" or not progress.completed:

@@ -37,7 +37,10 @@ DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "lr_q": (1e-4, 1e-2),
     "entropy_loss_scaling": (0.0, 0.1),
 }
-RUN_KEYS = ("train_frames", "train_episodes", "test_episodes", "device", "delay", "threads", "report_every")
+RUN_KEYS = (
+    "train_frames", "train_episodes", "test_episodes", "device", "delay", "threads", "report_every",
+    "checkpoint_every", "checkpoint_replay_buffer",
+)
 KEYS = ("agent", "env", "hp", "space", "run_seed", "runs_per_setting") + RUN_KEYS
 DEFAULT_RUN = {"train_frames": 5000, "test_episodes": 10}
 
@@ -80,8 +83,9 @@ def ale(params: dict) -> dict[str, Any]:
             those of ``DEFAULT_RANGES`` that the preset takes.
         hp: fixed hyperparameters (``hp:n_envs=8``).
         train_frames (default 5000), train_episodes, test_episodes (default
-            10), device, delay, threads, report_every (with ``pruner=asha``):
-            the run parameters of each trial.
+            10), device, delay, threads, report_every (with ``pruner=asha``),
+            checkpoint_every, checkpoint_replay_buffer: the run parameters
+            of each trial.
         run_seed: base of the trials' seeds (default 0); a trial's seed is
             derived from it and its hyperparameters.
         runs_per_setting: trainings per trial, each on its own seed (default

@@ -8,6 +8,7 @@ from slurm_search.locking import SlurmSearchError
 
 __all__ = [
     "BadRunParams",
+    "CheckpointMismatch",
     "RLError",
     "UnknownAgent",
     "UnknownEnvironment",
@@ -117,3 +118,8 @@ class UnwritableLogdir(RLError, OSError):
             f"cannot write TensorBoard logs to {self.folder} ({self.source}): {self.reason}; "
             "point it at a writable folder"
         )
+
+
+class CheckpointMismatch(RLError, ValueError):
+    """A run's checkpoint does not fit the agent built now (another preset,
+    other hyperparameters, another version of ALL): the run starts afresh."""

@@ -55,6 +55,8 @@ RUN_PARAM_KEYS = (
     "logdir",
     "threads",
     "report_every",
+    "checkpoint_every",
+    "checkpoint_replay_buffer",
 )
 
 
@@ -100,6 +102,8 @@ class RunParams:
     logdir: str | None = None
     threads: int = 1
     report_every: int = 0  # frames between intermediate reports (0: none)
+    checkpoint_every: int = 0  # frames between a trial's checkpoints (0: only when told to leave)
+    checkpoint_replay_buffer: bool = False  # whether checkpoints hold DQN-like agents' replay buffers
 
 
 @cache
@@ -305,6 +309,10 @@ def parse_run_params(run_params: object) -> RunParams:
         raise BadRunParams("device", device, "a device name: auto, cpu, cuda, cuda:1, …")
     logdir = given.get("logdir")
     report_every = _count("report_every", given.get("report_every", 0), False)
+    checkpoint_every = _count("checkpoint_every", given.get("checkpoint_every", 0), False)
+    replay = given.get("checkpoint_replay_buffer", False)
+    if not isinstance(replay, bool):
+        raise BadRunParams("checkpoint_replay_buffer", replay, "true or false")
     return RunParams(
         train_frames=frames,
         train_episodes=episodes,
@@ -314,6 +322,8 @@ def parse_run_params(run_params: object) -> RunParams:
         logdir=None if logdir is None else str(logdir),
         threads=max(int(threads), 1),
         report_every=int(report_every),
+        checkpoint_every=int(checkpoint_every),
+        checkpoint_replay_buffer=replay,
     )
 
 

@@ -29,6 +29,7 @@ from ._names import (
     preset_hyperparameter_names,
 )
 from ._names import run_seed as checked_seed
+from ._resume import RunCheckpoints, run_key
 
 __all__ = ["LOGDIR_VARIABLE", "run_logdir", "run_results", "summarize", "tensorboard_dir"]
 
@@ -135,7 +136,12 @@ def run_results(
             ``report_every`` (frames between intermediate reports of the mean
             return of the last training episodes, to the sampling trials
             around the run, whose pruner may stop it: ``slurm_search.dsl.report``;
-            default 0: none).
+            default 0: none), ``checkpoint_every`` (inside a trial: frames
+            between checkpoints of the agent, its optimisers, counters and
+            random states; default 0: a checkpoint only when the worker is
+            told to leave), ``checkpoint_replay_buffer`` (whether they hold
+            a DQN-like agent's replay buffer; default false). A trial's run
+            that is cut resumes from its checkpoint; see the package README.
         run_seed: the seed; the same seed gives the same returns on the CPU.
 
     Returns:
@@ -158,9 +164,24 @@ def run_results(
     unknown = sorted(set(hp or {}) - set(takes))
     if unknown:
         raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
+    budget = (params.train_frames, params.train_episodes, params.test_episodes)
+    checkpoints = RunCheckpoints.open(
+        run_key(str(agent_name), str(env_name), hp, seed, budget), params.checkpoint_every,
+        params.checkpoint_replay_buffer,
+    )
+    done = checkpoints.returns() if checkpoints is not None else None
+    if done is not None:
+        logger.info("%s on %s, seed %d: finished in an earlier attempt of this trial", agent_name, env_name, seed)
+        return summarize(done)
     from ._training import train_and_test  # torch and ALL load here, not on import
 
-    logdir = ensure_dir(run_logdir(check_logdir(params), agent_name.preset, env_name.name, seed))
-    returns = train_and_test(agent_name, env_name, hp, params, seed, logdir, _report)
+    resumed = checkpoints.resumed if checkpoints is not None else None
+    if resumed is not None and Path(resumed["logdir"]).is_dir():
+        logdir = Path(resumed["logdir"])  # the TensorBoard curves continue where they stopped
+    else:
+        logdir = ensure_dir(run_logdir(check_logdir(params), agent_name.preset, env_name.name, seed))
+    returns = train_and_test(agent_name, env_name, hp, params, seed, logdir, _report, checkpoints)
+    if checkpoints is not None:
+        checkpoints.finish(returns)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
     return summarize(returns)

@@ -1,13 +1,23 @@
 """Training and testing one agent with the autonomous-learning-library.
 
-This is the one module that imports torch and ALL; ``run_results`` imports it
-only when a real agent runs, so importing ``slurm_search.rl`` stays cheap.
+This module (with ``_agent_state``) is the one that imports torch and ALL;
+``run_results`` imports it only when a real agent runs, so importing
+``slurm_search.rl`` stays cheap.
 
 Reproducibility on the CPU: torch, numpy and Python's ``random`` are seeded,
 each copy of the environment is reset once with ``seed + i`` (later resets
 draw from the environment's seeded generator), and torch uses one thread
 (parallel reductions may sum in a different order; one thread per run is also
 what makes the workers of a machine share it fairly).
+
+Inside a trial, a run checkpoints (``_resume.RunCheckpoints``): every
+``checkpoint_every`` frames, checked where ALL's loop checks whether training
+is done (after each step of parallel environments, after each episode of a
+single one), and when the worker is told to leave (``session.should_stop()``,
+checked at every step), after which it hands the trial back
+(``session.suspend()``). A resumed run loads the agent (``_agent_state``),
+the frame and episode counters, the recent returns its reports average, and
+the random states, and its environments start new episodes.
 """
 
 from __future__ import annotations
@@ -28,8 +38,13 @@ from all.experiments import ParallelEnvExperiment, SingleEnvExperiment
 from all.logging import ExperimentLogger
 from torch.utils.tensorboard import SummaryWriter
 
+from slurm_search import session
+
+from ._agent_state import agent_state, load_agent_state, load_rng_state, rng_state
+from ._errors import CheckpointMismatch
 from ._hparams import coerce_hyperparameters
 from ._names import AGENT_FAMILIES, AgentName, EnvName, RunParams
+from ._resume import RunCheckpoints
 
 __all__ = ["REPORT_WINDOW", "train_and_test", "preset_defaults"]
 
@@ -100,8 +115,17 @@ class _RunLogger(ExperimentLogger):
 
 def _in_folder(experiment_class):
     class InFolder(experiment_class):
+        # Called where ALL's training loop checks whether it is done (see _Cuts).
+        on_loop: Callable[[], None] | None = None
+
         def _make_logger(self, logdir, agent_name, env_name, verbose):
             return _RunLogger(self, agent_name, env_name, verbose=verbose, logdir=logdir)
+
+        def _done(self, frames, episodes):
+            done = super()._done(frames, episodes)
+            if not done and self.on_loop is not None:
+                self.on_loop()
+            return done
 
     InFolder.__name__ = experiment_class.__name__
     return InFolder
@@ -111,33 +135,160 @@ _SingleEnv = _in_folder(SingleEnvExperiment)
 _ParallelEnv = _in_folder(ParallelEnvExperiment)
 
 
-def _report_training(experiment, every: int, report: Callable[[float, int], None]) -> Callable[[], None]:
+class _TrainingReports:
     """Call ``report(mean return of the last REPORT_WINDOW training episodes, step)``
     at each multiple ``step`` of ``every`` frames (checked as each episode ends:
     an episode that crosses several multiples reports each, with one value), so
     every trial reports at the same steps. ``report`` may raise (a pruned
     trial): the exception leaves ``experiment.train``.
 
-    Returns:
-        What reports the multiples reached after the last episode ended (call
-        it when training stops).
+    Its window and next step go into a checkpoint (`state`), so a resumed run
+    reports the values the uninterrupted one would at the same steps.
     """
-    recent: deque[float] = deque(maxlen=REPORT_WINDOW)
-    log = experiment._log_training_episode
-    next_step = [every]
 
-    def due(frames: int) -> None:
-        while recent and frames >= next_step[0]:
-            step, next_step[0] = next_step[0], next_step[0] + every
-            report(sum(recent) / len(recent), step)
+    def __init__(self, experiment, every: int, report: Callable[[float, int], None] | None) -> None:
+        self.recent: deque[float] = deque(maxlen=REPORT_WINDOW)
+        self.every = every
+        self.report = report
+        self.next_step = every
+        self._experiment = experiment
+        log = experiment._log_training_episode
 
-    def logged(returns, *args, **kwargs):
-        log(returns, *args, **kwargs)
-        recent.append(float(returns))
-        due(experiment.frame)
+        def logged(returns, *args, **kwargs):
+            log(returns, *args, **kwargs)
+            self.recent.append(float(returns))
+            self.due(experiment.frame)
 
-    experiment._log_training_episode = logged
-    return lambda: due(experiment.frame - 1)  # frames are counted from 1
+        experiment._log_training_episode = logged
+
+    def due(self, frames: int) -> None:
+        if self.report is None or not self.every:
+            return
+        while self.recent and frames >= self.next_step:
+            step, self.next_step = self.next_step, self.next_step + self.every
+            self.report(sum(self.recent) / len(self.recent), step)
+
+    def finish(self) -> None:
+        """Report the multiples reached after the last episode ended (when training stops)."""
+        self.due(self._experiment.frame - 1)  # frames are counted from 1
+
+    def state(self) -> dict[str, Any]:
+        return {"recent": list(self.recent), "next_step": self.next_step}
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.recent.extend(state["recent"])
+        self.next_step = state["next_step"]
+
+
+class _Leave(Exception):
+    """The worker was told to leave: out of ALL's training loop, to checkpoint and suspend."""
+
+
+class _Cuts:
+    """A run's checkpoints while ALL trains it, and its leaving when told to.
+
+    Periodic checkpoints are taken where ALL's loop checks whether it is done
+    (the experiment's ``on_loop``); ``should_stop()`` is looked at there and
+    before every step of a single environment (whose loop checks only between
+    episodes), and raises `_Leave` out of the loop.
+    """
+
+    def __init__(self, checkpoints: RunCheckpoints, experiment, envs: list[Any], reports: _TrainingReports,
+                 logdir: Path) -> None:
+        self.checkpoints = checkpoints
+        self.experiment = experiment
+        self.envs = envs
+        self.reports = reports
+        self.logdir = logdir
+        self.training = False
+        self.saved_at = -1
+        every = checkpoints.every
+        self.next_at = (self.frames() // every + 1) * every if every else math.inf
+        experiment.on_loop = self.on_loop
+
+    def frames(self) -> int:
+        """Frames trained so far."""
+        return int(self.experiment.frame) - 1
+
+    def watch_steps(self, env) -> None:
+        """Look at should_stop() before every step of ``env`` while training."""
+        step = env.step
+
+        def checked(*args, **kwargs):
+            if self.training and session.should_stop():
+                raise _Leave
+            return step(*args, **kwargs)
+
+        env.step = checked
+
+    def on_loop(self) -> None:
+        if session.should_stop():
+            raise _Leave
+        frames = self.frames()
+        if frames >= self.next_at:
+            self.next_at = (frames // self.checkpoints.every + 1) * self.checkpoints.every
+            self.save()
+
+    def save(self) -> None:
+        frames = self.frames()
+        if frames == self.saved_at and self.checkpoints.saved:
+            # (An attempt that saved nothing yet saves again: a cut of an
+            # attempt without a checkpoint of its own uses up one of max_attempts.)
+            return
+        experiment = self.experiment
+        meta = {
+            "frame": experiment._frame,
+            "episode": experiment._episode,
+            "best_returns": experiment._best_returns,
+            "returns100": list(experiment._returns100),
+            "reports": self.reports.state(),
+            "rng": rng_state(self.envs),
+            "logdir": str(self.logdir),
+        }
+        replay = self.checkpoints.replay
+
+        def write(folder: Path) -> None:
+            # Written once, straight into the checkpoint's folder.
+            torch.save(agent_state(experiment._agent, replay=replay), folder / "agent.pt")
+
+        if self.checkpoints.save(frames, meta, write):
+            self.saved_at = frames
+            logger.debug("checkpoint at frame %d", frames)
+
+    def leave(self) -> None:
+        """Checkpoint and hand the trial back (raises `slurm_search.session.Suspended`)."""
+        self.training = False
+        self.save()
+        logger.info("told to leave at frame %d: checkpointed, handing the trial back", self.frames())
+        session.suspend()
+
+    def resume(self) -> bool:
+        """Load the checkpoint this run continues from; False if there is none or it does not fit."""
+        meta = self.checkpoints.resumed
+        if meta is None:
+            return False
+        experiment = self.experiment
+        try:
+            state = torch.load(meta["folder"] / "agent.pt", map_location=_device_of(experiment), weights_only=False)
+            load_agent_state(experiment._agent, state)
+        except (CheckpointMismatch, OSError, RuntimeError) as err:
+            logger.warning("the trial's checkpoint does not fit this run (%s): it starts afresh", err)
+            return False
+        experiment._frame = meta["frame"]
+        experiment._episode = meta["episode"]
+        experiment._best_returns = meta["best_returns"]
+        experiment._returns100 = list(meta["returns100"])
+        self.reports.restore(meta["reports"])
+        load_rng_state(meta["rng"], self.envs)
+        self.saved_at = self.frames()
+        every = self.checkpoints.every
+        self.next_at = (self.frames() // every + 1) * every if every else math.inf
+        logger.info("resuming at frame %d (episode %d) from the trial's checkpoint", self.frames(), meta["episode"])
+        return True
+
+
+def _device_of(experiment) -> str:
+    return str(getattr(experiment._preset, "device", "cpu"))
 
 
 def train_and_test(
@@ -148,6 +299,7 @@ def train_and_test(
     seed: int,
     logdir: Path,
     report: Callable[[float, int], None] | None = None,
+    checkpoints: RunCheckpoints | None = None,
 ) -> list[float]:
     """Train the agent and return its test episodes' returns.
 
@@ -155,10 +307,13 @@ def train_and_test(
 
     With ``params.report_every`` and ``report``, reports the mean return of
     recent training episodes every ``report_every`` frames (see
-    ``_report_training``).
+    ``_TrainingReports``). With ``checkpoints`` (inside a trial), resumes from
+    the run's checkpoint, checkpoints every ``checkpoints.every`` frames, and
+    when the worker is told to leave checkpoints and hands the trial back.
 
     Raises:
         UnknownHyperparameter: ``hp`` names a hyperparameter the preset does not take.
+        slurm_search.session.Suspended: the worker was told to leave (after a checkpoint).
     """
     builder = preset_builder(agent)
     hyperparameters = coerce_hyperparameters(str(agent), hp, builder.default_hyperparameters)
@@ -173,18 +328,32 @@ def train_and_test(
     options = dict(logdir=str(logdir), quiet=True, verbose=False, save_freq=math.inf)
     n_envs = getattr(preset, "n_envs", None)
     if n_envs is not None:
-        copies = [_make_env(env, device) for _ in range(int(n_envs))]
-        for index, copy in enumerate(copies):
+        envs = [_make_env(env, device) for _ in range(int(n_envs))]
+        for index, copy in enumerate(envs):
             _seed_env(copy, seed + index)
-        experiment = _ParallelEnv(preset, DuplicateEnvironment(copies, device=device), **options)
+        experiment = _ParallelEnv(preset, DuplicateEnvironment(envs, device=device), **options)
     else:
+        envs = [base_env]
         _seed_env(base_env, seed)
         experiment = _SingleEnv(preset, base_env, **options)
-    finish = _report_training(experiment, params.report_every, report) if report and params.report_every else None
+    reports = _TrainingReports(experiment, params.report_every, report)
+    cuts = _Cuts(checkpoints, experiment, envs, reports, logdir) if checkpoints is not None else None
     try:
-        experiment.train(frames=params.train_frames, episodes=params.train_episodes)
-        if finish is not None:
-            finish()
+        if cuts is not None:
+            cuts.resume()
+            if n_envs is None:
+                cuts.watch_steps(base_env)
+            cuts.training = True
+            try:
+                experiment.train(frames=params.train_frames, episodes=params.train_episodes)
+            except _Leave:
+                cuts.leave()
+            cuts.training = False
+            if session.should_stop():  # told during the last episode: the test is for the next attempt
+                cuts.leave()
+        else:
+            experiment.train(frames=params.train_frames, episodes=params.train_episodes)
+        reports.finish()
         returns = experiment.test(episodes=params.test_episodes)
     finally:
         _close(experiment)
