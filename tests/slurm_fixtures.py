@@ -104,7 +104,7 @@ def cluster_is_up() -> bool:
 
 
 def partitions() -> list[str]:
-    """The partition names, the default one first (``["debug", "short"]`` here)."""
+    """The partition names, the default one first (``["debug", "low", "short", "urgent"]`` here)."""
     names = _checked(["sinfo", "-h", "-o", "%P"]).split()
     # sinfo marks the default partition with a trailing '*'.
     default = [name.rstrip("*") for name in names if name.endswith("*")]
@@ -196,7 +196,7 @@ class SlurmCluster:
     """The running local cluster, as the ``slurm_cluster`` fixture returns it.
 
     Attributes:
-        partitions: partition names, the default first (``["debug", "short"]``).
+        partitions: partition names, the default first (``["debug", "low", "short", "urgent"]``).
         default_partition: the one sbatch uses without ``-p`` (``debug``:
             MaxTime 1 day). ``short`` has MaxTime 1 minute, for time limits.
     """
