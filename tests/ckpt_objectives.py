@@ -93,3 +93,12 @@ def attempts(steps: list[Step]) -> list[list[Step]]:
             runs.append([])
         runs[-1].append(step)
     return runs
+
+
+def leaver(params: dict, context: dict) -> float:
+    """Saves a checkpoint, is told to leave (as by a signal), and suspends; done on its next attempt."""
+    if session.load_checkpoint() is not None:
+        return params["x"]
+    session.save_checkpoint({"step": 1}, step=1)
+    session.request_leave("told to leave by the test")
+    session.suspend()

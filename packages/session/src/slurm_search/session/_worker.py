@@ -335,12 +335,14 @@ def work_on(
             keeper.release()
             full_pauses = 0
             if report is not None:
-                if ok:
+                # "suspended" first: the string is truthy, and a trial handed
+                # back is not a completed one.
+                if ok == "suspended":
+                    suspended += 1
+                elif ok:
                     completed += 1
                 elif ok is None:  # pruned
                     pruned += 1
-                elif ok == "suspended":
-                    suspended += 1
                 else:
                     failed += 1
             report = trial = None
