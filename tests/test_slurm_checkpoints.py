@@ -207,6 +207,7 @@ def test_a_preempted_low_priority_session_resumes_every_trial(cluster, monkeypat
     assert redone <= cuts, f"{redone} steps redone for {cuts} cuts"
     assert records["Suspend"] >= trials, records  # handed back at the SIGTERM, not after a lease
     assert any("SIGTERM" in line for line in warnings), warnings
+    _run(["scancel", *jobs])  # the requeued first generation, still waiting for its BeginTime
 
 
 def test_a_trial_on_a_node_killed_9_continues_from_its_checkpoint_elsewhere(cluster, monkeypatch):  # noqa: F811 - the imported fixture
