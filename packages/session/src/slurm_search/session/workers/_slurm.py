@@ -206,7 +206,7 @@ def generational_work_on(name: str, generation: int, env: SlurmEnv | None = None
     keeper = None
     grace = core.leave_grace()
     leave_signals: bool | tuple[int, ...] = True
-    if end is not None:
+    if end is not None and env is not None:
         margin = (core.annotations(name).get("slurm") or {}).get("run", {}).get("margin")
         margin = float(margin) if margin is not None else default_margin(time.time(), end)
         deadline = end - margin
