@@ -153,18 +153,19 @@ def preemption(shared: Path, nodes: int, trials: int, steps: int, times: int) ->
     run([SSEARCH, "restart", name, "--method=slurm", f"--workers={trials}", "--slurm:partition=low",
          "--slurm:requeue=true", f"--slurm:generations={times + 3}"], env=_env(home))
     preempted: list[tuple[str, float]] = []
-    last = [0]
+    cut_at: dict[int, int] = {}  # tid -> its attempt when the last urgent job was submitted
 
     def maybe_preempt():
         if len(preempted) >= times:
             return
         ran = read_steps(log)
-        done = sum(len(s) for s in ran.values())
-        # Once every trial runs and has made 10 steps since the last preemption.
-        if len(ran) == trials and done - last[0] >= 10 * trials and all(
-            s[-1].end > time.time() - 3 for s in ran.values()
-        ):
-            last[0] = done
+        if len(ran) < trials:
+            return
+        current = {tid: attempts(s)[-1] for tid, s in ran.items()}
+        # Every trial runs again since the last preemption (a new attempt), with 10 steps done in it.
+        if all(run[-1].attempt > cut_at.get(tid, 0) and len(run) >= 10 and run[-1].end > time.time() - 3
+               for tid, run in current.items()):
+            cut_at.update({tid: run[-1].attempt for tid, run in current.items()})
             preempted.append((_submit_urgent(nodes, 10), time.time()))
 
     t0 = time.monotonic()
