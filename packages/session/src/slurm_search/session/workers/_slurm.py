@@ -260,6 +260,8 @@ class _Deadline:
     def _arm(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._stopped:  # the worker is done: no hand-over after it
+            return
         self._timer = threading.Timer(max(0.0, self.deadline - time.time()), _at_deadline, (self.name, self.generation))
         self._timer.daemon = True
         self._timer.start()
