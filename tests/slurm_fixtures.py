@@ -22,9 +22,11 @@ for MinJobAge (30 s) after that.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -125,8 +127,19 @@ def submit(args: list[str], *, cwd: str | os.PathLike[str] | None = None, env: d
     return out.strip().split(";")[0]
 
 
-def cancel(job_id: str) -> None:
-    """``scancel`` a job, an array or one array task (``"12_3"``); a finished job is no error."""
+def cancel(job_id: str, *, kill: bool = False) -> None:
+    """``scancel`` a job, an array or one array task (``"12_3"``); a finished job is no error.
+
+    ``kill``: first SIGKILL every process of the job (a lost worker). A plain
+    ``scancel`` sends SIGTERM first, which a worker takes as a request to
+    leave (it finishes or hands back its trial), and slurmctld turns
+    ``scancel --signal=KILL`` into that same cancel.
+    """
+    if kill:
+        for job in _run(["squeue", "-h", "-j", str(job_id), "-o", "%A"]).stdout.split():
+            for line in _run(["scontrol", "listpids", job]).stdout.splitlines()[1:]:
+                with contextlib.suppress(ProcessLookupError, ValueError, IndexError):
+                    os.kill(int(line.split()[0]), signal.SIGKILL)
     _run(["scancel", str(job_id)])
 
 
