@@ -225,10 +225,22 @@ Waittime=0
 SlurmctldTimeout=120
 SlurmdTimeout=300
 $node_lines
+# Real preemption (README, "Slurm for tests"): a job of \`urgent\` that needs
+# the nodes of \`low\` jobs preempts them (PriorityTier 2 over 1): they get
+# SIGTERM, GraceTime seconds to leave, then SIGKILL, and Slurm requeues those
+# submitted with --requeue. \`debug\` and \`short\` are in the top tier too, so
+# nothing preempts their jobs. (Not PreemptMode=OFF on them: with partition
+# preemption, cores of an OFF partition's jobs are never shared, and
+# OverSubscribe below would stop working.)
+PreemptType=preempt/partition_prio
+PreemptMode=REQUEUE
+JobRequeue=1
 # OverSubscribe=FORCE:4 lets up to 4 jobs share a core, so an array with more
 # tasks than cores runs all at once.
-PartitionName=debug Nodes=$partition_nodes Default=YES MaxTime=1-00:00:00 DefaultTime=04:00:00 OverSubscribe=FORCE:4 State=UP
-PartitionName=short Nodes=$partition_nodes Default=NO MaxTime=1 DefaultTime=1 OverSubscribe=FORCE:4 State=UP
+PartitionName=debug Nodes=$partition_nodes Default=YES MaxTime=1-00:00:00 DefaultTime=04:00:00 OverSubscribe=FORCE:4 PriorityTier=2 State=UP
+PartitionName=short Nodes=$partition_nodes Default=NO MaxTime=1 DefaultTime=1 OverSubscribe=FORCE:4 PriorityTier=2 State=UP
+PartitionName=low Nodes=$partition_nodes Default=NO MaxTime=1-00:00:00 DefaultTime=04:00:00 OverSubscribe=FORCE:4 PriorityTier=1 PreemptMode=REQUEUE GraceTime=15 State=UP
+PartitionName=urgent Nodes=$partition_nodes Default=NO MaxTime=1-00:00:00 DefaultTime=04:00:00 OverSubscribe=NO PriorityTier=2 State=UP
 EOF
 }
 

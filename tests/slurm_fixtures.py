@@ -22,9 +22,11 @@ for MinJobAge (30 s) after that.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -104,7 +106,7 @@ def cluster_is_up() -> bool:
 
 
 def partitions() -> list[str]:
-    """The partition names, the default one first (``["debug", "short"]`` here)."""
+    """The partition names, the default one first (``["debug", "low", "short", "urgent"]`` here)."""
     names = _checked(["sinfo", "-h", "-o", "%P"]).split()
     # sinfo marks the default partition with a trailing '*'.
     default = [name.rstrip("*") for name in names if name.endswith("*")]
@@ -125,8 +127,19 @@ def submit(args: list[str], *, cwd: str | os.PathLike[str] | None = None, env: d
     return out.strip().split(";")[0]
 
 
-def cancel(job_id: str) -> None:
-    """``scancel`` a job, an array or one array task (``"12_3"``); a finished job is no error."""
+def cancel(job_id: str, *, kill: bool = False) -> None:
+    """``scancel`` a job, an array or one array task (``"12_3"``); a finished job is no error.
+
+    ``kill``: first SIGKILL every process of the job (a lost worker). A plain
+    ``scancel`` sends SIGTERM first, which a worker takes as a request to
+    leave (it finishes or hands back its trial), and slurmctld turns
+    ``scancel --signal=KILL`` into that same cancel.
+    """
+    if kill:
+        for job in _run(["squeue", "-h", "-j", str(job_id), "-o", "%A"]).stdout.split():
+            for line in _run(["scontrol", "listpids", job]).stdout.splitlines()[1:]:
+                with contextlib.suppress(ProcessLookupError, ValueError, IndexError):
+                    os.kill(int(line.split()[0]), signal.SIGKILL)
     _run(["scancel", str(job_id)])
 
 
@@ -196,7 +209,7 @@ class SlurmCluster:
     """The running local cluster, as the ``slurm_cluster`` fixture returns it.
 
     Attributes:
-        partitions: partition names, the default first (``["debug", "short"]``).
+        partitions: partition names, the default first (``["debug", "low", "short", "urgent"]``).
         default_partition: the one sbatch uses without ``-p`` (``debug``:
             MaxTime 1 day). ``short`` has MaxTime 1 minute, for time limits.
     """

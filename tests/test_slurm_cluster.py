@@ -6,6 +6,7 @@ scancel of one array task leaves the others; over-limit jobs are refused."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 
@@ -40,8 +41,18 @@ def _wait_until_running(slurm_cluster, job_id: str, count: int) -> dict[str, str
 
 
 def test_partitions(slurm_cluster):
-    assert slurm_cluster.partitions == ["debug", "short"]
+    assert slurm_cluster.partitions == ["debug", "low", "short", "urgent"]
     assert slurm_cluster.default_partition == "debug"
+    # Preemption: only low's jobs are preempted (requeued), by urgent's.
+    fields = {}
+    for line in subprocess.run(["scontrol", "-o", "show", "partition"], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        item = dict(f.split("=", 1) for f in line.split() if "=" in f)
+        fields[item["PartitionName"]] = (item["PriorityTier"], item["PreemptMode"], item["GraceTime"])
+    top = max(int(tier) for tier, _, _ in fields.values())
+    # Nothing outranks debug, short or urgent: only low's jobs can be preempted.
+    assert {name for name, (tier, _, _) in fields.items() if int(tier) < top} == {"low"}, fields
+    assert fields["low"] == ("1", "REQUEUE", "15"), fields
 
 
 def test_array_job_runs_every_task_in_the_submitting_environment(slurm_cluster, tmp_path):

@@ -66,7 +66,7 @@ def test_array_survives_a_task_cancelled_mid_trial(slurm_cluster):
     for task in (1, 2):  # a second try if the kill fell between two trials
         worker = f"{socket.gethostname()}:slurm-{job}_{task}"
         tid = _wait_until(lambda: running_trial_of(task), 180, f"task {task} to run a trial")
-        slurm_cluster.cancel(f"{job}_{task}")
+        slurm_cluster.cancel(f"{job}_{task}", kill=True)  # SIGTERM would let it finish its trial
         slurm_cluster.wait_for_job(f"{job}_{task}", timeout=60)
         claims = [rec for rec in _events(name) if isinstance(rec, Claim) and rec.worker == worker]
         last = claims[-1]

@@ -254,7 +254,7 @@ def work_on(
     deadline: float | None = None,
     worker_id: str | None = None,
     idle_poll: float = IDLE_POLL,
-    leave_signals: bool = False,
+    leave_signals: bool | tuple[int, ...] = False,
     leave_grace: float | None = None,
 ) -> WorkReport:
     """Work on a session in this process until it has no trial left for us.
@@ -277,7 +277,8 @@ def work_on(
             Slurm task): SIGUSR1, SIGUSR2 and SIGTERM ask it to leave
             (`should_stop()`; see _leaving.py) instead of killing it. It then
             claims nothing more, hands its trial back at once, and returns
-            with reason `leave`.
+            with reason `leave`. A tuple: only those signals (a Slurm task
+            that knows its end time handles Slurm's early SIGUSR1 itself).
         leave_grace: seconds the objective has, once the worker is told to
             leave, to return or `suspend()`; past them the trial is handed
             back for it and the process ends (None: no limit).
@@ -312,7 +313,10 @@ def work_on(
     except Exception:  # noqa: BLE001 - the claim meets it again and reports it as it always did
         logger.debug("the space of %s does not compile here yet", name, exc_info=True)
     keeper = _LeaseKeeper(name, worker, spec.lease_seconds)
-    signals = leave_on_signals() if leave_signals else contextlib.nullcontext()
+    if leave_signals:
+        signals: Any = leave_on_signals(*(() if leave_signals is True else (leave_signals,)))
+    else:
+        signals = contextlib.nullcontext()
     if leave_signals:
         reset_leave()
     watchdog = _Watchdog(name, worker, keeper, leave_grace) if leave_signals and leave_grace is not None else None
