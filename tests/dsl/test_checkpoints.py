@@ -138,6 +138,8 @@ def test_a_local_worker_that_gets_the_warning_signal_hands_back_its_trials(steps
     os.kill(worker, signal.SIGUSR1)
     out, err = cut.communicate(timeout=120)
     assert cut.returncode != 0  # its launcher saw its only worker leave
+    # ... and says so: not a failure of the worker, and how to go on.
+    assert "told to leave (a signal) and handed their trials back" in err and "exit codes" not in err
     name = re.search(r"running (exp:\S+)", out + err).group(1)
     outer = [n for n in state.read(name)["sessions"].values() if n not in _innermost_sessions(name)]
     (row,) = [row for row in session.trial_rows(outer[0]) if row.state != "ok"]

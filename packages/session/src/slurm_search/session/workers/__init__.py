@@ -21,6 +21,7 @@ from ._errors import (
     UnknownSessionType,
     UnknownSlurmOption,
     WorkersFailed,
+    WorkersLeft,
 )
 from ._launch import Launched, Plan, cancel, launch, plan
 from ._registry import session_types
@@ -39,6 +40,7 @@ __all__ = [
     "UnknownSessionType",
     "UnknownSlurmOption",
     "WorkersFailed",
+    "WorkersLeft",
     "cancel",
     "check_slurm_options",
     "launch",

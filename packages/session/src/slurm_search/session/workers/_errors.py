@@ -106,6 +106,22 @@ class WorkersFailed(LaunchError):
         super().__init__(f"workers of {name} ended before it was done: {detail}")
 
 
+class WorkersLeft(WorkersFailed):
+    """Every worker was told to leave (a signal) and left; their trials wait for the next worker.
+
+    Not a failure of the workers: they handed their trials back (see the
+    session core's `should_stop`). Continue with `ssearch restart NAME` (or
+    `run_exp --resume` for an experiment).
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            name,
+            "they were told to leave (a signal) and handed their trials back; continue with "
+            f"`ssearch restart {name}` (for an experiment's session: `run_exp --resume=exp:NAME`)",
+        )
+
+
 
 class UnknownSessionType(LaunchError, LookupError):
     """No session type of that name is registered.

@@ -38,7 +38,7 @@ from slurm_search.locking import held_locks
 from slurm_search.session import leave_grace, work_on
 
 from ._config import LOG_FORMAT, logs_dir, ssearch_command, worker_start
-from ._errors import WorkersFailed
+from ._errors import WorkersFailed, WorkersLeft
 from ._wait import finished, wait_for
 
 logger = logging.getLogger(__name__)
@@ -241,6 +241,9 @@ def wait_workers(name: str, procs: list[Worker], *, show: bool = True):
         )
         if not finished(progress):
             codes = [proc.wait() for proc in procs]
+            if all(code == 0 for code in codes):
+                # A worker ends with status 0 before the session is done only when told to leave.
+                raise WorkersLeft(name)
             raise WorkersFailed(name, f"exit codes {codes}; see `ssearch logs {name}`")
         # The session is finished; the workers notice at their next claim.
         for proc in procs:
