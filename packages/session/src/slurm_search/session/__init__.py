@@ -82,6 +82,7 @@ from ._trial_checkpoints import (
     save_checkpoint,
 )
 from ._trial_table import TrialRow, dataframe, trial_rows
+from ._trial_table import flatten as flatten_params
 from ._values import InvalidValue, format_value, parse_value
 from ._words import random_phrase
 from ._worker import WorkReport, work_on
@@ -149,6 +150,7 @@ __all__ = [
     "delete_session",
     "delete_trial",
     "enable",
+    "flatten_params",
     "format_value",
     "info",
     "keep_claiming",

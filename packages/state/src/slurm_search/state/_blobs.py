@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 from . import _names
 from ._errors import CorruptState, UnsafeState
-from ._files import check_dirs, check_safe, ensure_private_dir, fsync_dir, open_nofollow, write_all
+from ._files import check_dirs, ensure_private_dir, fsync_dir, open_nofollow, open_plain, write_all
 from ._objects import subdir
 from ._writes import atomic_write
 
@@ -132,12 +132,8 @@ def _walk(top: Path) -> Iterator[tuple[str, Path]]:
 
 def _crc_file(path: Path) -> tuple[int, int]:
     """(size, CRC-32) of a file, read in chunks; the file is opened without following links."""
-    fd = open_nofollow(path, os.O_RDONLY)
+    fd, _ = open_plain(path)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
-        check_safe(path, st)
         crc, size = 0, 0
         while True:
             chunk = os.read(fd, _CHUNK)
@@ -202,12 +198,8 @@ def read_blob(path: Path, name: str = "") -> bytes:
         CorruptState: the file is cut short, too long, or its bytes differ from its CRC.
         UnsafeState: a link, not a plain file, or writable by others.
     """
-    fd = open_nofollow(path, os.O_RDONLY)
+    fd, st = open_plain(path)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
-        check_safe(path, st)
         head = os.pread(fd, _HEAD.size, 0)
         if len(head) < _HEAD.size or head[:8] != MAGIC:
             raise CorruptState(name, path, "not a checkpoint file, or its header is cut", way_out=_WAY_OUT)
@@ -335,14 +327,10 @@ def load_blob(name: str, ref: BlobRef | tuple) -> bytes:
     path = p.dir / BLOBS / ref.key
     check_dirs(p.chain())
     try:
-        fd = open_nofollow(path, os.O_RDONLY)
+        fd, _ = open_plain(path)
     except FileNotFoundError:
         raise CorruptState(name, path, "missing", way_out=_LOST) from None
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
-        check_safe(path, st)
         data = f.read(ref.size + 1)
     if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha256:
         raise CorruptState(

@@ -119,12 +119,9 @@ def _prefix_crc(p: Paths, pos: Position) -> int:
     return zlib.crc32(data)
 
 
-def read_checkpoint(name: str) -> tuple[Head, Any] | None:
-    """`name`'s checkpoint (head, value), its own checksum checked but not the log (internal, for salvage).
-
-    None without one that loads.
-    """
-    f = open_checkpoint(_names.paths(name))
+def _head_and_body(p: Paths) -> tuple[Head, bytes | None] | None:
+    """The checkpoint's head and its pickled value (None if that fails its checksum); None without a head."""
+    f = open_checkpoint(p)
     if f is None:
         return None
     with f:
@@ -133,6 +130,20 @@ def read_checkpoint(name: str) -> tuple[Head, Any] | None:
             return None
         body = f.read(head.length + 1)
     if len(body) != head.length or zlib.crc32(body) != head.crc:
+        return head, None
+    return head, body
+
+
+def read_checkpoint(name: str) -> tuple[Head, Any] | None:
+    """`name`'s checkpoint (head, value), its own checksum checked but not the log (internal, for salvage).
+
+    None without one that loads.
+    """
+    found = _head_and_body(_names.paths(name))
+    if found is None:
+        return None
+    head, body = found
+    if body is None:
         return None
     try:
         return head, pickle.loads(body)
@@ -208,15 +219,11 @@ def load_checkpoint(name: str) -> tuple[Any, Position, Any] | None:
             bytes changed since it was written.
     """
     p = _names.paths(name)
-    f = open_checkpoint(p)
-    if f is None:
+    found = _head_and_body(p)
+    if found is None:
         return None
-    with f:
-        head = parse_head(f, f.name)
-        if head is None:
-            return None
-        body = f.read(head.length + 1)
-    if len(body) != head.length or zlib.crc32(body) != head.crc:
+    head, body = found
+    if body is None:
         logger.warning("ignoring the checkpoint of %s: it does not pass its checksum", name)
         return None
     if not _verify(p, head):

@@ -165,6 +165,28 @@ def open_nofollow(path: Path, flags: int) -> int:
         raise
 
 
+def open_plain(path: Path) -> tuple[int, os.stat_result]:
+    """Open a store file to read: no link followed, a plain file, nobody else can write it.
+
+    The checks are on the open descriptor (fstat), so the file cannot be
+    swapped between them and the read. The caller closes the descriptor.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        UnsafeState: a link, not a plain file, or writable by others.
+    """
+    fd = open_nofollow(path, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
+        check_safe(path, st)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create folder `path` (inside the store) with the store's mode, refusing a link there."""
     ensure_dirs([path])

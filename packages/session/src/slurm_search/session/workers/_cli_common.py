@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from slurm_search import state
-from slurm_search.session import SlurmSearchError, progress, resolve_label
+from slurm_search.session import SlurmSearchError, flatten_params, progress, resolve_label
 
 from ._cli_args import BadArgument, CommandError
 
@@ -86,7 +86,7 @@ def best_line(name: str) -> str | None:
         return None
     if found is None:
         return None
-    params = ", ".join(f"{key}={number(value)}" for key, value in flat_params(found.params).items())
+    params = ", ".join(f"{key}={number(value)}" for key, value in flatten_params(found.params).items())
     return f"best: trial {found.tid}, loss {number(found.loss)}" + (f", {params}" if params else "")
 
 
@@ -95,20 +95,6 @@ def number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return repr(value) if isinstance(value, str) else str(value)
-
-
-def flat_params(params: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested parameters as one level, keys joined with ``:``."""
-    if not isinstance(params, dict):
-        return {prefix or "value": params}
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        path = f"{prefix}:{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            flat.update(flat_params(value, path))
-        else:
-            flat[path] = value
-    return flat
 
 
 def summary_line(now: Any) -> str:
