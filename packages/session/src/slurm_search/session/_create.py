@@ -24,6 +24,7 @@ from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
 from ._goals import check_goal
+from ._pbt import check_pbt_options
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._pruners import check_pruner
 from ._trial_checkpoints import check_checkpoint_options
@@ -31,7 +32,7 @@ from ._view import forget
 
 logger = logging.getLogger(__name__)
 
-ALGOS = ("rand", "tpe", "anneal", "enumeration")
+ALGOS = ("rand", "tpe", "anneal", "enumeration", "pbt")
 
 
 def _positive_int(setting: str, value: Any, minimum: int = 1) -> int:
@@ -64,6 +65,7 @@ def create_session(
     pruner_options: dict | None = None,
     goal: str = "min",
     checkpoints: dict | None = None,
+    pbt_options: dict | None = None,
 ) -> str:
     """Create a search session.
 
@@ -71,8 +73,9 @@ def create_session(
         objective: `package.module:function` (or such a function), called as
             `fn(params, context)`; it must import now.
         space: a hyperopt space; in a dict, a list value is a `hp.choice`.
-        algo: `rand`, `tpe`, `anneal` or `enumeration` (every setting of a
-            grid of choices once, in order).
+        algo: `rand`, `tpe`, `anneal`, `enumeration` (every setting of a
+            grid of choices once, in order) or `pbt` (population-based
+            training: see `pbt_options` and _pbt.py).
         max_evals: how many trials; for `enumeration` it defaults to, and is
             capped at, the number of settings.
         seed: the seed of the suggestions (default: a random one, stored).
@@ -107,6 +110,11 @@ def create_session(
             `keep` (the newest K of a trial, default 2), `keep_finished`
             (kept after the trial ends ok or pruned, default false),
             `max_bytes` (the largest allowed checkpoint, default none).
+        pbt_options: for `algo="pbt"` only: `population` (the members;
+            default and only allowed `max_evals`), `interval` (steps between
+            exploits, required), `quantile` (default 0.25), `perturb`
+            (factors, default [0.8, 1.2]), `resample_probability` (default
+            0.25), `max_steps` (no exploit from that step on; default none).
 
     Returns:
         The session's `type:name`.
@@ -127,8 +135,18 @@ def create_session(
     if algo == "enumeration":
         size = _space.enumeration_size(domain)
         max_evals = size if max_evals is None else min(_positive_int("max_evals", max_evals), size)
+    elif algo == "pbt":
+        pbt_options = check_pbt_options(pbt_options, max_evals)
+        max_evals = pbt_options["population"]
+        from ._pbt_explore import check_flat  # numpy: not at import
+
+        check_flat(domain)
+        if pruner not in (None, "none"):
+            raise InvalidSetting("pruner", pruner, "none with algo pbt (its exploits replace pruning)")
     elif max_evals is None:
         raise InvalidSetting("max_evals", None, "the number of trials to run (an integer >= 1)")
+    if algo != "pbt" and pbt_options is not None:
+        raise InvalidSetting("pbt_options", pbt_options, "no options unless algo is pbt")
     max_evals = _positive_int("max_evals", max_evals)
     if seed is None:
         seed = secrets.randbits(31)
@@ -181,6 +199,7 @@ def create_session(
         pruner_options=pruner_options,
         goal=goal,
         checkpoints=checkpoints,
+        pbt=pbt_options if algo == "pbt" else None,
     )
     with lock(full):
         if _taken(full):

@@ -28,7 +28,7 @@ from typing import Any
 from slurm_search import state as store
 
 from ._errors import CorruptSession, UnknownSession
-from ._events import Created, Snapshot, Status
+from ._events import Created, Exploit, Snapshot, Status
 from ._model import SessionState, apply
 from ._snapshots import load as load_checkpoint
 from ._snapshots import no_gc, timed_replay
@@ -188,6 +188,8 @@ class View:
             tid = getattr(rec, "tid", None)
             if tid is not None:
                 self._dirty.add(tid)
+                if isinstance(rec, Exploit):  # a PBT member's vals changed
+                    self._params.pop(tid, None)
             elif isinstance(rec, Status) and rec.action == "restart":
                 self._all_dirty = True
         self.state = current
