@@ -26,6 +26,7 @@ from ._current import CurrentTrial, current_trial
 from ._errors import (
     CheckpointError,
     CorruptSession,
+    Exploited,
     InvalidObjective,
     InvalidReport,
     InvalidResult,
@@ -50,6 +51,7 @@ from ._labels import Labelled, labelled
 from ._leaving import leave_grace, request_leave, reset_leave, should_stop, suspend
 from ._model import keep_claiming
 from ._names import session_name
+from ._pbt_lineage import pbt_exploits, pbt_plot, pbt_schedule
 from ._pruners import PRUNERS, check_pruner, should_prune
 from ._queries import (
     Progress,
@@ -88,6 +90,10 @@ __all__ = [
     "CheckpointError",
     "CheckpointStats",
     "Suspended",
+    "Exploited",
+    "pbt_exploits",
+    "pbt_plot",
+    "pbt_schedule",
     "checkpoint_folder",
     "checkpoint_stats",
     "leave_grace",

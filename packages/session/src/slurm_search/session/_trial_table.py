@@ -15,6 +15,7 @@ is called and says how to install it when it is missing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class TrialRow:
         value: the objective's value in its own sign (`loss`, or `-loss`
             when the session's goal is `max`; None when it is `none`).
         goal: the session's goal (`min`, `max`, `none`).
+        schedule: a PBT member's schedule, ((step, flattened params), ...):
+            the parameters in effect from each step on (see `pbt_schedule`);
+            () for other sessions.
     """
 
     tid: int
@@ -70,6 +74,7 @@ class TrialRow:
     vals: dict[str, Any] = field(default_factory=dict)
     value: float | None = None
     goal: str = "min"
+    schedule: tuple = ()
 
 
 def trial_rows(name: str) -> list[TrialRow]:
@@ -83,7 +88,17 @@ def trial_rows(name: str) -> list[TrialRow]:
     st = v.refresh()
     with v.mutex:
         trials = [st.trials[tid] for tid in sorted(st.trials)]
-        return [_row(trial, _params(v, trial), st.spec.goal) for trial in trials]
+        rows = [_row(trial, _params(v, trial), st.spec.goal) for trial in trials]
+        if st.spec.algo == "pbt":
+            from ._pbt_lineage import schedule_params
+
+            rows = [
+                dataclasses.replace(
+                    row, schedule=tuple((step, flatten(p)) for step, p in schedule_params(v, row.tid))
+                )
+                for row in rows
+            ]
+        return rows
 
 
 def _params(v: Any, trial: Any) -> Any:
