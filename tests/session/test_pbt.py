@@ -1,0 +1,163 @@
+"""Population-based training with real worker processes: exploits, kill -9, lineage against the checkpoints.
+
+The members run `demo.pbt_toy` (a deterministic score that accumulates
+exp(-((h - h*(t)) / 0.1)**2) while h* moves), so a member's final score is
+exactly what training from scratch along its schedule gives: the lineage
+recorded in the log must replay to the result, whatever was killed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _session_helpers import worker_env
+from hyperopt import hp
+
+from slurm_search import session
+from slurm_search import state as store
+from slurm_search.session import demo
+from slurm_search.session._events import Checkpoint, Exploit
+from slurm_search.session._view import View
+
+SSEARCH = str(Path(sys.executable).with_name("ssearch"))
+STEPS = 60
+
+
+def _create(**pbt) -> str:
+    return session.create_session(
+        "slurm_search.session.demo:pbt_toy", {"h": hp.uniform("h", 0.0, 1.0)}, algo="pbt", seed=11,
+        pbt_options={"population": 4, "interval": 5, "max_steps": STEPS, "quantile": 0.25, **pbt},
+        context={"steps": STEPS, "interval": 5, "sleep": 0.03},
+        lease_seconds=3.0,
+        # Every checkpoint kept, so that each exploit's copy can be compared with its donor's.
+        checkpoints={"keep": 1000, "keep_finished": True},
+    )
+
+
+def _worker(name: str, worker_id: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [SSEARCH, "work_on", name, "--worker-id", worker_id],
+        env=worker_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+
+@pytest.fixture
+def procs():
+    started: list[subprocess.Popen] = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+        p.wait(timeout=60)
+
+
+def _wait(condition, timeout: float = 120.0, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _records(name: str, kind: type) -> list:
+    return [r for r in store.records(name)[0] if isinstance(r, kind)]
+
+
+def _replayed_score(entries: list[tuple[int, dict]]) -> float:
+    """Train one fresh member along the schedule, as PBT's replay does."""
+    score = 0.0
+    for t in range(STEPS):
+        h = [params for step, params in entries if step <= t][-1]["h"]
+        score += demo.pbt_gain(h, t, STEPS)
+    return score
+
+
+def _folder(name: str, tid: int) -> Path:
+    uid = View(name).refresh().spec.uid
+    return store.paths(name).dir / "checkpoints" / f"{uid[:8]}.{tid}"
+
+
+def _check_population(name: str) -> None:
+    """Every member finished ok; its result replays from its schedule; each exploit copied its donor's bytes."""
+    progress = session.progress(name)
+    assert (progress.status, progress.completed, progress.failed) == ("done", 4, 0)
+    results = {r.tid: r.loss for r in session.results(name)}
+    assert sorted(results) == [0, 1, 2, 3]  # the population never shrinks
+    for tid, loss in results.items():
+        entries = session.pbt_schedule(name, tid)
+        assert entries[0][0] == 0
+        assert -loss == pytest.approx(_replayed_score(entries), rel=1e-9), (tid, entries)
+    best = min(results, key=results.get)
+    assert session.pbt_schedule(name) == session.pbt_schedule(name, best)
+    exploits = _records(name, Exploit)
+    for e in exploits:
+        copy = store.read_blob(_folder(name, e.tid) / f"{e.seq:08d}.ckpt", name)
+        original = store.read_blob(_folder(name, e.donor) / f"{e.donor_seq:08d}.ckpt", name)
+        assert copy == original
+        import pickle
+
+        assert pickle.loads(copy)["step"] == e.donor_step >= e.step
+        assert e.step % 5 == 0 and e.donor != e.tid
+    # Every checkpoint any member published (its own or a copy) verifies.
+    for tid in results:
+        for path in _folder(name, tid).iterdir():
+            if path.suffix == ".ckpt":
+                store.read_blob(path, name)
+    assert [e.tid for e in exploits] == [e.tid for e in session.pbt_exploits(name)] or exploits == []
+
+
+def test_four_workers_exploit_and_the_lineage_replays_to_each_result(procs):
+    name = _create()
+    procs.extend(_worker(name, f"w{i}") for i in range(4))
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read()
+    _check_population(name)
+    assert _records(name, Exploit), "no member exploited: the test would prove nothing"
+    rows = session.trial_rows(name)
+    assert all(row.schedule and row.schedule[0][0] == 0 for row in rows)
+    shown = subprocess.run([SSEARCH, "show", name], env=worker_env(), capture_output=True, text=True, check=True)
+    assert "exploits; schedules" in shown.stdout and "member 3: 0: h=" in shown.stdout
+    listed = subprocess.run([SSEARCH, "trials", name], env=worker_env(), capture_output=True, text=True, check=True)
+    assert "SCHEDULE" in listed.stdout
+    plot = session.pbt_plot(name)
+    assert plot.name == "pbt_schedules.png" and plot.stat().st_size > 1000
+
+
+def test_kill_9_of_a_worker_mid_training_resumes_its_member(procs):
+    name = _create()
+    procs.extend(_worker(name, f"w{i}") for i in range(4))
+    # Once some member has exploited and checkpointed past step 20, kill -9 one worker mid-member.
+    _wait(lambda: any(c.step and c.step >= 20 for c in _records(name, Checkpoint)), what="checkpoints past 20")
+    victim = procs[1]
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    for p in (procs[0], procs[2], procs[3]):
+        assert p.wait(timeout=300) == 0, p.stderr.read()
+    _check_population(name)
+    # The killed member was taken over (a later attempt) and went on from its checkpoint.
+    st = View(name).refresh()
+    assert any(t.attempt > 1 for t in st.trials.values())
+
+
+def test_killing_every_worker_and_starting_again_gives_a_valid_population(procs):
+    name = _create()
+    first = [_worker(name, f"a{i}") for i in range(4)]
+    procs.extend(first)
+    _wait(lambda: len(_records(name, Checkpoint)) >= 12, what="a dozen checkpoints")
+    for p in first:
+        os.kill(p.pid, signal.SIGKILL)
+    for p in first:
+        p.wait(timeout=30)
+    assert session.progress(name).status == "running"
+    second = [_worker(name, f"b{i}") for i in range(4)]
+    procs.extend(second)
+    for p in second:
+        assert p.wait(timeout=300) == 0, p.stderr.read()
+    _check_population(name)
