@@ -51,6 +51,7 @@ from ._labels import Labelled, labelled
 from ._leaving import leave_grace, request_leave, reset_leave, should_stop, suspend
 from ._model import keep_claiming
 from ._names import session_name
+from ._pbt import PBT_DEFAULTS, check_pbt_options
 from ._pbt_lineage import pbt_exploits, pbt_plot, pbt_schedule
 from ._pruners import PRUNERS, check_pruner, should_prune
 from ._queries import (
@@ -91,6 +92,8 @@ __all__ = [
     "CheckpointStats",
     "Suspended",
     "Exploited",
+    "PBT_DEFAULTS",
+    "check_pbt_options",
     "pbt_exploits",
     "pbt_plot",
     "pbt_schedule",
