@@ -113,7 +113,8 @@ def test_the_donor_is_drawn_from_the_top_quantile_seeded_by_seed_tid_and_step():
     for tid in (2, 3):
         order = np.random.default_rng([7, tid, 10, 0]).permutation(2)
         assert exploit_decision(st, tid, 10) == [donors[int(i)] for i in order]
-        assert exploit_decision(st, tid, 10) == exploit_decision(population([1.0, 2.0, 3.0, 4.0], quantile=0.5), tid, 10)
+        again = population([1.0, 2.0, 3.0, 4.0], quantile=0.5)
+        assert exploit_decision(st, tid, 10) == exploit_decision(again, tid, 10)
     assert exploit_decision(st, 1, 10) == []
     # Ties are broken by tid: 0 and 1 tie at the top, 2 and 3 at the bottom.
     st = population([1.0, 1.0, 5.0, 5.0])

@@ -53,6 +53,7 @@ from ._model import keep_claiming
 from ._names import session_name
 from ._pbt import PBT_DEFAULTS, check_pbt_options
 from ._pbt_lineage import pbt_exploits, pbt_plot, pbt_schedule
+from ._pbt_lineage import schedule_text as pbt_schedule_text
 from ._pruners import PRUNERS, check_pruner, should_prune
 from ._queries import (
     Progress,
@@ -97,6 +98,7 @@ __all__ = [
     "pbt_exploits",
     "pbt_plot",
     "pbt_schedule",
+    "pbt_schedule_text",
     "checkpoint_folder",
     "checkpoint_stats",
     "leave_grace",

@@ -24,8 +24,8 @@ from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
 from ._goals import check_goal
-from ._pbt import check_pbt_options
 from ._names import fresh_name, objective_path, resolve_objective, session_name
+from ._pbt import check_pbt_options
 from ._pruners import check_pruner
 from ._trial_checkpoints import check_checkpoint_options
 from ._view import forget

@@ -21,37 +21,18 @@ from slurm_search import state as store
 from ._errors import InvalidSetting, UnknownTrial
 from ._labels import resolve
 from ._names import session_name
-from ._pbt import schedule
+from ._trial_table import flatten, schedule_params, vals_params
 from ._view import View, view
 
-__all__ = ["PLOT_NAME", "pbt_exploits", "pbt_plot", "pbt_schedule", "schedule_params", "schedule_text"]
+__all__ = ["PLOT_NAME", "pbt_exploits", "pbt_plot", "pbt_schedule", "schedule_text"]
 
 logger = logging.getLogger(__name__)
 
 PLOT_NAME = "pbt_schedules.png"
 
 
-def _params(v: View, vals: dict) -> Any:
-    """The objective's parameters for `vals`; by label where the space does not evaluate here."""
-    from ._space import params
-
-    try:
-        space, _ = v.space_and_domain()
-        return params(space, vals)
-    except Exception as err:  # noqa: BLE001 - the user's code, or a module that does not import here
-        logger.info("parameters shown by label (%s: %s)", type(err).__name__, err)
-        return {label: value[0] for label, value in vals.items() if value}
-
-
-def schedule_params(v: View, tid: int) -> list[tuple[int, Any]]:
-    """Trial `tid`'s schedule as [(step, params), ...] (the caller holds `v.mutex`, the state fresh)."""
-    return [(step, _params(v, vals)) for step, vals in schedule(v.state, tid)]
-
-
 def schedule_text(entries: list[tuple[int, Any]]) -> str:
     """A schedule in one line: `0: h=0.52 | 20: h=0.43` (nested keys joined with `:`)."""
-    from ._trial_table import flatten
-
     parts = []
     for step, params in entries:
         flat = flatten(params)
@@ -110,8 +91,8 @@ def pbt_exploits(name: str) -> list[dict[str, Any]]:
                 "donor_seq": e.donor_seq,
                 "donor_step": e.donor_step,
                 "seq": e.seq,
-                "old": _params(v, e.old_vals),
-                "new": _params(v, e.new_vals),
+                "old": vals_params(v, e.old_vals),
+                "new": vals_params(v, e.new_vals),
                 "time": e.time,
             }
             for e in exploits
@@ -138,7 +119,6 @@ def pbt_plot(name: str, path: str | Path | None = None) -> Path:
         import matplotlib.pyplot as plt
     except ImportError as err:
         raise ImportError("pbt_plot needs matplotlib: pip install matplotlib") from err
-    from ._trial_table import flatten
 
     v = _pbt_view(name)
     with v.mutex:

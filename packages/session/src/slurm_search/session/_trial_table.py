@@ -23,6 +23,7 @@ from typing import Any
 
 from ._goals import value_of
 from ._labels import resolve
+from ._pbt import schedule
 from ._view import view
 
 logger = logging.getLogger(__name__)
@@ -90,8 +91,6 @@ def trial_rows(name: str) -> list[TrialRow]:
         trials = [st.trials[tid] for tid in sorted(st.trials)]
         rows = [_row(trial, _params(v, trial), st.spec.goal) for trial in trials]
         if st.spec.algo == "pbt":
-            from ._pbt_lineage import schedule_params
-
             rows = [
                 dataclasses.replace(
                     row, schedule=tuple((step, flatten(p)) for step, p in schedule_params(v, row.tid))
@@ -109,6 +108,23 @@ def _params(v: Any, trial: Any) -> Any:
     except Exception as err:  # the space's own code, or a module that does not import here
         logger.info("trial %s of %s: parameters shown by label (%s: %s)", trial.tid, v.name, type(err).__name__, err)
         return {label: value[0] for label, value in trial.vals.items() if value}
+
+
+def vals_params(v: Any, vals: dict) -> Any:
+    """The objective's parameters for hyperopt `vals`; by label where the space does not evaluate here."""
+    from ._space import params
+
+    try:
+        space, _ = v.space_and_domain()
+        return params(space, vals)
+    except Exception as err:  # noqa: BLE001 - the user's code, or a module that does not import here
+        logger.info("parameters shown by label (%s: %s)", type(err).__name__, err)
+        return {label: value[0] for label, value in vals.items() if value}
+
+
+def schedule_params(v: Any, tid: int) -> list[tuple[int, Any]]:
+    """A PBT member's schedule as [(step, params), ...] (the caller holds `v.mutex`, the state fresh)."""
+    return [(step, vals_params(v, vals)) for step, vals in schedule(v.state, tid)]
 
 
 def _row(trial: Any, params: Any, goal: str = "min") -> TrialRow:

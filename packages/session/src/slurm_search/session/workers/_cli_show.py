@@ -132,11 +132,10 @@ def summary(name: str) -> dict[str, Any]:
 
 def _pbt_summary(name: str) -> dict[str, Any]:
     """A PBT session's lineage: its exploits and each member's schedule (one line each)."""
-    from slurm_search.session._pbt_lineage import schedule_text
 
     return {
         "exploits": core.pbt_exploits(name),
-        "schedules": {row.tid: schedule_text(list(row.schedule)) for row in core.trial_rows(name)},
+        "schedules": {row.tid: core.pbt_schedule_text(list(row.schedule)) for row in core.trial_rows(name)},
     }
 
 

@@ -17,8 +17,7 @@ from typing import Any
 
 import click
 
-from slurm_search.session import TrialRow, trial_rows
-from slurm_search.session._pbt_lineage import schedule_text
+from slurm_search.session import TrialRow, pbt_schedule_text, trial_rows
 
 from ._cli_common import CONTEXT
 from ._summary import table
@@ -76,7 +75,7 @@ def as_table(rows: list[TrialRow]) -> str:
             _local(row.start),
             _local(row.end),
             *(row.params.get(p) for p in params),
-            *([schedule_text(list(row.schedule))] if pbt else []),
+            *([pbt_schedule_text(list(row.schedule))] if pbt else []),
         ]
         for row in rows
     ]
