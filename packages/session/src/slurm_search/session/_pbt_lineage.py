@@ -67,12 +67,12 @@ def pbt_schedule(name: str, tid: int | None = None) -> list[tuple[int, Any]]:
     """
     v = _pbt_view(name)
     with v.mutex:
-        st = v.state
+        st = v.refresh()
         if tid is None:
             done = [t for t in st.trials.values() if t.status == "ok" and t.result is not None]
             if not done:
                 raise UnknownTrial(v.name, "finished yet")
-            tid = min(done, key=lambda t: (t.result["loss"], t.tid)).tid
+            tid = min(done, key=lambda t: (float((t.result or {})["loss"]), t.tid)).tid
         if tid not in st.trials:
             raise UnknownTrial(v.name, tid)
         return schedule_params(v, tid)
@@ -82,7 +82,8 @@ def pbt_exploits(name: str) -> list[dict[str, Any]]:
     """Every exploit of a PBT session, in log order: member, donor, steps, checkpoints, old and new parameters."""
     v = _pbt_view(name)
     with v.mutex:
-        exploits = list(v.state.pbt.exploits) if v.state.pbt is not None else []
+        st = v.refresh()
+        exploits = list(st.pbt.exploits) if st.pbt is not None else []
         return [
             {
                 "tid": e.tid,
@@ -122,7 +123,7 @@ def pbt_plot(name: str, path: str | Path | None = None) -> Path:
 
     v = _pbt_view(name)
     with v.mutex:
-        st = v.state
+        st = v.refresh()
         spec = st.spec
         curves = {tid: schedule_params(v, tid) for tid in sorted(st.trials)}
         ends = {tid: max(_last_step(st, tid), curves[tid][-1][0]) for tid in curves}

@@ -291,7 +291,7 @@ def _publish(trial: CurrentTrial, staged: Path, step: int | None, size: int, is_
 
                 exploited = exploit(v, trial.tid, trial.worker, attempt, step, folder)
                 if exploited is not None:
-                    seq = v.state.trials[trial.tid].checkpoint[1]
+                    seq += 1  # the copy of the donor's checkpoint is the member's next
     except LeaseLost:
         store.remove_blob(staged)
         raise
