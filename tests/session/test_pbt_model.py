@@ -14,7 +14,7 @@ from hyperopt import hp
 
 from slurm_search import session
 from slurm_search.session._events import Checkpoint, Claim, Created, Exploit, Report, Result, Spec
-from slurm_search.session._pbt import Donor, exploit_decision, quantiles, schedule
+from slurm_search.session._pbt import Donor, exploit_decision, quantiles, schedule, trained_vals
 from slurm_search.session._pbt_explore import explore
 from slurm_search.session._pruners import trial_values
 from slurm_search.session._space import build_domain
@@ -142,6 +142,18 @@ def test_an_exploit_moves_vals_checkpoint_curve_and_schedule():
     st = session._model.replay([*at(3, 20, 0.2, seq=3), _exploit(1, 3, 20, 2, 0.096, old={"h": [0.2]})], st)
     assert schedule(st, 1) == ((0, {"h": [0.1]}), (10, {"h": [0.08]}), (20, {"h": [0.096]}))
     assert [e.tid for e in st.pbt.exploits] == [3, 1]
+
+
+def test_explore_starts_from_the_vals_that_trained_the_donors_checkpoint():
+    st = population([1.0, 2.0, 3.0, 4.0])
+    # Member 0 exploits member 1 at step 10 (copy at 10) and now holds h = 0.5, untrained.
+    st = session._model.replay([_exploit(0, 1, 10, 2, 0.5, old={"h": [0.1]})], st)
+    assert st.trials[0].vals == {"h": [0.5]}
+    # Its checkpoint at 10 was trained with member 1's h (0.2): that is what a member taking it explores from.
+    assert trained_vals(st, 0, 10) == {"h": [0.2]}
+    st = session._model.replay(at(0, 20, 0.1, seq=3), st)
+    assert trained_vals(st, 0, 20) == {"h": [0.5]}
+    assert trained_vals(st, 3, 10) == {"h": [0.4]}  # never exploited: its own vals
 
 
 def test_an_exploit_of_an_attempt_that_lost_the_trial_changes_nothing():

@@ -20,9 +20,11 @@ waits for the others):
   never a donor; nor is a deleted one. The donor is drawn at random from
   those, seeded from (session seed, tid, step): every host decides alike.
 * **Explore** (`_pbt_explore.py`, which needs hyperopt): each of the
-  donor's values is multiplied by one of the `perturb` factors (clipped to
-  the space's bounds; a choice moves to a neighbour), or with
-  `resample_probability` drawn afresh from the space.
+  values that trained the donor's checkpoint (`trained_vals`: a donor that
+  has just exploited holds new values nothing was trained with yet) is
+  multiplied by one of the `perturb` factors (clipped to the space's
+  bounds; a choice moves to a neighbour), or with `resample_probability`
+  drawn afresh from the space.
 
 The decision is recorded as an `Exploit` event: the member's vals become the
 new ones, its newest checkpoint the copy of the donor's, its reports the
@@ -53,6 +55,7 @@ __all__ = [
     "exploit_decision",
     "quantiles",
     "schedule",
+    "trained_vals",
 ]
 
 PBT_DEFAULTS: dict[str, Any] = {
@@ -172,6 +175,20 @@ def schedule(state: Any, tid: int) -> tuple[tuple[int, dict], ...]:
         return pbt.schedules[tid]
     trial = state.trials.get(tid)
     return ((0, dict(trial.vals)),) if trial is not None else ()
+
+
+def trained_vals(state: Any, tid: int, step: int) -> dict:
+    """The vals that trained trial `tid`'s checkpoint at `step`: its schedule's last entry before `step`.
+
+    Explore starts from these, not from the donor's current vals: a donor
+    that has just exploited itself holds new vals that nothing was trained
+    with yet.
+    """
+    entries = [vals for start, vals in schedule(state, tid) if start < step]
+    if entries:
+        return dict(entries[-1])
+    trial = state.trials.get(tid)
+    return dict(trial.vals) if trial is not None else {}
 
 
 def apply_exploit(state: Any, event: Exploit, put: Any) -> None:
