@@ -161,3 +161,42 @@ def test_killing_every_worker_and_starting_again_gives_a_valid_population(procs)
     for p in second:
         assert p.wait(timeout=300) == 0, p.stderr.read()
     _check_population(name)
+
+
+def _member_saves(name: str, trial, loss: float, step: int):
+    """What member `trial`'s objective does at `step`: report `loss`, then save a checkpoint."""
+    from slurm_search.session._current import evaluating
+    from slurm_search.session._reports import TrialReports, reporting
+
+    reports = TrialReports(name, trial.worker, trial.tid, trial.attempt)
+    with evaluating(name, trial.tid, trial.attempt, trial.worker), reporting(reports):
+        session.report(loss, step)
+        return session.save_checkpoint({"step": step, "tid": trial.tid}, step=step)
+
+
+def test_a_donor_whose_checkpoint_file_is_gone_is_passed_over_for_the_next():
+    import numpy as np
+
+    name = _create(quantile=0.5)
+    members = []
+    for i in range(4):
+        t = session.next_trial(name, f"w{i}")
+        members.append(type("Member", (), {"tid": t.tid, "attempt": t.attempt, "worker": f"w{i}"})())
+    # Each arrival at step 5 is the best so far: none of them exploits.
+    for m, loss in zip(members[:3], (3.0, 2.0, 1.0), strict=True):
+        assert _member_saves(name, m, loss, 5) == 1
+    # Member 3 (loss 4) is in the bottom half; the top half is members 2 and 1, tried in the seeded order.
+    order = [[2, 1][int(i)] for i in np.random.default_rng([11, 3, 5, 0]).permutation(2)]
+    first, second = order
+    # The first choice's checkpoint is removed by hand: member 3 takes the other's.
+    os.unlink(_folder(name, first) / "00000001.ckpt")
+    with pytest.raises(session.Exploited) as got:
+        _member_saves(name, members[3], 4.0, 5)
+    assert (got.value.donor, got.value.step, got.value.donor_step) == (second, 5, 5)
+    (exploit,) = _records(name, Exploit)
+    assert (exploit.tid, exploit.donor, exploit.donor_seq, exploit.seq) == (3, second, 1, 2)
+    copy = pickle.loads(store.read_blob(_folder(name, 3) / "00000002.ckpt", name))
+    assert copy == {"step": 5, "tid": second}
+    # The member's own checkpoint at step 5 is there too, untouched.
+    assert pickle.loads(store.read_blob(_folder(name, 3) / "00000001.ckpt", name)) == {"step": 5, "tid": 3}
+    assert View(name).refresh().trials[3].checkpoint == (1, 2, 5)
