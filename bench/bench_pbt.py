@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 
-def _run(algo: str, seed: int, args: argparse.Namespace, folder: Path) -> tuple[float, int, float]:
+def _run(algo: str, seed: int, args: argparse.Namespace, folder: Path) -> tuple[float, int, float, int]:
     from slurm_search import session
     from slurm_search.session import demo, workers
 
@@ -46,7 +46,8 @@ def _run(algo: str, seed: int, args: argparse.Namespace, folder: Path) -> tuple[
     wall = time.perf_counter() - start
     best = -min(r.loss for r in session.results(name))
     steps = sum(int(line) for line in count.read_text().split())
-    return best, steps, wall
+    exploits = len(session.pbt_exploits(name)) if algo == "pbt" else 0
+    return best, steps, wall, exploits
 
 
 def main() -> None:
@@ -63,15 +64,15 @@ def main() -> None:
         os.environ.setdefault("SLURM_SEARCH_HOME", str(Path(tmp) / "home"))
         budget = args.population * args.steps
         print(f"budget {budget} steps each; population {args.population}, interval {args.interval}")
-        print("seed  pbt_best  rand_best  ratio  pbt_steps  rand_steps  pbt_s  rand_s")
+        print("seed  pbt_best  rand_best  ratio  pbt_steps  rand_steps  pbt_s  rand_s  exploits")
         ratios = []
         for seed in args.seeds:
-            pbt, pbt_steps, pbt_wall = _run("pbt", seed, args, Path(tmp))
-            rand, rand_steps, rand_wall = _run("rand", seed, args, Path(tmp))
+            pbt, pbt_steps, pbt_wall, exploits = _run("pbt", seed, args, Path(tmp))
+            rand, rand_steps, rand_wall, _ = _run("rand", seed, args, Path(tmp))
             ratios.append(pbt / rand)
             print(
                 f"{seed:4d}  {pbt:8.2f}  {rand:9.2f}  {pbt / rand:5.2f}  {pbt_steps:9d}  {rand_steps:10d}"
-                f"  {pbt_wall:5.1f}  {rand_wall:6.1f}"
+                f"  {pbt_wall:5.1f}  {rand_wall:6.1f}  {exploits:8d}"
             )
         print(f"min ratio {min(ratios):.2f}; target >= 1.5 on every seed: {'met' if min(ratios) >= 1.5 else 'NOT met'}")
 
