@@ -241,3 +241,25 @@ def test_pbt_options_need_algo_pbt_and_a_flat_space():
     info = session.info(name)
     assert info.max_evals == 3 and info.pbt_options["quantile"] == 0.25
     assert info.pbt_options["perturb"] == (0.8, 1.2) and info.pbt_options["max_steps"] is None
+
+
+def test_ssearch_start_takes_pbt_options_and_refuses_bad_ones_in_one_line():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ssearch = str(Path(sys.executable).with_name("ssearch"))
+    for bad, said in (
+        (["pbt_options:interval=5", "pbt_options:quantile=0.9"], "invalid pbt_options:quantile 0.9"),
+        ([], "invalid pbt_options:interval None"),
+        (["pbt_options:interval=5", "pruner=asha"], "invalid pruner 'asha'"),
+    ):
+        proc = subprocess.run([ssearch, "start", "demo", "algo=pbt", "max_evals=4", *bad, "--method=inline"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 1 and said in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert session.list_sessions(all=True) == []
+    proc = subprocess.run([ssearch, "start", "demo", "algo=pbt", "max_evals=3", "pbt_options:interval=5",
+                           "--method=inline"], capture_output=True, text=True, check=True)
+    name = proc.stdout.strip()
+    assert session.info(name).pbt_options["interval"] == 5 and session.progress(name).completed == 3
