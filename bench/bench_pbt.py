@@ -36,6 +36,7 @@ def _run(algo: str, seed: int, args: argparse.Namespace, folder: Path) -> tuple[
             "pbt_options": {
                 "population": args.population, "interval": args.interval, "max_steps": args.steps,
                 "quantile": args.quantile, "resample_probability": args.resample_probability,
+                "explore": args.explore,
             }
         }
     name = session.create_session(
@@ -58,12 +59,16 @@ def main() -> None:
     parser.add_argument("--interval", type=int, default=5)
     parser.add_argument("--quantile", type=float, default=0.25)
     parser.add_argument("--resample-probability", type=float, default=0.25)
-    parser.add_argument("--sleep", type=float, default=0.01)
+    parser.add_argument("--sleep", type=float, default=0.02)
+    parser.add_argument("--explore", choices=["perturb", "pb2"], default="perturb")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("SLURM_SEARCH_HOME", str(Path(tmp) / "home"))
         budget = args.population * args.steps
-        print(f"budget {budget} steps each; population {args.population}, interval {args.interval}")
+        print(
+            f"budget {budget} steps each; population {args.population}, interval {args.interval}, "
+            f"explore {args.explore}, sleep {args.sleep} s a step"
+        )
         print("seed  pbt_best  rand_best  ratio  pbt_steps  rand_steps  pbt_s  rand_s  exploits")
         ratios = []
         for seed in args.seeds:

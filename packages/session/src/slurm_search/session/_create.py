@@ -114,7 +114,8 @@ def create_session(
             default and only allowed `max_evals`), `interval` (steps between
             exploits, required), `quantile` (default 0.25), `perturb`
             (factors, default [0.8, 1.2]), `resample_probability` (default
-            0.25), `max_steps` (no exploit from that step on; default none).
+            0.25), `max_steps` (no exploit from that step on; default none),
+            `explore` (`perturb`, or `pb2`: PB2's GP-bandit explore).
 
     Returns:
         The session's `type:name`.
@@ -141,6 +142,10 @@ def create_session(
         from ._pbt_explore import check_flat  # numpy: not at import
 
         check_flat(domain)
+        if pbt_options["explore"] == "pb2":
+            from ._pb2 import check_bounded
+
+            check_bounded(domain)
         if pruner not in (None, "none"):
             raise InvalidSetting("pruner", pruner, "none with algo pbt (its exploits replace pruning)")
     elif max_evals is None:

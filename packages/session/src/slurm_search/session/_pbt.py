@@ -65,7 +65,9 @@ PBT_DEFAULTS: dict[str, Any] = {
     "perturb": (0.8, 1.2),
     "resample_probability": 0.25,
     "max_steps": None,
+    "explore": "perturb",
 }
+EXPLORES = ("perturb", "pb2")
 _TRAINING = ("running", "new")
 
 
@@ -98,7 +100,8 @@ def check_pbt_options(options: Any, max_evals: Any) -> dict[str, Any]:
             default 0.25), `perturb` (the factors of explore, default
             (0.8, 1.2)), `resample_probability` (in [0, 1], default 0.25),
             `max_steps` (the step at which a member ends: no exploit from
-            there on; default none).
+            there on; default none), `explore` (`perturb`, PBT's, the
+            default; or `pb2`, PB2's GP bandit: see _pb2.py).
         max_evals: `create_session`'s, None if not given.
 
     Raises:
@@ -121,6 +124,10 @@ def check_pbt_options(options: Any, max_evals: Any) -> dict[str, Any]:
                 least = 2 if key == "population" else 1
                 raise InvalidSetting(f"pbt_options:{key}", value, f"a whole number >= {least}")
             merged[key] = number
+        elif key == "explore":
+            if value not in EXPLORES:
+                raise InvalidSetting("pbt_options:explore", value, "perturb (PBT) or pb2 (PB2's GP bandit)")
+            merged[key] = value
         elif key == "quantile":
             merged[key] = _fraction(key, value, 0.5, closed=True)
         elif key == "resample_probability":

@@ -28,13 +28,14 @@ class Bound(NamedTuple):
     """How a label's value may move: `kind` is `float`, `int`, `choice` or `free`.
 
     `low`/`high` are inclusive bounds (a `choice`: indexes 0 .. options - 1);
-    `q` rounds a quantised float.
+    `q` rounds a quantised float; `log`: drawn on a log scale (loguniform).
     """
 
     kind: str
     low: float = -math.inf
     high: float = math.inf
     q: float | None = None
+    log: bool = False
 
 
 def _literal(node: Any) -> Any:
@@ -73,9 +74,9 @@ def bounds_of(domain: Any) -> dict[str, Bound]:
             elif kind == "quniform":
                 out[label] = Bound("float", float(args[0]), float(args[1]), float(args[2]))
             elif kind == "loguniform":
-                out[label] = Bound("float", math.exp(args[0]), math.exp(args[1]))
+                out[label] = Bound("float", math.exp(args[0]), math.exp(args[1]), log=True)
             elif kind == "qloguniform":
-                out[label] = Bound("float", math.exp(args[0]), math.exp(args[1]), float(args[2]))
+                out[label] = Bound("float", math.exp(args[0]), math.exp(args[1]), float(args[2]), log=True)
             elif kind == "randint":
                 low, high = (0, args[0]) if len(args) == 1 else (args[0], args[1])
                 out[label] = Bound("int", int(low), int(high) - 1)
