@@ -14,14 +14,21 @@ from hyperopt import hp
 
 from slurm_search import session
 from slurm_search.session._events import Checkpoint, Claim, Created, Exploit, Report, Result, Spec
-from slurm_search.session._pbt import Donor, exploit_decision, quantiles, schedule, trained_vals
+from slurm_search.session._pbt import (
+    Donor,
+    exploit_decision,
+    quantiles,
+    rewind_allowance,
+    schedule,
+    trained_vals,
+)
 from slurm_search.session._pbt_explore import explore
 from slurm_search.session._pruners import trial_values
 from slurm_search.session._space import build_domain
 
 OPTIONS = {
     "population": 4, "interval": 10, "quantile": 0.25, "perturb": (0.8, 1.2),
-    "resample_probability": 0.0, "max_steps": 100,
+    "resample_probability": 0.0, "max_steps": 100, "explore": "perturb", "rewind_budget": 0.05,
 }
 
 
@@ -87,6 +94,44 @@ def test_members_are_compared_at_the_same_step():
     # At step 20, member 0 is the only one with a value: no decision yet.
     st = session._model.replay(at(3, 20, 9.0, seq=2), st)
     assert exploit_decision(st, 3, 20) == [Donor(0, 2, 20)]  # n = 2: top [0], bottom [3]
+
+
+def test_a_member_that_ran_ahead_is_compared_one_interval_earlier_and_may_go_back():
+    st = population([4.0, 1.0, 2.0, 3.0])  # member 0 is the worst at step 10
+    st = session._model.replay(at(0, 20, 9.0, seq=2), st)  # ... and the only one at step 20
+    # Compared at step 10: top [1], bottom [0]. Member 1's checkpoint stands for 10, behind member 0's 20:
+    # going back 10 steps is within the allowance (nothing saved yet, 0.05 * 4 * 100 = 20).
+    assert rewind_allowance(st) == 20
+    assert exploit_decision(st, 0, 20) == [Donor(1, 1, 10)]
+    assert exploit_decision(population([4.0, 1.0, 2.0, 3.0], rewind_budget=0), 0, 10) == [Donor(1, 1, 10)]
+    no_slack = session._model.replay(at(0, 20, 9.0, seq=2), population([4.0, 1.0, 2.0, 3.0], rewind_budget=0))
+    assert exploit_decision(no_slack, 0, 20) == []  # going back would train more than the budget
+    # A member two intervals ahead is not compared at all.
+    st = session._model.replay(at(0, 30, 9.5, seq=3), st)
+    assert exploit_decision(st, 0, 30) == []
+
+
+def test_exploits_that_went_back_use_up_the_allowance_and_those_that_jumped_ahead_refill_it():
+    st = population([4.0, 1.0, 2.0, 3.0])
+    assert rewind_allowance(st) == 20
+    # Member 0 went back from 20 to 10 (10 steps again); member 3 jumped from 10 to 20 (10 skipped).
+    st = session._model.replay([_exploit(0, 1, 10, 2, 0.2, step=20)], st)
+    assert rewind_allowance(st) == 10
+    st = session._model.replay([*at(1, 20, 0.5, seq=2), _exploit(3, 1, 20, 2, 0.2, step=10)], st)
+    assert rewind_allowance(st) == 20
+
+
+def test_donors_ahead_of_the_member_come_first():
+    for seed in range(6):  # whatever the seeded order, the donor ahead is tried first
+        log = [Created(spec()._replace(seed=seed, pbt={**OPTIONS, "quantile": 0.5}))]
+        log += [member(t, 0.1 * (t + 1)) for t in range(4)]
+        for tid, loss in enumerate((1.0, 2.0, 5.0, 3.0)):
+            log += at(tid, 10, loss)
+        # Member 2 runs ahead to step 20 (alone there: compared at 10, in the bottom half); member 0's
+        # newest checkpoint stands for 25 (ahead of it), member 1's for 10 (behind it).
+        log += [*at(2, 20, 6.0, seq=2), *at(0, 25, 0.5, seq=2)]
+        st = session._model.replay(log)
+        assert exploit_decision(st, 2, 20) == [Donor(0, 2, 25), Donor(1, 1, 10)]
 
 
 def test_a_donor_without_a_usable_checkpoint_is_not_chosen():
@@ -216,6 +261,8 @@ def test_explore_resamples_from_the_space_with_resample_probability():
         ({"pbt_options": {"population": 4, "interval": 5}, "max_evals": 5}, "max_evals"),
         ({"pbt_options": {"population": 4, "interval": 5}, "pruner": "asha"}, "pruner"),
         ({"pbt_options": {"interval": 5}}, "pbt_options:population"),
+        ({"pbt_options": {"population": 4, "interval": 5, "explore": "bandit"}}, "pbt_options:explore"),
+        ({"pbt_options": {"population": 4, "interval": 5, "rewind_budget": -0.1}}, "pbt_options:rewind_budget"),
     ],
 )
 def test_bad_pbt_settings_are_one_line_and_store_nothing(settings, words):

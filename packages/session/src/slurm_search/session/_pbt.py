@@ -10,15 +10,23 @@ waits for the others):
 
 * **Rank at the same step.** The members still training (running, or
   waiting for their next attempt) whose reports hold a value at that step
-  are ranked by it (lower is better; ties by tid). With `n` of them, the
-  quantile holds `ceil(n * quantile)` members, at most `n // 2` (Ray's
-  rule); fewer than two members: no decision.
+  are ranked by it (lower is better; ties by tid). A member that ran ahead
+  of all the others is compared one interval earlier, where another member
+  has a value (else it would never be compared, and a bad leader would
+  escape selection). With `n` of them, the quantile holds
+  `ceil(n * quantile)` members, at most `n // 2` (Ray's rule); fewer than
+  two members: no decision.
 * **Exploit.** A member in the bottom quantile takes the newest checkpoint
   of a member of the top quantile: one whose newest checkpoint, per the
-  log, stands for that step or a later one (and for a step below
+  log, stands for the step compared or a later one (and for a step below
   `max_steps`). A finished member's checkpoints are removed, so it is
   never a donor; nor is a deleted one. The donor is drawn at random from
   those, seeded from (session seed, tid, step): every host decides alike.
+  Donors at or ahead of the member's own step come first; taking one
+  behind it (a member that ran ahead) makes it train those steps again,
+  which the population may do only within `rewind_allowance`, so that its
+  training stays within its budget (`population * max_steps`, plus
+  `rewind_budget`).
 * **Explore** (`_pbt_explore.py`, which needs hyperopt): each of the
   values that trained the donor's checkpoint (`trained_vals`: a donor that
   has just exploited holds new values nothing was trained with yet) is
@@ -54,6 +62,7 @@ __all__ = [
     "check_pbt_options",
     "exploit_decision",
     "quantiles",
+    "rewind_allowance",
     "schedule",
     "trained_vals",
 ]
@@ -66,6 +75,7 @@ PBT_DEFAULTS: dict[str, Any] = {
     "resample_probability": 0.25,
     "max_steps": None,
     "explore": "perturb",
+    "rewind_budget": 0.05,
 }
 EXPLORES = ("perturb", "pb2")
 _TRAINING = ("running", "new")
@@ -101,7 +111,8 @@ def check_pbt_options(options: Any, max_evals: Any) -> dict[str, Any]:
             (0.8, 1.2)), `resample_probability` (in [0, 1], default 0.25),
             `max_steps` (the step at which a member ends: no exploit from
             there on; default none), `explore` (`perturb`, PBT's, the
-            default; or `pb2`, PB2's GP bandit: see _pb2.py).
+            default; or `pb2`, PB2's GP bandit: see _pb2.py),
+            `rewind_budget` (in [0, 1], default 0.05: see `rewind_allowance`).
         max_evals: `create_session`'s, None if not given.
 
     Raises:
@@ -130,6 +141,11 @@ def check_pbt_options(options: Any, max_evals: Any) -> dict[str, Any]:
             merged[key] = value
         elif key == "quantile":
             merged[key] = _fraction(key, value, 0.5, closed=True)
+        elif key == "rewind_budget":
+            if value == 0 and not isinstance(value, bool):
+                merged[key] = 0.0
+            else:
+                merged[key] = _fraction(key, value, 1.0, closed=True)
         elif key == "resample_probability":
             if value == 0 and not isinstance(value, bool):
                 merged[key] = 0.0
@@ -248,16 +264,54 @@ class Donor(NamedTuple):
     step: int
 
 
+def _compared(state: Any, step: int, interval: int) -> list[tuple[float, int, int]]:
+    """(value, tid, s) of the training members with a value at the step `s` they are compared at.
+
+    `s` is `step` when another member still training has reached it; else
+    `step - interval`, when another has reached that: a member that runs
+    ahead of the others would otherwise be alone at each of its steps,
+    never compared, and a bad one would escape selection. Empty when
+    neither has two members.
+    """
+    curves = {t.tid: trial_values(state, t.tid) for t in state.trials.values() if t.status in _TRAINING}
+    for at in (step, step - interval):
+        found = [(curve[at], tid, at) for tid, curve in curves.items() if at in curve]
+        if len(found) >= 2:
+            return found
+    return []
+
+
+def rewind_allowance(state: Any) -> float:
+    """Steps a member may still go back by taking a checkpoint behind its own step.
+
+    The exploits' net saving so far (a member that took a checkpoint ahead
+    of it skipped those steps; one that took a checkpoint behind it trains
+    them again) plus `rewind_budget` times the population's budget
+    (`population * max_steps`; without `max_steps`, nothing): the
+    population's training stays within that budget, plus the steps redone
+    after a worker died.
+    """
+    options = state.spec.pbt
+    pbt: PbtState | None = getattr(state, "pbt", None)
+    saved = sum(e.donor_step - e.step for e in pbt.exploits) if pbt is not None else 0
+    max_steps = options.get("max_steps")
+    slack = options.get("rewind_budget", 0.0) * options["population"] * max_steps if max_steps else 0.0
+    return saved + slack
+
+
 def exploit_decision(state: Any, tid: int, step: int) -> list[Donor]:
     """Whether trial `tid`, at `step`, exploits, and whom: the donors in the order to try.
 
     Empty when it does not exploit: `step` is not a positive multiple of
-    `interval` or is at or past `max_steps`, fewer than two training members
-    have a value at `step`, `tid` is not in the bottom quantile, or no
-    member of the top quantile has a usable checkpoint. Otherwise the
-    eligible top members, shuffled with a generator seeded from (session
-    seed, tid, step): the first is the donor; the others stand in, in that
-    order, only if the first's file turns out unreadable.
+    `interval` or is at or past `max_steps`; fewer than two training members
+    have a value at the step compared (`step`, or `step - interval` for a
+    member that ran ahead); `tid` is not in the bottom quantile there; or
+    no member of the top quantile has a usable checkpoint (one that stands
+    for the step compared or later, below `max_steps`, and, if it is
+    behind `step`, within `rewind_allowance`). Otherwise the eligible top
+    members, shuffled with a generator seeded from (session seed, tid,
+    step), those at or past `step` first: the first is the donor; the
+    others stand in, in that order, only if its file turns out unreadable.
     """
     options = state.spec.pbt
     if not options or step <= 0 or step % options["interval"]:
@@ -265,28 +319,30 @@ def exploit_decision(state: Any, tid: int, step: int) -> list[Donor]:
     max_steps = options.get("max_steps")
     if max_steps is not None and step >= max_steps:
         return []
-    at_step = []
-    for other in state.trials.values():
-        if other.status not in _TRAINING:
-            continue
-        value = trial_values(state, other.tid).get(step)
-        if value is not None:
-            at_step.append((value, other.tid))
-    ranked = [t for _, t in sorted(at_step)]
+    at_step = _compared(state, step, options["interval"])
+    if not at_step:
+        return []
+    compared = at_step[0][2]
+    ranked = [t for _, t, _ in sorted(at_step)]
     top, bottom = quantiles(ranked, options["quantile"])
     if tid not in bottom:
         return []
+    allowance = rewind_allowance(state)
     donors = []
     for other in top:
         newest = state.trials[other].checkpoint
-        if newest is None or newest[2] is None or newest[2] < step:
+        if newest is None or newest[2] is None or newest[2] < compared:
             continue
         if max_steps is not None and newest[2] >= max_steps:
             continue
+        if step - newest[2] > allowance:
+            continue  # going back that far would train more than the budget
         donors.append(Donor(other, newest[1], newest[2]))
     if not donors:
         return []
     import numpy as np  # not at import: reading a log (`ssearch list`) needs no numpy
 
     order = np.random.default_rng([state.spec.seed, tid, step, 0]).permutation(len(donors))
-    return [donors[int(i)] for i in order]
+    shuffled = [donors[int(i)] for i in order]
+    # Those at or past the member's own step first: one behind it makes it train steps again.
+    return [d for d in shuffled if d.step >= step] + [d for d in shuffled if d.step < step]
