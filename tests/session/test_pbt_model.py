@@ -310,3 +310,30 @@ def test_ssearch_start_takes_pbt_options_and_refuses_bad_ones_in_one_line():
                            "--method=inline"], capture_output=True, text=True, check=True)
     name = proc.stdout.strip()
     assert session.info(name).pbt_options["interval"] == 5 and session.progress(name).completed == 3
+
+
+def test_pb2_explores_where_the_gp_expects_the_most_improvement():
+    from slurm_search.session._pb2 import pb2_explore
+
+    hs = (0.1, 0.3, 0.5, 0.7, 0.9)
+    pbt = {**OPTIONS, "population": 5, "explore": "pb2"}
+    log = [Created(spec()._replace(max_evals=5, pbt=pbt))] + [member(t, h) for t, h in enumerate(hs)]
+    # Each member improves by exp(-((h - 0.7) / 0.2)**2) per interval: best at h = 0.7.
+    for tid, h in enumerate(hs):
+        gain = math.exp(-(((h - 0.7) / 0.2) ** 2))
+        log.append(Report(tid, f"w{tid}", 1, tuple((s, -gain * s / 10) for s in (10, 20, 30, 40)), 1.0))
+    st = session._model.replay(log)
+    domain = build_domain({"h": hp.uniform("h", 0.0, 1.0)})
+    new = pb2_explore(st, domain, {"h": [0.1]}, 0, 40)
+    assert abs(new["h"][0] - 0.7) < 0.1, new
+    assert pb2_explore(st, domain, {"h": [0.1]}, 0, 40) == new  # seeded: every host alike
+    # Too little data (one interval in all): PBT's perturbation instead.
+    st = session._model.replay(log[:6] + [Report(0, "w0", 1, ((10, -1.0), (20, -2.0)), 1.0)])
+    assert pb2_explore(st, domain, {"h": [0.1]}, 0, 20) is None
+
+
+def test_pb2_needs_bounded_hyperparameters():
+    with pytest.raises(session.InvalidSpace, match="pb2 needs bounded hyperparameters, but w have none"):
+        space = {"h": hp.uniform("h", 0, 1), "w": hp.normal("w", 0, 1)}
+        session.create_session("slurm_search.session.demo:pbt_toy", space, algo="pbt",
+                               pbt_options={"population": 2, "interval": 5, "explore": "pb2"})
