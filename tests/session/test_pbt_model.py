@@ -337,3 +337,4 @@ def test_pb2_needs_bounded_hyperparameters():
         space = {"h": hp.uniform("h", 0, 1), "w": hp.normal("w", 0, 1)}
         session.create_session("slurm_search.session.demo:pbt_toy", space, algo="pbt",
                                pbt_options={"population": 2, "interval": 5, "explore": "pb2"})
+    assert session.list_sessions(all=True) == []
