@@ -12,7 +12,8 @@ every seed), and the steps each executed (counted by the objective; target:
 within 10% of the 800 budget).
 
     .venv/bin/python bench/bench_pbt.py                 # about a minute
-    .venv/bin/python bench/bench_pbt.py --seeds 1 2 3 4 5 --interval 4
+    .venv/bin/python bench/bench_pbt.py --explore pb2   # PB2
+    .venv/bin/python bench/bench_pbt.py --seeds 1 2 3 --interval 10
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _run(algo: str, seed: int, args: argparse.Namespace, folder: Path) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5, 6, 7, 8])
     parser.add_argument("--population", type=int, default=8)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--interval", type=int, default=5)
