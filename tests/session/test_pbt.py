@@ -30,12 +30,13 @@ SSEARCH = str(Path(sys.executable).with_name("ssearch"))
 STEPS = 60
 
 
-def _create(**pbt) -> str:
+def _create(trial_timeout: float | None = None, **pbt) -> str:
     return session.create_session(
         "slurm_search.session.demo:pbt_toy", {"h": hp.uniform("h", 0.0, 1.0)}, algo="pbt", seed=11,
         pbt_options={"population": 4, "interval": 5, "max_steps": STEPS, "quantile": 0.25, **pbt},
         context={"steps": STEPS, "interval": 5, "sleep": 0.03},
         lease_seconds=3.0,
+        trial_timeout=trial_timeout,
         # Every checkpoint kept, so that each exploit's copy can be compared with its donor's.
         checkpoints={"keep": 1000, "keep_finished": True},
     )
@@ -115,8 +116,10 @@ def _check_population(name: str) -> None:
     assert [(e.tid, e.donor, e.step) for e in exploits] == [(x["tid"], x["donor"], x["step"]) for x in listed]
 
 
-def test_four_workers_exploit_and_the_lineage_replays_to_each_result(procs):
-    name = _create()
+@pytest.mark.parametrize("trial_timeout", [None, 120.0], ids=["in-process", "forked-child"])
+def test_four_workers_exploit_and_the_lineage_replays_to_each_result(procs, trial_timeout):
+    # With a trial_timeout the objective runs in a forked child: its exploit (and Exploited) come from there.
+    name = _create(trial_timeout)
     procs.extend(_worker(name, f"w{i}") for i in range(4))
     for p in procs:
         assert p.wait(timeout=300) == 0, p.stderr.read()
