@@ -133,6 +133,15 @@ def test_four_workers_exploit_and_the_lineage_replays_to_each_result(procs, tria
     assert "SCHEDULE" in listed.stdout
     plot = session.pbt_plot(name)
     assert plot.name == "pbt_schedules.png" and plot.stat().st_size > 1000
+    # A compacted log (a snapshot of the state) keeps the lineage.
+    schedules = {tid: session.pbt_schedule(name, tid) for tid in range(4)}
+    exploits = session.pbt_exploits(name)
+    session.compact_session(name)
+    from slurm_search.session._view import forget
+
+    forget(name)
+    assert {tid: session.pbt_schedule(name, tid) for tid in range(4)} == schedules
+    assert session.pbt_exploits(name) == exploits
 
 
 def test_kill_9_of_a_worker_mid_training_resumes_its_member(procs):
