@@ -25,7 +25,16 @@ from ._errors import BadValue, SpecError
 from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
 from ._sampling import run_sampling
-from ._settings import METHODS, PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
+from ._settings import (
+    METHODS,
+    PRUNER_VALUES,
+    check_count,
+    check_method,
+    check_pbt,
+    check_pruner,
+    check_threads,
+    check_timeout,
+)
 from ._typos import near_parameters
 
 __all__ = [
@@ -227,6 +236,8 @@ class SamplingNode(Node):
         trial_timeout: float | str | None = None,
         pruner: str | None = None,
         pruner_options: str | Mapping[str, Any] | None = None,
+        algo: str | None = None,
+        pbt_options: str | Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(var_space, tuple):
             self.var, self.space = var_space
@@ -244,6 +255,8 @@ class SamplingNode(Node):
         self.trial_timeout = trial_timeout
         self.pruner = pruner
         self.pruner_options = pruner_options
+        self.algo = algo
+        self.pbt_options = pbt_options
 
     @property
     def function(self) -> str:
@@ -296,6 +309,11 @@ class SamplingNode(Node):
             get_param(current, self.pruner_options) if isinstance(self.pruner_options, str) else self.pruner_options
         )
         pruner = check_pruner(f"{where} pruner", self.strategy, lookup(self.pruner, "pruner"), options)
+        algo = getattr(self, "algo", None)  # (nodes pickled before PBT have none)
+        pbt_options = getattr(self, "pbt_options", None)
+        if isinstance(pbt_options, str):
+            pbt_options = get_param(current, pbt_options)
+        pbt = check_pbt(where, self.strategy, algo, pbt_options, count, pruner)
         slurm = self.slurm
         if isinstance(slurm, str):
             slurm = get_param(current, slurm) if has_param(current, slurm) else {}
@@ -307,6 +325,7 @@ class SamplingNode(Node):
             "slurm": dict(slurm or {}),
             "trial_timeout": timeout,
             "pruner": pruner,
+            "pbt": pbt,
         }
 
     def _evaluate(self, path: list[str]) -> Any:
@@ -324,6 +343,8 @@ def _sampling(strategy: str) -> Callable[..., SamplingNode]:
         trial_timeout: float | str | None = None,
         pruner: str | None = None,
         pruner_options: str | Mapping[str, Any] | None = None,
+        algo: str | None = None,
+        pbt_options: str | Mapping[str, Any] | None = None,
         **measure: str,
     ) -> SamplingNode:
         keyword = {"minimize": "minimize_measure", "maximize": "maximize_measure"}.get(strategy)
@@ -342,12 +363,14 @@ def _sampling(strategy: str) -> Callable[..., SamplingNode]:
             trial_timeout=trial_timeout,
             pruner=pruner,
             pruner_options=pruner_options,
+            algo=algo,
+            pbt_options=pbt_options,
         )
 
     build.__name__ = STRATEGIES[strategy][0]
     build.__doc__ = (
         f"``{STRATEGIES[strategy][0]}(var_or_(var, space_param), expr, sample_count=, method=, threads=, "
-        "trial_timeout=, pruner=, pruner_options=)``: "
+        "trial_timeout=, pruner=, pruner_options=, algo=, pbt_options=)``: "
         f"sample ``var`` ({strategy}) from its space (default: parameter ``<var>_space``) and "
         "evaluate ``expr`` at each sample through a search session."
     )

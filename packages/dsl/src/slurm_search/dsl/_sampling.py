@@ -87,6 +87,10 @@ def _create(node: SamplingNode, bound: dict[str, Any], path: list[str], run: _ru
     pruner, pruner_options = bound.get("pruner") or (None, None)
     if pruner is not None:
         kwargs["pruner"], kwargs["pruner_options"] = pruner, pruner_options
+    if bound.get("pbt") is not None:
+        # A population of sample_count members; the objective (the node's
+        # expression) reports and checkpoints, and is called again on an exploit.
+        kwargs["algo"], kwargs["pbt_options"] = "pbt", bound["pbt"]
     return session.create_session(OBJECTIVE, _session_space(node, bound["space"]), **kwargs)
 
 

@@ -128,3 +128,36 @@ def check_pruner(
     except session.InvalidSetting as err:
         where = options_option or option.replace("pruner", "pruner_options")
         raise BadValue(f"{where} {err.setting}", err.value, str(err).split("expected ", 1)[-1]) from None
+
+
+def check_pbt(
+    where: str, strategy: str, algo: Any, options: Any, count: Any, pruner: Any
+) -> dict | None:
+    """A sampling node's `algo="pbt"` and its `pbt_options`, checked as the session checks them.
+
+    Returns:
+        The PBT options with defaults filled in (population: the node's
+        sample_count), or None for the strategy's own algorithm.
+
+    Raises:
+        BadValue: another algo word, PBT on a node that optimises nothing or
+            with a pruner, options that PBT does not take.
+    """
+    if algo is None:
+        if options:
+            raise BadValue(f"{where} pbt_options", options, 'nothing unless algo="pbt"')
+        return None
+    if algo != "pbt":
+        raise BadValue(f"{where} algo", algo, "pbt (or leave it out: the strategy's own algorithm)")
+    if strategy not in ("minimize", "maximize"):
+        raise BadValue(f"{where} algo", algo, "left out: PBT needs a goal (minimizing_sampling or maximizing_sampling)")
+    if pruner not in (None, (None, None)):
+        raise BadValue(f"{where} pruner", pruner[0] if isinstance(pruner, tuple) else pruner, "none with algo pbt")
+    if options is MISSING:
+        options = None
+    from slurm_search import session
+
+    try:
+        return session.check_pbt_options(dict(options or {}) if isinstance(options, dict) else options, count)
+    except session.InvalidSetting as err:
+        raise BadValue(f"{where} {err.setting}", err.value, str(err).split("expected ", 1)[-1]) from None

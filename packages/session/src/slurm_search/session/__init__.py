@@ -27,6 +27,7 @@ from ._current import CurrentTrial, current_trial
 from ._errors import (
     CheckpointError,
     CorruptSession,
+    Exploited,
     InvalidObjective,
     InvalidReport,
     InvalidResult,
@@ -55,6 +56,9 @@ from ._labels import resolve as resolve_label
 from ._leaving import leave_grace, request_leave, reset_leave, should_stop, suspend
 from ._model import keep_claiming
 from ._names import session_name
+from ._pbt import PBT_DEFAULTS, check_pbt_options
+from ._pbt_lineage import pbt_exploits, pbt_plot, pbt_schedule
+from ._pbt_lineage import schedule_text as pbt_schedule_text
 from ._pruners import PRUNERS, check_pruner, should_prune
 from ._queries import (
     Progress,
@@ -95,6 +99,13 @@ __all__ = [
     "CheckpointError",
     "CheckpointStats",
     "Suspended",
+    "Exploited",
+    "PBT_DEFAULTS",
+    "check_pbt_options",
+    "pbt_exploits",
+    "pbt_plot",
+    "pbt_schedule",
+    "pbt_schedule_text",
     "checkpoint_folder",
     "checkpoint_stats",
     "leave_grace",

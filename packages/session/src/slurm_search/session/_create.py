@@ -27,13 +27,14 @@ from ._format import FORMAT_VERSION
 from ._goals import check_goal
 from ._labels import check_not_owned
 from ._names import fresh_name, objective_path, resolve_objective, session_name
+from ._pbt import check_pbt_options
 from ._pruners import check_pruner
 from ._trial_checkpoints import check_checkpoint_options
 from ._view import forget
 
 logger = logging.getLogger(__name__)
 
-ALGOS = ("rand", "tpe", "anneal", "enumeration")
+ALGOS = ("rand", "tpe", "anneal", "enumeration", "pbt")
 
 
 def _positive_int(setting: str, value: Any, minimum: int = 1) -> int:
@@ -66,6 +67,7 @@ def create_session(
     pruner_options: dict | None = None,
     goal: str = "min",
     checkpoints: dict | None = None,
+    pbt_options: dict | None = None,
 ) -> str:
     """Create a search session.
 
@@ -73,8 +75,9 @@ def create_session(
         objective: `package.module:function` (or such a function), called as
             `fn(params, context)`; it must import now.
         space: a hyperopt space; in a dict, a list value is a `hp.choice`.
-        algo: `rand`, `tpe`, `anneal` or `enumeration` (every setting of a
-            grid of choices once, in order).
+        algo: `rand`, `tpe`, `anneal`, `enumeration` (every setting of a
+            grid of choices once, in order) or `pbt` (population-based
+            training: see `pbt_options` and _pbt.py).
         max_evals: how many trials; for `enumeration` it defaults to, and is
             capped at, the number of settings.
         seed: the seed of the suggestions (default: a random one, stored).
@@ -109,6 +112,12 @@ def create_session(
             `keep` (the newest K of a trial, default 2), `keep_finished`
             (kept after the trial ends ok or pruned, default false),
             `max_bytes` (the largest allowed checkpoint, default none).
+        pbt_options: for `algo="pbt"` only: `population` (the members;
+            default and only allowed `max_evals`), `interval` (steps between
+            exploits, required), `quantile` (default 0.25), `perturb`
+            (factors, default [0.8, 1.2]), `resample_probability` (default
+            0.25), `max_steps` (no exploit from that step on; default none),
+            `explore` (`perturb`, or `pb2`: PB2's GP-bandit explore).
 
     Returns:
         The session's `type:name`.
@@ -130,8 +139,22 @@ def create_session(
     if algo == "enumeration":
         size = _space.enumeration_size(domain)
         max_evals = size if max_evals is None else min(_positive_int("max_evals", max_evals), size)
+    elif algo == "pbt":
+        pbt_options = check_pbt_options(pbt_options, max_evals)
+        max_evals = pbt_options["population"]
+        from ._pbt_explore import check_flat  # numpy: not at import
+
+        check_flat(domain)
+        if pbt_options["explore"] == "pb2":
+            from ._pb2 import check_bounded
+
+            check_bounded(domain)
+        if pruner not in (None, "none"):
+            raise InvalidSetting("pruner", pruner, "none with algo pbt (its exploits replace pruning)")
     elif max_evals is None:
         raise InvalidSetting("max_evals", None, "the number of trials to run (an integer >= 1)")
+    if algo != "pbt" and pbt_options is not None:
+        raise InvalidSetting("pbt_options", pbt_options, "no options unless algo is pbt")
     max_evals = _positive_int("max_evals", max_evals)
     if max_evals > MAX_TRIALS:
         raise InvalidSetting(
@@ -195,6 +218,7 @@ def create_session(
         goal=goal,
         checkpoints=checkpoints,
         format=FORMAT_VERSION,
+        pbt=pbt_options if algo == "pbt" else None,
     )
     with lock(full):
         if _taken(full):

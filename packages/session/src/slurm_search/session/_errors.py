@@ -343,6 +343,34 @@ class Suspended(SessionError):
         self.reason = reason
 
 
+class Exploited(SessionError):
+    """Raised by `save_checkpoint` in a PBT member that takes over a better member's checkpoint.
+
+    Not an error: PBT's word. Let it propagate out of the objective; the
+    worker calls the objective again at once, in the same attempt, with
+    the new parameters, and `load_checkpoint()` then returns the copy of
+    the donor's checkpoint.
+
+    Attributes:
+        name: the session.
+        tid: the member (trial).
+        step: the step it exploited at.
+        donor: the member whose checkpoint it took.
+        donor_step: the step that checkpoint stands for (it goes on from there).
+    """
+
+    def __init__(self, name: str, tid: int, step: int, donor: int, donor_step: int) -> None:
+        super().__init__(
+            f"trial {tid} of {name!r} exploits trial {donor} at step {step}: "
+            "let this exception leave the objective (it is called again with new parameters)"
+        )
+        self.name = name
+        self.tid = tid
+        self.step = step
+        self.donor = donor
+        self.donor_step = donor_step
+
+
 class CheckpointError(SessionError, ValueError):
     """A trial checkpoint could not be saved; the trial goes on without it.
 

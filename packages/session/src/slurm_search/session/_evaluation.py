@@ -35,7 +35,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import InvalidResult, Pruned, Suspended
+from ._errors import Exploited, InvalidResult, Pruned, Suspended
 
 __all__ = ["Outcome", "call_objective", "unstorable_reason"]
 
@@ -71,9 +71,10 @@ _PICKLE_PROTOCOL = 5
 
 
 class Outcome:
-    """What one objective call gave: a result, the reason it failed, its pruning or its suspension."""
+    """What one objective call gave: a result, the reason it failed, its pruning,
+    its suspension, or a PBT exploit (the objective is then called again)."""
 
-    __slots__ = ("result", "failure", "pruned", "suspended")
+    __slots__ = ("result", "failure", "pruned", "suspended", "exploited")
 
     def __init__(
         self,
@@ -81,11 +82,13 @@ class Outcome:
         failure: str | None = None,
         pruned: Pruned | None = None,
         suspended: Suspended | None = None,
+        exploited: Exploited | None = None,
     ) -> None:
         self.result = result
         self.failure = failure
         self.pruned = pruned
         self.suspended = suspended
+        self.exploited = exploited
 
 
 _PLAIN_SCALARS = (float, int, str, bool, bytes, type(None))
@@ -229,6 +232,8 @@ def call_objective(
             return Outcome(suspended=err)
         except InvalidResult as err:  # what was returned, in one line: our frames say nothing more
             return Outcome(failure=str(err))
+        except Exploited as err:  # a PBT member goes on from a better one's checkpoint
+            return Outcome(exploited=err)
         # The objective is user code: any exception is the trial's failure,
         # kept with its traceback; so is sys.exit, which would otherwise end
         # the worker (and, inline, the launcher) without a word.
@@ -236,7 +241,7 @@ def call_objective(
             return Outcome(failure=traceback.format_exc())
     else:
         outcome = _in_child(objective, params, context, normalize, timeout)
-        if outcome.failure is not None or outcome.pruned is not None or outcome.suspended is not None:
+        if outcome.result is None:
             return outcome
         result = outcome.result
     why = unstorable_reason(result, module)
@@ -267,6 +272,8 @@ def _in_child(
                 message = ("suspended", err)
             except InvalidResult as err:
                 message = ("error", str(err))
+            except Exploited as err:
+                message = ("exploited", err)
             except (Exception, SystemExit):
                 message = ("error", traceback.format_exc())
             else:
@@ -318,6 +325,8 @@ def _in_child(
         return Outcome(pruned=payload)
     if kind == "suspended":
         return Outcome(suspended=payload)
+    if kind == "exploited":
+        return Outcome(exploited=payload)
     if kind != "ok":
         return Outcome(failure=payload)
     try:

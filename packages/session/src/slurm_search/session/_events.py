@@ -56,6 +56,8 @@ class Spec(NamedTuple):
             `max_bytes`: the largest allowed), defaults filled in.
         format: the session's on-disk format version (see _format.py);
             a log written before versions were recorded reads as 1.
+        pbt: population-based training's options (`algo="pbt"`: see
+            _pbt.py), defaults filled in; None for other algorithms.
     """
 
     objective: str
@@ -85,6 +87,8 @@ class Spec(NamedTuple):
     # Added with format 2 (issue 21): the on-disk format the session was
     # created with; logs written before read as 1.
     format: int = 1
+    # Added with population-based training (algo "pbt"; see _pbt.PBT_DEFAULTS).
+    pbt: dict | None = None
 
 
 class Created(NamedTuple):
@@ -188,6 +192,31 @@ class Checkpoint(NamedTuple):
     step: int | None
     size: int
     folder: bool
+    time: float
+
+
+class Exploit(NamedTuple):
+    """A PBT member (trial `tid`) takes over a better member's checkpoint and new parameters.
+
+    At `step` (a multiple of the session's `interval`), the holder of trial
+    `tid` found it in the bottom quantile of the members compared at that
+    step (`_pbt.exploit_decision`): it copied checkpoint `donor_seq` of
+    trial `donor` (which stands for `donor_step`) into its own folder as
+    its checkpoint `seq`, and goes on from there with `new_vals` (explored
+    from the donor's vals) instead of `old_vals`. Fenced like a checkpoint:
+    only the attempt that holds the trial may append it.
+    """
+
+    tid: int
+    worker: str
+    attempt: int
+    step: int
+    donor: int
+    donor_seq: int
+    donor_step: int
+    seq: int
+    old_vals: dict
+    new_vals: dict
     time: float
 
 

@@ -33,6 +33,7 @@ from ._events import (
     Created,
     Delete,
     Expire,
+    Exploit,
     Failure,
     Renew,
     Result,
@@ -41,6 +42,7 @@ from ._events import (
     Status,
     Suspend,
 )
+from ._pbt import apply_exploit
 from ._pruners import PRUNING_EVENTS, apply_pruning, carry_reports
 
 logger = logging.getLogger(__name__)
@@ -122,6 +124,7 @@ class SessionState:
     events: int = 0
     unreadable: int = 0
     pruning: Any = None  # _pruners.PruningState, from the first report on
+    pbt: Any = None  # _pbt.PbtState (the lineage), from the first exploit on
 
     @property
     def mean_duration(self) -> float | None:
@@ -233,6 +236,8 @@ def apply(state: SessionState | None, event: Any) -> SessionState:
         if _owned(trial, event.worker, event.attempt):
             newest = (event.attempt, event.seq, event.step)
             _put(state, trial, trial._replace(checkpoint=newest, refresh_time=event.time))
+    elif kind is Exploit:
+        apply_exploit(state, event, _put)
     elif kind is Suspend:
         trial = state.trials.get(event.tid)
         if _owned(trial, event.worker, event.attempt):

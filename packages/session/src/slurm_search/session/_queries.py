@@ -92,6 +92,7 @@ class SessionInfo:
     pruner: str | None = None
     pruner_options: dict | None = None
     goal: str = "min"
+    pbt_options: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def info(name: str) -> SessionInfo:
         created=spec.created,
         pruner=spec.pruner,
         pruner_options=dict(spec.pruner_options) if spec.pruner_options else None,
+        pbt_options=dict(spec.pbt) if getattr(spec, "pbt", None) else None,
         goal=spec.goal,
     )
 

@@ -91,7 +91,8 @@ def suggest_vals(v: View, tid: int, salt: str | None = None) -> dict:
         return _space.enumeration_vals(axes, index)
     trials = v.hyperopt_trials() if spec.algo in ("tpe", "anneal") else _NO_TRIALS
     seed = spec.seed if salt is None else (spec.seed * 1_000_003 + zlib.crc32(salt.encode())) % 2**32
-    return _space.suggest(spec.algo, domain, trials, tid, seed)
+    # A PBT population starts from random members (explore moves them later).
+    return _space.suggest("rand" if spec.algo == "pbt" else spec.algo, domain, trials, tid, seed)
 
 
 class _NoTrials:

@@ -195,6 +195,9 @@ def save_checkpoint(obj: Any, step: int | None = None) -> int:
             `max_bytes`, or the store is full: nothing was saved, the trial
             may go on (the previous checkpoint stays the newest).
         LeaseLost: this attempt does not hold the trial any more.
+        Exploited: a PBT member at a multiple of `interval` takes over a
+            better member's checkpoint (after this one was saved): let it
+            leave the objective, which is called again with new parameters.
     """
     trial = _trial()
     name = trial.session
@@ -282,6 +285,13 @@ def _publish(trial: CurrentTrial, staged: Path, step: int | None, size: int, is_
             except BaseException:
                 store.remove_blob(final)
                 raise
+            exploited = None
+            if st.spec.algo == "pbt":
+                from ._pbt_exploit import exploit
+
+                exploited = exploit(v, trial.tid, trial.worker, attempt, step, folder)
+                if exploited is not None:
+                    seq += 1  # the copy of the donor's checkpoint is the member's next
     except LeaseLost:
         store.remove_blob(staged)
         raise
@@ -293,6 +303,8 @@ def _publish(trial: CurrentTrial, staged: Path, step: int | None, size: int, is_
         if old_seq < seq:
             store.remove_blob(path)
     logger.debug("trial %s of %s: checkpoint %d (step %s, %d bytes)", trial.tid, name, seq, step, size)
+    if exploited is not None:
+        raise exploited
     return seq
 
 

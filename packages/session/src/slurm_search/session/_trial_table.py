@@ -15,6 +15,7 @@ is called and says how to install it when it is missing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 
 from ._goals import value_of
 from ._labels import resolve
+from ._pbt import schedule
 from ._view import view
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ class TrialRow:
         value: the objective's value in its own sign (`loss`, or `-loss`
             when the session's goal is `max`; None when it is `none`).
         goal: the session's goal (`min`, `max`, `none`).
+        schedule: a PBT member's schedule, ((step, flattened params), ...):
+            the parameters in effect from each step on (see `pbt_schedule`);
+            () for other sessions.
     """
 
     tid: int
@@ -70,6 +75,7 @@ class TrialRow:
     vals: dict[str, Any] = field(default_factory=dict)
     value: float | None = None
     goal: str = "min"
+    schedule: tuple = ()
 
 
 def trial_rows(name: str) -> list[TrialRow]:
@@ -84,7 +90,15 @@ def trial_rows(name: str) -> list[TrialRow]:
     var = _drawn_var(st.spec.metadata)
     with v.mutex:
         trials = [st.trials[tid] for tid in sorted(st.trials)]
-        return [_row(trial, _unwrapped(_params(v, trial), var), st.spec.goal) for trial in trials]
+        rows = [_row(trial, _unwrapped(_params(v, trial), var), st.spec.goal) for trial in trials]
+        if st.spec.algo == "pbt":
+            rows = [
+                dataclasses.replace(
+                    row, schedule=tuple((step, flatten(p)) for step, p in schedule_params(v, row.tid))
+                )
+                for row in rows
+            ]
+        return rows
 
 
 def _drawn_var(metadata: Any) -> str | None:
@@ -112,6 +126,23 @@ def _params(v: Any, trial: Any) -> Any:
     except Exception as err:  # the space's own code, or a module that does not import here
         logger.info("trial %s of %s: parameters shown by label (%s: %s)", trial.tid, v.name, type(err).__name__, err)
         return {label: value[0] for label, value in trial.vals.items() if value}
+
+
+def vals_params(v: Any, vals: dict) -> Any:
+    """The objective's parameters for hyperopt `vals`; by label where the space does not evaluate here."""
+    from ._space import params
+
+    try:
+        space, _ = v.space_and_domain()
+        return params(space, vals)
+    except Exception as err:  # noqa: BLE001 - the user's code, or a module that does not import here
+        logger.info("parameters shown by label (%s: %s)", type(err).__name__, err)
+        return {label: value[0] for label, value in vals.items() if value}
+
+
+def schedule_params(v: Any, tid: int) -> list[tuple[int, Any]]:
+    """A PBT member's schedule as [(step, params), ...] (the caller holds `v.mutex`, the state fresh)."""
+    return [(step, vals_params(v, vals)) for step, vals in schedule(v.state, tid)]
 
 
 def _row(trial: Any, params: Any, goal: str = "min") -> TrialRow:

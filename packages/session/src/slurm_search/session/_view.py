@@ -28,7 +28,7 @@ from typing import Any
 from slurm_search import state as store
 
 from ._errors import CorruptSession, UnknownSession, UnsupportedFormat, damaged_log
-from ._events import Created, Snapshot, Status
+from ._events import Created, Exploit, Snapshot, Status
 from ._format import check as check_format
 from ._model import SessionState, apply
 from ._snapshots import load as load_checkpoint
@@ -203,6 +203,8 @@ class View:
             tid = getattr(rec, "tid", None)
             if tid is not None:
                 self._dirty.add(tid)
+                if isinstance(rec, Exploit):  # a PBT member's vals changed
+                    self._params.pop(tid, None)
             elif isinstance(rec, Status) and rec.action == "restart":
                 self._all_dirty = True
         self.state = current

@@ -30,7 +30,7 @@ from ._names import resolve_objective, session_name
 from ._pruners import last_report, trial_values
 from ._reports import TrialReports, reporting
 from ._results import failure_report, normalize_result, prune_report, result_report, suspend_report
-from ._space_eval import SpaceEvalFailure
+from ._space_eval import SpaceEvalFailure, trial_params
 from ._view import view
 
 logger = logging.getLogger(__name__)
@@ -434,31 +434,23 @@ def _evaluate(
     if isinstance(trial.params, SpaceEvalFailure):  # issue 12: the trial's failure, with its traceback
         return False, 0.0, failure_report(worker, trial.tid, trial.params.traceback, 0.0, v)
     keeper.hold(trial.tid, trial.attempt)
-    reports = TrialReports(name, worker, trial.tid, trial.attempt)
-    with v.mutex:
-        # A trial resumed from a checkpoint continues its learning curve.
-        reports.resume(trial_values(v.state, trial.tid))
-
-    def reporting_objective(params: Any, context: Any) -> Any:
-        try:
-            return objective(params, context)
-        finally:
-            reports.close()  # in the process that ran it (a trial_timeout child too)
-
     start = time.perf_counter()
-    try:
-        # An exception (or sys.exit) of the objective, a result that cannot be
-        # stored, a timeout: each is the trial's failure, with its reason.
-        # KeyboardInterrupt goes through (the lease then runs out and another
-        # worker re-runs the trial).
-        with evaluating(name, trial.tid, trial.attempt, worker), reporting(reports):
-            outcome = call_objective(
-                reporting_objective, trial.params, context, normalize_result, timeout,
-                v.state.spec.objective.partition(":")[0],
-            )
-    except BaseException:
-        keeper.release()
-        raise
+    params = trial.params
+    while True:
+        reports = TrialReports(name, worker, trial.tid, trial.attempt)
+        with v.mutex:
+            # A trial resumed from a checkpoint continues its learning curve.
+            reports.resume(trial_values(v.state, trial.tid))
+        outcome = _call(name, worker, objective, params, context, trial, reports, keeper, v, timeout)
+        if outcome.exploited is None:
+            break
+        # A PBT member took a better member's checkpoint: the same attempt
+        # goes on from it with the explored parameters.
+        with v.mutex:
+            v.refresh()
+        params = trial_params(v, trial.tid)
+        if isinstance(params, SpaceEvalFailure):
+            return False, time.perf_counter() - start, failure_report(worker, trial.tid, params.traceback, None, v)
     duration = time.perf_counter() - start
     if outcome.suspended is not None:
         why = outcome.suspended.reason
@@ -471,6 +463,41 @@ def _evaluate(
         return False, duration, failure_report(worker, trial.tid, outcome.failure, duration, v)
     return True, duration, result_report(worker, trial.tid, outcome.result, duration, v)
 
+
+
+def _call(
+    name: str,
+    worker: str,
+    objective: Any,
+    params: Any,
+    context: Any,
+    trial: Trial,
+    reports: TrialReports,
+    keeper: _LeaseKeeper,
+    v: Any,
+    timeout: float | None,
+) -> Any:
+    """One call of the objective on the trial: its `Outcome`."""
+
+    def reporting_objective(params: Any, context: Any) -> Any:
+        try:
+            return objective(params, context)
+        finally:
+            reports.close()  # in the process that ran it (a trial_timeout child too)
+
+    try:
+        # An exception (or sys.exit) of the objective, a result that cannot be
+        # stored, a timeout: each is the trial's failure, with its reason.
+        # KeyboardInterrupt goes through (the lease then runs out and another
+        # worker re-runs the trial).
+        with evaluating(name, trial.tid, trial.attempt, worker), reporting(reports):
+            return call_objective(
+                reporting_objective, params, context, normalize_result, timeout,
+                v.state.spec.objective.partition(":")[0],
+            )
+    except BaseException:
+        keeper.release()
+        raise
 
 
 def _pruned(

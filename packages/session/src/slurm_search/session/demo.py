@@ -85,3 +85,59 @@ def check_context(context: Any) -> None:
 
 
 objective.check_context = check_context  # type: ignore[attr-defined]
+
+
+# -- population-based training's toy (issue 24; bench/bench_pbt.py) ----------
+
+
+def pbt_space() -> dict[str, Any]:
+    """h ~ uniform(0, 1): the toy's one hyperparameter."""
+    from hyperopt import hp
+
+    return {"h": hp.uniform("h", 0.0, 1.0)}
+
+
+def pbt_target(step: int, horizon: int = 100) -> float:
+    """The best h at `step`: 0.8 at step 0, moving linearly to 0.2 at `horizon`."""
+    return 0.8 - 0.6 * min(step, horizon) / horizon
+
+
+def pbt_gain(h: float, step: int, horizon: int = 100) -> float:
+    """What one step at `h` adds to the score: exp(-((h - h*(step)) / 0.1)**2)."""
+    return math.exp(-(((h - pbt_target(step, horizon)) / 0.1) ** 2))
+
+
+def pbt_toy(params: dict[str, Any], context: Any = None) -> float:
+    """A member of the toy: the score accumulates `pbt_gain(h, t)` over `steps` steps.
+
+    Reports minus the score at every step and checkpoints `{"step", "score"}`
+    every `interval` steps (a PBT session's exploit happens there); resumes
+    from its checkpoint (its own, or a donor's after an exploit). Context:
+    `steps` (default 100), `interval` (default 10), `sleep` (seconds per
+    step), `count` (a file that gets one line per call: the steps it ran).
+    Returns minus the score (the session minimises).
+    """
+    from . import load_checkpoint, report, save_checkpoint, should_stop, suspend
+
+    options = context if isinstance(context, dict) else {}
+    steps, interval = int(options.get("steps", 100)), int(options.get("interval", 10))
+    saved = load_checkpoint()
+    step, score = (0, 0.0) if saved is None else (saved["step"], saved["score"])
+    ran = 0
+    try:
+        while step < steps:
+            score += pbt_gain(float(params["h"]), step, steps)
+            step += 1
+            ran += 1
+            if options.get("sleep"):
+                time.sleep(float(options["sleep"]))
+            report(-score, step)
+            if step % interval == 0 or step == steps:
+                save_checkpoint({"step": step, "score": score}, step=step)
+                if should_stop():
+                    suspend()
+    finally:
+        if options.get("count"):
+            with open(options["count"], "a") as out:
+                out.write(f"{ran}\n")
+    return -score

@@ -125,7 +125,18 @@ def summary(name: str) -> dict[str, Any]:
     info["annotations"] = dict(core.annotations(name))
     info["nodes"] = _summary.by_node(core.trial_owners(name))
     info["checkpoints"] = dict(core.checkpoint_stats(name)._asdict())
+    if settings.get("algo") == "pbt":
+        info["pbt"] = _pbt_summary(name)
     return info
+
+
+def _pbt_summary(name: str) -> dict[str, Any]:
+    """A PBT session's lineage: its exploits and each member's schedule (one line each)."""
+
+    return {
+        "exploits": core.pbt_exploits(name),
+        "schedules": {row.tid: core.pbt_schedule_text(list(row.schedule)) for row in core.trial_rows(name)},
+    }
 
 
 def _pruned_trials(name: str, goal: str = "min") -> list[dict[str, Any]]:
@@ -177,7 +188,7 @@ def show(session: str, key: str | None, as_json: bool) -> None:
         return
     skip = {
         "name", "loss", "value", "best", "worst", "annotations", "last_traceback", "nodes", "pruned_trials",
-        "best_loss", "best_value", "checkpoints",
+        "best_loss", "best_value", "checkpoints", "pbt",
     }
     click.echo(name)
     for field, value in info.items():
@@ -219,6 +230,11 @@ def show(session: str, key: str | None, as_json: bool) -> None:
             f"checkpoints: {saved['checkpoints']} of {saved['trials']} trials, "
             f"{_summary.size_text(saved['bytes'])} (kept until each trial ends)"
         )
+    if info.get("pbt"):
+        exploits = info["pbt"]["exploits"]
+        click.echo(f"pbt: {len(exploits)} exploits; schedules (step: parameters from there on):")
+        for tid, text in info["pbt"]["schedules"].items():
+            click.echo(f"  member {tid}: {text}")
     if info["nodes"]:
         click.echo("by node:")
         keys = ["node", "workers", "ok", "failed", "running"]

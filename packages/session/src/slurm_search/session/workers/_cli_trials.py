@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from slurm_search.session import TrialRow, trial_rows
+from slurm_search.session import TrialRow, pbt_schedule_text, trial_rows
 
 from ._cli_common import CONTEXT
 from ._summary import table
@@ -60,7 +60,10 @@ def as_table(rows: list[TrialRow]) -> str:
     The value column is the objective's value in its own sign (see `_value_column`).
     """
     params = param_names(rows)
+    pbt = any(row.schedule for row in rows)
     header = ["TID", "STATE", "ATTEMPT", "HOST", _value_column(rows), "DURATION", "START", "END", *params]
+    if pbt:
+        header.append("SCHEDULE")
     lines = [
         [
             row.tid,
@@ -72,6 +75,7 @@ def as_table(rows: list[TrialRow]) -> str:
             _local(row.start),
             _local(row.end),
             *(row.params.get(p) for p in params),
+            *([pbt_schedule_text(list(row.schedule))] if pbt else []),
         ]
         for row in rows
     ]
@@ -111,6 +115,7 @@ def as_json(rows: list[TrialRow]) -> str:
                 "duration": row.duration,
                 "start": row.start,
                 "end": row.end,
+                **({"schedule": [list(entry) for entry in row.schedule]} if row.schedule else {}),
             }
         )
     return json.dumps(out, indent=2, default=repr)
