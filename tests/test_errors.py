@@ -28,6 +28,7 @@ NOT_OURS = {
     "UserError": "run_exp's own mistakes in its arguments, printed by run_exp itself",
     "Pruned": "control flow of an objective that a pruner stops, not an error",
     "_Untraceable": "session's _fast_eval signal to itself (hand this graph to hyperopt's rec_eval), never raised out",
+    "_Leave": "rl's way out of ALL's training loop when the worker is told to leave (it then suspends), never raised out",
 }
 
 
