@@ -118,3 +118,26 @@ def bad_report(params, context=None):
 
     session.report(float("nan"), 1)
     return 0.0
+
+
+def rich(params, context=None):
+    """Any nested parameters: reports ``v + 1 / step`` at steps 1..4 and returns ``v``, where ``v``
+    sums the numeric leaves (a text leaf counts its length)."""
+    from slurm_search import session
+
+    def leaves(p):
+        if isinstance(p, dict):
+            for value in p.values():
+                yield from leaves(value)
+        elif isinstance(p, (list, tuple)):
+            for value in p:
+                yield from leaves(value)
+        elif isinstance(p, str):
+            yield float(len(p))
+        elif p is not None:
+            yield float(p)
+
+    v = sum(leaves(params)) % 7.0
+    for step in range(1, 5):
+        session.report(v + 1.0 / step, step)
+    return v
