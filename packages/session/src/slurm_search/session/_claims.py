@@ -23,13 +23,13 @@ from slurm_search.locking import lock
 from ._beats import beat, retire, seize, sweep
 from ._ckpt_paths import discard_checkpoints
 from ._errors import LeaseLost, NoMoreTrials
-from ._events import Claim, Expire
+from ._events import Annotate, Claim, Expire
 from ._model import pick, status
 from ._names import session_name
 from ._results import failure_report, normalize_result, result_report
 from ._snapshots import crossed, maybe_write
 from ._space_eval import SpaceEvalFailure, trial_params
-from ._suggesting import prepare, prepared_vals, suggest_vals
+from ._suggesting import prepare, prepared_vals, suggest_new
 from ._view import View, view
 
 logger = logging.getLogger(__name__)
@@ -128,10 +128,16 @@ def _claim_events(
             worker, choice.tid, v.name, old.attempt + 1, old.owner, old.status,
         )
     else:
+        notes: list[tuple[str, Any]] = []
         vals = prepared_vals(st, choice.tid, prepared)
         if vals is None:
-            vals = suggest_vals(v, choice.tid)
+            vals, notes = suggest_new(v, choice.tid)
         claim = Claim(choice.tid, worker, 1, lease_until, now, vals)
+        if notes:
+            # What an Optuna sampler keeps between suggestions, recorded with the claim.
+            annotations = [Annotate(key, value, now) for key, value in notes]
+            v.apply_all(annotations)
+            events.extend(annotations)
     v.apply_all([claim])
     events.append(claim)
     trial = v.state.trials[choice.tid]

@@ -25,6 +25,7 @@ from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
 from ._goals import check_goal
 from ._names import fresh_name, objective_path, resolve_objective, session_name
+from ._optuna_sampling import check_sampler, is_optuna
 from ._pruners import check_pruner
 from ._trial_checkpoints import check_checkpoint_options
 from ._view import forget
@@ -64,6 +65,7 @@ def create_session(
     pruner_options: dict | None = None,
     goal: str = "min",
     checkpoints: dict | None = None,
+    sampler_options: dict | None = None,
 ) -> str:
     """Create a search session.
 
@@ -107,6 +109,11 @@ def create_session(
             `keep` (the newest K of a trial, default 2), `keep_finished`
             (kept after the trial ends ok or pruned, default false),
             `max_bytes` (the largest allowed checkpoint, default none).
+        sampler_options: keyword arguments of an Optuna sampler (algo
+            `optuna:TPESampler`, `optuna:GPSampler`, `optuna:CmaEsSampler`,
+            `optuna:QMCSampler`, `optuna:NSGAIISampler`,
+            `optuna:RandomSampler`; see _optuna_sampling.py), e.g.
+            `{"n_startup_trials": 5}`; its seed is the session's.
 
     Returns:
         The session's `type:name`.
@@ -118,12 +125,16 @@ def create_session(
     from . import _space
 
     check_settings(objective, context=context, lease_seconds=lease_seconds, interruptible=interruptible)
-    if algo not in ALGOS:
-        raise InvalidSetting("algo", algo, " or ".join(ALGOS))
+    if algo not in ALGOS and not is_optuna(algo):
+        raise InvalidSetting("algo", algo, " or ".join(ALGOS) + " or optuna:NAME (an Optuna sampler)")
+    if sampler_options is not None and not is_optuna(algo):
+        raise InvalidSetting("sampler_options", sampler_options, "none: only an optuna:NAME algo takes options")
     path = objective_path(objective)
     resolve_objective(path)
     space = _space.normalize_space(space)
     domain = _space.build_domain(space)
+    if is_optuna(algo):
+        sampler_options = check_sampler(algo, sampler_options, domain)
     if algo == "enumeration":
         size = _space.enumeration_size(domain)
         max_evals = size if max_evals is None else min(_positive_int("max_evals", max_evals), size)
@@ -181,6 +192,7 @@ def create_session(
         pruner_options=pruner_options,
         goal=goal,
         checkpoints=checkpoints,
+        sampler_options=sampler_options,
     )
     with lock(full):
         if _taken(full):

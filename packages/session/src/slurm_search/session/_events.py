@@ -26,7 +26,7 @@ class Spec(NamedTuple):
         space: the hyperopt search space (top-level lists already made
             `hp.choice`), pickled: reading a log (`ssearch list`) must not
             import hyperopt or whatever the space refers to.
-        algo: `rand`, `tpe`, `anneal` or `enumeration`.
+        algo: `rand`, `tpe`, `anneal`, `enumeration` or `optuna:NAME`.
         max_evals: how many trials the session runs.
         seed: the session's seed; each trial's suggestion is seeded from
             (seed, tid).
@@ -54,6 +54,8 @@ class Spec(NamedTuple):
         checkpoints: how trial checkpoints are kept (`keep`: the newest K
             of a trial; `keep_finished`: kept after the trial ends;
             `max_bytes`: the largest allowed), defaults filled in.
+        sampler_options: an Optuna sampler's keyword arguments (algo
+            `optuna:NAME`, see _optuna_sampling.py), or None.
     """
 
     objective: str
@@ -80,6 +82,8 @@ class Spec(NamedTuple):
     # Added in 0.4 (trial checkpoints): keep, keep_finished, max_bytes
     # (see _trial_checkpoints.CHECKPOINT_DEFAULTS); None: the defaults.
     checkpoints: dict | None = None
+    # Added with Optuna's samplers (algo `optuna:NAME`): the sampler's keyword arguments.
+    sampler_options: dict | None = None
 
 
 class Created(NamedTuple):

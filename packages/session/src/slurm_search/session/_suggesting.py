@@ -94,6 +94,20 @@ def suggest_vals(v: View, tid: int, salt: str | None = None) -> dict:
     return _space.suggest(spec.algo, domain, trials, tid, seed)
 
 
+def suggest_new(v: View, tid: int) -> tuple[dict, list[tuple[str, Any]]]:
+    """New vals for trial ``tid`` under the lock, and the annotations to record with its claim.
+
+    Only an Optuna sampler (`optuna:NAME`) has annotations: what it keeps
+    between suggestions (see _optuna_sampling.py).
+    """
+    spec = v.state.spec
+    if spec.algo.startswith("optuna:"):
+        from . import _optuna_sampling, _space
+
+        return _optuna_sampling.suggest(v, tid, _space.trial_seed(spec.seed, tid))
+    return suggest_vals(v, tid), []
+
+
 class _NoTrials:
     """rand.suggest only calls new_trial_docs; skip building a Trials for it."""
 

@@ -226,8 +226,10 @@ def show(session: str, key: str | None, as_json: bool) -> None:
         click.echo("\n".join("  " + line for line in table.splitlines()))
     if info.get("last_traceback"):
         click.echo("last failure:\n" + info["last_traceback"].rstrip())
-    if info["annotations"]:
-        click.echo("annotations: " + json.dumps(info["annotations"], default=repr))
+    # An Optuna sampler's own state (optuna:trial:TID, optuna:study) is not for reading.
+    shown = {k: v for k, v in info["annotations"].items() if not str(k).startswith("optuna:")}
+    if shown:
+        click.echo("annotations: " + json.dumps(shown, default=repr))
 
 
 def _flatten(params: Any, prefix: str = "") -> dict[str, Any]:
