@@ -141,3 +141,12 @@ def rich(params, context=None):
     for step in range(1, 5):
         session.report(v + 1.0 / step, step)
     return v
+
+
+def branin(params, context=None):
+    """Branin's function of ``x`` in [-5, 10] and ``y`` in [0, 15]; its minimum is 0.397887."""
+    import math
+
+    x, y = params["x"], params["y"]
+    a, b, c = 1.0, 5.1 / (4 * math.pi**2), 5 / math.pi
+    return a * (y - b * x**2 + c * x - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x) + 10

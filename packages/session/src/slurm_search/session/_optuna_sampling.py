@@ -71,11 +71,11 @@ def is_optuna(algo: object) -> bool:
     return isinstance(algo, str) and algo.startswith(PREFIX)
 
 
-def _optuna() -> Any:
+def _optuna(algo: str = "optuna:...") -> Any:
     try:
         import optuna
     except ImportError:
-        raise InvalidSetting("algo", "optuna:...", f"optuna, which is not installed: {INSTALL}") from None
+        raise InvalidSetting("algo", algo, f"optuna, which is not installed: {INSTALL}") from None
     return optuna
 
 
@@ -83,7 +83,7 @@ def _sampler_class(algo: str) -> Any:
     name = algo[len(PREFIX):]
     if name not in SAMPLERS:
         raise InvalidSetting("algo", algo, "optuna:" + ", optuna:".join(SAMPLERS))
-    return getattr(_optuna().samplers, name)
+    return getattr(_optuna(algo).samplers, name)
 
 
 @contextlib.contextmanager
@@ -122,6 +122,8 @@ def check_sampler(algo: str, options: Any, domain: Any) -> dict | None:
         raise InvalidSetting("sampler_options", options, "a dict of the sampler's keyword arguments")
     try:
         _make(algo, options, 0)
+    except InvalidSetting:
+        raise
     except TypeError as err:
         raise InvalidSetting("sampler_options", options, f"keyword arguments of {algo[len(PREFIX):]} ({err})") from None
     except (ImportError, ModuleNotFoundError) as err:
