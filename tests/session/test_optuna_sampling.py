@@ -199,3 +199,19 @@ def test_four_processes_one_killed_mid_trial(sampler, workers):  # noqa: F811
     # The sampler's state went to the log with the claims, under the same lock.
     if sampler in ("NSGAIISampler", "CmaEsSampler"):
         assert any(isinstance(r, Annotate) and r.key.startswith("optuna:trial:") for r in recs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sampler", ["QMCSampler", "RandomSampler"])
+def test_qmc_and_random_suggest_the_same_at_any_worker_count(sampler, workers):  # noqa: F811
+    runs = []
+    for n in (1, 3):
+        name = session.create_session("session_test_objectives:sleepy", FLAT, algo=f"optuna:{sampler}",
+                                      max_evals=12, seed=21, context={"sleep": 0.05})
+        if n == 1:
+            session.work_on(name)
+        else:
+            for p in workers(name, n):
+                assert p.wait(timeout=300) == 0, p.stderr.read().decode()
+        runs.append(_vals(name))
+    assert runs[0] == runs[1]
