@@ -207,3 +207,17 @@ def test_the_home_page_lists_outer_sessions_and_counts_the_inner_ones():
         "search:seed2": Labelled("search:seed2", "exp:f/curve/@2", "exp:f", "running"),
     }
     assert _inner(labels) == {"search:in1", "search:in2"}
+
+
+def test_a_qloguniform_rounded_to_0_keeps_the_log_scale_and_every_plot_draws():
+    pytest.importorskip("plotly")
+    space = {"q": hp.qloguniform("q", math.log(0.01), math.log(100), 1), "x": hp.uniform("x", 0, 1)}
+    name = session.create_session("session_test_objectives:rich", space, max_evals=30, seed=1)
+    session.work_on(name)
+    study = optuna.load_study(study_name=name, storage=SessionStorage())
+    zeros = [t for t in study.trials if "params_off_log_scale" in t.user_attrs]
+    assert zeros and all(t.user_attrs["params_off_log_scale"] == {"q": 0.0} for t in zeros)
+    assert {t.distributions["q"] for t in study.trials if "q" in t.params} == {FloatDistribution(1.0, 100.0, log=True)}
+    for plot in (optuna.visualization.plot_slice, optuna.visualization.plot_parallel_coordinate,
+                 optuna.visualization.plot_contour, optuna.visualization.plot_param_importances):
+        plot(study)

@@ -8,8 +8,8 @@ bounds), so it does not move as trials arrive:
   the step, as hyperopt rounds its values); `loguniform` -> float on a log
   scale; `qloguniform` -> float on a log scale (Optuna has no stepped log
   scale: the step is dropped, the log flag kept; hyperopt may round a
-  value down to 0, which no log scale holds: such a value is shown as is,
-  below the distribution's low);
+  value down to 0, which no log scale holds: `SessionStorage` shows such a
+  value in a user attr instead of a param);
 - any of those under `scope.int` (`hp.uniformint` is
   `scope.int(hp.quniform(...))`) -> int, with the step; `randint` -> int;
 - `hp.choice`/`hp.pchoice` -> categorical over its options, an option that

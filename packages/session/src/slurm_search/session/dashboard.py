@@ -46,7 +46,10 @@ The mapping:
 - Parameters are hyperopt's labels with distributions read from the
   session's space (see `_dashboard_spaces`): `scope.int`/`uniformint` ->
   int with its step, `quniform` -> float with its step, the log forms on
-  a log scale, `hp.choice` -> categorical over readable options.
+  a log scale, `hp.choice` -> categorical over readable options. A
+  `qloguniform` value that hyperopt rounded to 0 cannot sit on a log
+  scale: it is left out of the trial's params and shown in its user attr
+  `params_off_log_scale`.
 - `create_study(load_if_exists=True)` on a session's name loads it; any
   other creation is refused.
 
@@ -359,6 +362,12 @@ class SessionStorage(BaseStorage):
             state = TrialState.FAIL
         params = {label: external(dists[label], v) for label, v in row.vals.items()}
         user_attrs: dict[str, Any] = {"worker": row.worker, "attempt": row.attempt, "tid": row.tid}
+        # A qloguniform value that hyperopt rounded to 0 has no place on a log scale (Optuna's
+        # plots take its log): the trial shows it in a user attr, not as a param.
+        off_scale = {label: v for label, v in params.items() if getattr(dists[label], "log", False) and v <= 0}
+        if off_scale:
+            user_attrs["params_off_log_scale"] = off_scale
+            params = {label: v for label, v in params.items() if label not in off_scale}
         if row.duration is not None:
             user_attrs["duration"] = row.duration
         return FrozenTrial(
