@@ -23,6 +23,7 @@ from ._claims import Trial, default_worker_id, next_trial, record_failure, recor
 from ._commands import annotate, compact_session, delete_trial, enable, restart, stop
 from ._create import ALGOS, create_session, delete_session
 from ._current import CurrentTrial, current_trial
+from ._enqueue import enqueue
 from ._errors import (
     CheckpointError,
     CorruptSession,
@@ -139,6 +140,7 @@ __all__ = [
     "defer_optimisers",
     "delete_session",
     "delete_trial",
+    "enqueue",
     "enable",
     "format_value",
     "info",

@@ -22,6 +22,7 @@ from slurm_search.locking import lock
 
 from ._beats import beat, retire, seize, sweep
 from ._ckpt_paths import discard_checkpoints
+from ._enqueue import take
 from ._errors import LeaseLost, NoMoreTrials
 from ._events import Annotate, Claim, Expire
 from ._model import pick, status
@@ -129,12 +130,17 @@ def _claim_events(
         )
     else:
         notes: list[tuple[str, Any]] = []
-        vals = prepared_vals(st, choice.tid, prepared)
-        if vals is None:
-            vals, notes = suggest_new(v, choice.tid)
+        queued = take(st)  # a setting enqueued for a warm start goes first
+        if queued is not None:
+            vals, notes = queued
+        else:
+            vals = prepared_vals(st, choice.tid, prepared)
+            if vals is None:
+                vals, notes = suggest_new(v, choice.tid)
         claim = Claim(choice.tid, worker, 1, lease_until, now, vals)
         if notes:
-            # What an Optuna sampler keeps between suggestions, recorded with the claim.
+            # The queue without this setting, or what an Optuna sampler keeps between
+            # suggestions: recorded with the claim, under the same lock.
             annotations = [Annotate(key, value, now) for key, value in notes]
             v.apply_all(annotations)
             events.extend(annotations)
