@@ -150,3 +150,9 @@ def branin(params, context=None):
     x, y = params["x"], params["y"]
     a, b, c = 1.0, 5.1 / (4 * math.pi**2), 5 / math.pi
     return a * (y - b * x**2 + c * x - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x) + 10
+
+
+def two_values(params, context=None):
+    """Two values of ``x``: ``x**2`` and ``(x - 2)**2`` (a Pareto front for x in [0, 2] when both are minimised)."""
+    x = params["x"]
+    return [x**2, (x - 2) ** 2]

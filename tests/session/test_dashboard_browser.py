@@ -188,3 +188,34 @@ def test_the_dashboard_draws_learning_curves_a_maximising_direction_and_no_creat
             break
         time.sleep(0.5)
     assert curves == [4]
+
+
+def test_the_dashboard_draws_a_multi_objective_sessions_pareto_front(browser, dashboard):
+    pytest.importorskip("optuna")
+    name = session.create_session(
+        "session_test_objectives:two_values", {"x": hp.uniform("x", -1, 3)}, algo="optuna:NSGAIISampler",
+        max_evals=12, seed=1, directions=["min", "min"],
+    )
+    session.work_on(name)
+    front = {e["tid"] for e in session.pareto_front(name)}
+    proc, url = dashboard
+    studies = _get_json(f"{url}/api/studies", time.time() + 60, proc)["study_summaries"]
+    (study,) = [s for s in studies if s["study_name"] == name]
+    assert study["directions"] == ["minimize", "minimize"]
+    detail = _get_json(f"{url}/api/studies/{study['study_id']}?after=0", time.time() + 60, proc)
+    assert {t["number"] for t in detail["best_trials"]} == front
+
+    browser.get(f"{url}/dashboard/studies/{study['study_id']}")
+    _wait_for_text(browser, "Pareto Front", 60)
+    deadline = time.time() + 60
+    while True:
+        # The plot's points: a trace of the front's trials, one of the others.
+        points = browser.execute_script(
+            "const p = document.getElementById('graph-pareto-front');"
+            "return p && p.data ? p.data.map(d => [d.name || '', (d.x || []).length]) : [];"
+        )
+        if points and sum(n for _, n in points) == 12 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert sum(n for _, n in points) == 12
+    assert sorted(n for _, n in points if n) == sorted([len(front), 12 - len(front)]), points

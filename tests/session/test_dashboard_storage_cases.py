@@ -59,8 +59,6 @@ SKIPPED = {
     "test_study_system_attrs_concurrent_write": WRITE,
     "test_get_all_trials_params_order": "sets a trial's params in a chosen order through the storage; a session's "
     "params are hyperopt's labels, in the space's order",
-    "test_get_best_trial_for_multi_objective_optimization": "sessions have one objective (no multi-objective "
-    "sessions yet)",
     "test_get_trial_system_attrs": "reads system attrs the test wrote; a session's trials have none (always {})",
 }
 
@@ -238,6 +236,17 @@ class TestReadSideOfOptunasStorageCases(StorageTestCase):
             session.record_result(name, "w1", trial.tid, -v if goal == "max" else v, attempt=trial.attempt)
         expected = max(values) if direction == StudyDirection.MAXIMIZE else min(values)
         assert storage.get_best_trial(study_id).value == expected
+
+    def test_get_best_trial_for_multi_objective_optimization(self, storage):
+        name = session.create_session(
+            "session_test_objectives:two_values", {"x": hp.uniform("x", 0, 1)}, algo="optuna:RandomSampler",
+            max_evals=3, directions=["max", "min"],
+        )
+        session.work_on(name)
+        study_id = storage.get_study_id_from_name(name)
+        assert storage.get_study_directions(study_id) == [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE]
+        with pytest.raises(RuntimeError):
+            storage.get_best_trial(study_id)
 
     def test_get_trial_id_from_study_id_trial_number(self, storage):
         with pytest.raises(KeyError):

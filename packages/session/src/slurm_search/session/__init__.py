@@ -50,6 +50,7 @@ from ._goals import value_of as goal_value
 from ._labels import Labelled, labelled
 from ._leaving import leave_grace, request_leave, reset_leave, should_stop, suspend
 from ._model import keep_claiming
+from ._multi import pareto_front
 from ._names import session_name
 from ._pruners import PRUNERS, check_pruner, should_prune
 from ._queries import (
@@ -141,6 +142,7 @@ __all__ = [
     "delete_session",
     "delete_trial",
     "enqueue",
+    "pareto_front",
     "enable",
     "format_value",
     "info",

@@ -331,7 +331,10 @@ def record_result(
         LeaseLost: the trial is not this worker's any more; nothing is recorded.
         InvalidResult: `result` is not a loss.
     """
-    report = result_report(worker_id, tid, normalize_result(result), duration, view(session_name(name)))
+    v = view(session_name(name))
+    with v.mutex:
+        directions = (v.state or v.refresh()).spec.directions
+    report = result_report(worker_id, tid, normalize_result(result, directions), duration, v)
     claim_and_report(session_name(name), worker_id, report, tid, attempt, claim=False)
 
 

@@ -24,6 +24,7 @@ from ._create_checks import check_settings
 from ._errors import InvalidSetting, InvalidSpace, SessionExists
 from ._events import Created, Spec
 from ._goals import check_goal
+from ._multi import check_directions
 from ._names import fresh_name, objective_path, resolve_objective, session_name
 from ._optuna_sampling import check_sampler, is_optuna
 from ._pruners import check_pruner
@@ -66,6 +67,7 @@ def create_session(
     goal: str = "min",
     checkpoints: dict | None = None,
     sampler_options: dict | None = None,
+    directions: list[str] | None = None,
 ) -> str:
     """Create a search session.
 
@@ -114,6 +116,11 @@ def create_session(
             `optuna:QMCSampler`, `optuna:NSGAIISampler`,
             `optuna:RandomSampler`; see _optuna_sampling.py), e.g.
             `{"n_startup_trials": 5}`; its seed is the session's.
+        directions: a multi-objective session: `min` or `max` per value
+            the objective returns (a list of them, Optuna's convention; see
+            _multi.py); with `optuna:NSGAIISampler`, `TPESampler`,
+            `GPSampler`, `RandomSampler` or `QMCSampler` only. The goal is
+            then the first direction.
 
     Returns:
         The session's `type:name`.
@@ -133,6 +140,7 @@ def create_session(
     resolve_objective(path)
     space = _space.normalize_space(space)
     domain = _space.build_domain(space)
+    directions = check_directions(directions, algo, pruner)  # before the sampler: a one-loss algo is the news
     if is_optuna(algo):
         sampler_options = check_sampler(algo, sampler_options, domain)
     if algo == "enumeration":
@@ -159,6 +167,8 @@ def create_session(
         raise InvalidSetting("trial_timeout", trial_timeout, "a finite number of seconds > 0, or none")
     pruner, pruner_options = check_pruner(pruner, pruner_options)
     goal = check_goal(goal)
+    if directions is not None:
+        goal = directions[0]
     checkpoints = check_checkpoint_options(checkpoints)
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidSetting("metadata", metadata, "a dict")
@@ -193,6 +203,7 @@ def create_session(
         goal=goal,
         checkpoints=checkpoints,
         sampler_options=sampler_options,
+        directions=directions,
     )
     with lock(full):
         if _taken(full):

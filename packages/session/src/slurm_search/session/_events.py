@@ -56,6 +56,8 @@ class Spec(NamedTuple):
             `max_bytes`: the largest allowed), defaults filled in.
         sampler_options: an Optuna sampler's keyword arguments (algo
             `optuna:NAME`, see _optuna_sampling.py), or None.
+        directions: a multi-objective session's direction per value
+            (`min`, `max`; see _multi.py), or None (one loss).
     """
 
     objective: str
@@ -84,6 +86,8 @@ class Spec(NamedTuple):
     checkpoints: dict | None = None
     # Added with Optuna's samplers (algo `optuna:NAME`): the sampler's keyword arguments.
     sampler_options: dict | None = None
+    # Added with multi-objective sessions: `min`/`max` per value (see _multi.py); None: one loss.
+    directions: tuple | None = None
 
 
 class Created(NamedTuple):

@@ -284,8 +284,10 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
     dists = {label: _distribution(kind, a, counts.get(label)) for label, (kind, a) in labels.items()}
     options = getattr(spec, "sampler_options", None)
     with _quiet():
+        objectives = len(getattr(spec, "directions", None) or ()) or 1
         study = optuna.create_study(
-            storage=optuna.storages.InMemoryStorage(), sampler=_make(spec.algo, options, seed), direction="minimize"
+            storage=optuna.storages.InMemoryStorage(), sampler=_make(spec.algo, options, seed),
+            directions=["minimize"] * objectives,  # the losses (a multi-objective session's too)
         )
         storage, study_id = study._storage, study._study_id
         for key, value in (st.annotations.get(STUDY_ATTRS) or {}).items():
@@ -301,12 +303,16 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
             state = {"ok": states.COMPLETE, "pruned": states.PRUNED, "failed": states.FAIL}.get(
                 old.status, states.RUNNING
             )
-            loss = old.result.get("loss") if old.status == "ok" and old.result else None
-            if state == states.COMPLETE and (loss is None or not math.isfinite(float(loss))):
+            result = old.result if old.status == "ok" and old.result else {}
+            losses = result.get("losses") if objectives > 1 else [result.get("loss")]
+            if state == states.COMPLETE and (
+                losses is None or len(losses) != objectives
+                or any(x is None or not math.isfinite(float(x)) for x in losses)
+            ):
                 state = states.FAIL
             study.add_trial(optuna.trial.create_trial(
                 state=state,
-                value=float(loss) if state == states.COMPLETE else None,
+                values=[float(x) for x in losses] if state == states.COMPLETE else None,  # type: ignore[union-attr]
                 params=params,
                 distributions=used,
                 intermediate_values=dict(trial_values(st, old.tid)) if state == states.PRUNED else None,

@@ -90,6 +90,8 @@ class SessionInfo:
     pruner: str | None = None
     pruner_options: dict | None = None
     goal: str = "min"
+    sampler_options: dict | None = None
+    directions: list | None = None  # a multi-objective session's (see _multi.py)
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ def info(name: str) -> SessionInfo:
         pruner=spec.pruner,
         pruner_options=dict(spec.pruner_options) if spec.pruner_options else None,
         goal=spec.goal,
+        sampler_options=dict(spec.sampler_options) if spec.sampler_options else None,
+        directions=list(spec.directions) if spec.directions else None,
     )
 
 

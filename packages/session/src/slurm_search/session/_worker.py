@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
 import threading
@@ -413,7 +414,8 @@ def _evaluate(
         # worker re-runs the trial).
         with evaluating(name, trial.tid, trial.attempt, worker), reporting(reports):
             outcome = call_objective(
-                reporting_objective, trial.params, context, normalize_result, timeout,
+                reporting_objective, trial.params, context,
+                functools.partial(normalize_result, directions=v.state.spec.directions), timeout,
                 v.state.spec.objective.partition(":")[0],
             )
     except BaseException:

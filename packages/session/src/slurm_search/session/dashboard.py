@@ -117,6 +117,12 @@ def _direction(goal: str) -> StudyDirection:
     return StudyDirection.MAXIMIZE if goal == "max" else StudyDirection.MINIMIZE
 
 
+def _directions(session: str) -> list[StudyDirection]:
+    """One direction per value: a multi-objective session's, else its goal's."""
+    settings = info(session)
+    return [_direction(d) for d in settings.directions] if settings.directions else [_direction(settings.goal)]
+
+
 def _number(value: float | None) -> Any:
     """A user attribute's number: inf and nan as text (JSON has neither)."""
     return value if value is None or math.isfinite(value) else str(value)
@@ -238,9 +244,11 @@ class SessionStorage(BaseStorage):
         raise KeyError(f"no study for session {session}")
 
     def _frozen_study(self, study_id: int, session: str, labels: dict[str, Any]) -> FrozenStudy:
+        directions = _directions(session)
         return FrozenStudy(
             study_name=self._labels.get(session, session),
-            direction=_direction(info(session).goal),
+            direction=None if len(directions) > 1 else directions[0],
+            directions=directions if len(directions) > 1 else None,
             user_attrs=self._user_attrs(session, labels.get(session)),
             system_attrs={},
             study_id=study_id,
@@ -306,7 +314,7 @@ class SessionStorage(BaseStorage):
         return self._labels.get(session, session)
 
     def get_study_directions(self, study_id: int) -> list[StudyDirection]:
-        return [_direction(info(self._session(study_id)).goal)]
+        return _directions(self._session(study_id))
 
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
         session = self._session(study_id)
@@ -355,6 +363,9 @@ class SessionStorage(BaseStorage):
         goal = "min" if row.goal == "none" else row.goal
         intermediate = {step: value_of(goal, loss) for step, loss in sorted(reports.items())}
         value = row.loss if row.goal == "none" else row.value
+        values = None
+        if row.result and "values" in row.result and "losses" in row.result:
+            values = [float(x) for x in row.result["values"]]  # a multi-objective trial: in their own sign
         if state == TrialState.PRUNED:
             # Optuna keeps a pruned trial's last report (at its largest step) as its value.
             value = intermediate[max(intermediate)] if intermediate else value
@@ -373,7 +384,8 @@ class SessionStorage(BaseStorage):
         return FrozenTrial(
             number=number,
             state=state,
-            value=value if state in (TrialState.COMPLETE, TrialState.PRUNED) else None,
+            value=None if values is not None or state not in (TrialState.COMPLETE, TrialState.PRUNED) else value,
+            values=values if values is not None and state == TrialState.COMPLETE else None,
             datetime_start=local(row.start) if state != TrialState.WAITING else None,
             datetime_complete=local(row.end) if state.is_finished() else None,
             params=params,
