@@ -22,11 +22,11 @@ from slurm_search.locking import lock
 
 from ._beats import beat, retire, seize, sweep
 from ._ckpt_paths import discard_checkpoints
-from ._enqueue import take
 from ._errors import LeaseLost, NoMoreTrials
 from ._events import Annotate, Claim, Expire
 from ._model import pick, status
 from ._names import session_name
+from ._queue import take
 from ._results import failure_report, normalize_result, result_report
 from ._snapshots import crossed, maybe_write
 from ._space_eval import SpaceEvalFailure, trial_params

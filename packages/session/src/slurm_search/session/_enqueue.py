@@ -26,14 +26,14 @@ from typing import Any
 
 from slurm_search.locking import lock
 
+from ._claims import commit
 from ._errors import InvalidSetting
 from ._events import Annotate
 from ._names import session_name
+from ._queue import QUEUE
 from ._view import view
 
 __all__ = ["QUEUE", "enqueue"]
-
-QUEUE = "enqueued"
 
 
 def _options(expr: Any) -> dict[str, list[Any]]:
@@ -157,15 +157,5 @@ def enqueue(name: str, params: dict[str, Any]) -> int:
         queue = [*(st.annotations.get(QUEUE) or []), vals]
         event = Annotate(QUEUE, queue, time.time())
         v.apply_all([event])
-        from ._claims import commit
-
         commit(v, [event])
     return len(queue)
-
-
-def take(st: Any) -> tuple[dict, list[tuple[str, Any]]] | None:
-    """The queue's head for a new trial, and the annotation that removes it (None: nothing queued)."""
-    queue = st.annotations.get(QUEUE)
-    if not queue:
-        return None
-    return queue[0], [(QUEUE, list(queue[1:]))]
