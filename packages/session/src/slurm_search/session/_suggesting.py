@@ -1,4 +1,4 @@
-"""Suggesting a new trial's vals: before the session's lock (tpe, anneal) or under it.
+"""Suggesting a new trial's vals: before the session's lock (tpe, anneal, Optuna's TPE and GP) or under it.
 
 `prepare` suggests from the view as it is, outside the lock, for the
 algorithms whose suggestions are slow; `prepared_vals` decides under the lock
@@ -15,6 +15,8 @@ from ._model import pick
 from ._view import View
 
 TPE_STARTUP = 20  # hyperopt's tpe._default_n_startup_jobs: its first suggestions are rand's
+# Optuna's samplers that keep no state between suggestions: they suggest before the lock, as tpe.
+OPTUNA_OUTSIDE_THE_LOCK = ("optuna:TPESampler", "optuna:GPSampler")
 
 
 def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict] | None:
@@ -39,17 +41,25 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
         return None
     with v.mutex:
         # The algorithm never changes: no need to read the log to know it.
-        if (v.state or v.refresh()).spec.algo not in ("tpe", "anneal"):
+        algo = (v.state or v.refresh()).spec.algo
+        if algo not in ("tpe", "anneal") and algo not in OPTUNA_OUTSIDE_THE_LOCK:
             return None
         st = v.refresh()
         choice = pick(st, time.time(), v.lease_left())
-        if choice.action != "new":
+        if choice.action != "new" or st.annotations.get("enqueued"):
             return None
         crowded = (
             worker is not None
             and (st.spec.algo != "tpe" or len(st.trials) >= TPE_STARTUP)
             and any(st.trials[t].owner != worker for t in st.running)
         )
+        if algo in OPTUNA_OUTSIDE_THE_LOCK:
+            from . import _optuna_sampling
+
+            seed = _seed(st.spec.seed, choice.tid, worker if crowded else None)
+            vals, notes = _optuna_sampling.suggest(v, choice.tid, seed)
+            # A sampler that keeps state (system attrs) suggests again under the lock, from the newest.
+            return None if notes else (choice.tid, vals)
         return choice.tid, suggest_vals(v, choice.tid, worker if crowded else None)
 
 
@@ -102,10 +112,19 @@ def suggest_new(v: View, tid: int) -> tuple[dict, list[tuple[str, Any]]]:
     """
     spec = v.state.spec
     if spec.algo.startswith("optuna:"):
-        from . import _optuna_sampling, _space
+        from . import _optuna_sampling
 
-        return _optuna_sampling.suggest(v, tid, _space.trial_seed(spec.seed, tid))
+        return _optuna_sampling.suggest(v, tid, _seed(spec.seed, tid, None))
     return suggest_vals(v, tid), []
+
+
+def _seed(seed: int, tid: int, salt: str | None) -> int:
+    """An Optuna sampler's seed for trial `tid` (and a crowded worker's `salt`)."""
+    from ._space import trial_seed
+
+    if salt is not None:
+        seed = (seed * 1_000_003 + zlib.crc32(salt.encode())) % 2**32
+    return trial_seed(seed, tid)
 
 
 class _NoTrials:
