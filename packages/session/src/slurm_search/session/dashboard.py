@@ -50,6 +50,9 @@ The mapping:
   `qloguniform` value that hyperopt rounded to 0 cannot sit on a log
   scale: it is left out of the trial's params and shown in its user attr
   `params_off_log_scale`.
+- A multi-objective session (`directions=[...]`, see _multi.py) is a
+  study with one direction per value; its trials' `values` are the
+  objective's, in their own sign, so `best_trials` is its Pareto front.
 - `create_study(load_if_exists=True)` on a session's name loads it; any
   other creation is refused.
 
