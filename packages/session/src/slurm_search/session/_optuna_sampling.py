@@ -4,8 +4,8 @@ A session whose algo is `optuna:NAME` suggests each new trial with Optuna's
 sampler `NAME` (`SAMPLERS`; options from `Spec.sampler_options`), inside our
 workers, under our claim protocol: the suggestion is made from the
 session's history, rebuilt as an in-memory Optuna study for that one
-suggestion (no Optuna storage, no server), under the session's lock (TPE
-and GP, which keep no state: before it, see _suggesting.prepare). It is a
+suggestion (no Optuna storage, no server), under the session's lock (TPE,
+which keeps no state: before it, see _suggesting.prepare). It is a
 function of the log and the seed, like every decision a host makes:
 
 - each trial of the log is a trial of the study, in tid order: ok ->

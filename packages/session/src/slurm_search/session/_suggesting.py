@@ -1,4 +1,4 @@
-"""Suggesting a new trial's vals: before the session's lock (tpe, anneal, Optuna's TPE and GP) or under it.
+"""Suggesting a new trial's vals: before the session's lock (tpe, anneal, Optuna's TPE) or under it.
 
 `prepare` suggests from the view as it is, outside the lock, for the
 algorithms whose suggestions are slow; `prepared_vals` decides under the lock
@@ -15,8 +15,10 @@ from ._model import pick
 from ._view import View
 
 TPE_STARTUP = 20  # hyperopt's tpe._default_n_startup_jobs: its first suggestions are rand's
-# Optuna's samplers that keep no state between suggestions: they suggest before the lock, as tpe.
-OPTUNA_OUTSIDE_THE_LOCK = ("optuna:TPESampler", "optuna:GPSampler")
+# Optuna's samplers that keep no state between suggestions and suggest before the lock, as tpe.
+# Not GP: its fits use every core (torch), and four fits at once ran at half the trials/s of
+# one at a time under the lock (bench/README.md, "optuna samplers").
+OPTUNA_OUTSIDE_THE_LOCK = ("optuna:TPESampler",)
 
 
 def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict] | None:
