@@ -140,7 +140,7 @@ def create_session(
     resolve_objective(path)
     space = _space.normalize_space(space)
     domain = _space.build_domain(space)
-    directions = check_directions(directions, algo, pruner)  # before the sampler: a one-loss algo is the news
+    checked_directions = check_directions(directions, algo, pruner)  # before the sampler: a one-loss algo says so
     if is_optuna(algo):
         sampler_options = check_sampler(algo, sampler_options, domain)
     if algo == "enumeration":
@@ -167,8 +167,8 @@ def create_session(
         raise InvalidSetting("trial_timeout", trial_timeout, "a finite number of seconds > 0, or none")
     pruner, pruner_options = check_pruner(pruner, pruner_options)
     goal = check_goal(goal)
-    if directions is not None:
-        goal = directions[0]
+    if checked_directions is not None:
+        goal = checked_directions[0]
     checkpoints = check_checkpoint_options(checkpoints)
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidSetting("metadata", metadata, "a dict")
@@ -203,7 +203,7 @@ def create_session(
         goal=goal,
         checkpoints=checkpoints,
         sampler_options=sampler_options,
-        directions=directions,
+        directions=checked_directions,
     )
     with lock(full):
         if _taken(full):

@@ -95,7 +95,9 @@ def _number(label: str, kind: str, a: dict[str, Any], value: Any) -> Any:
         x = float(round(x / a["q"]) * a["q"])
         if low is not None:  # hyperopt rounds its bounds too
             low, high = round(low / a["q"]) * a["q"], round(high / a["q"]) * a["q"]
-    if low is not None and not (low - 1e-9 * max(1, abs(low)) <= x <= high + 1e-9 * max(1, abs(high))):
+    if low is not None and high is not None and not (
+        low - 1e-9 * max(1, abs(low)) <= x <= high + 1e-9 * max(1, abs(high))
+    ):
         raise InvalidSetting(f"params[{label!r}]", value, f"a number in [{low:g}, {high:g}] ({kind})")
     return x
 

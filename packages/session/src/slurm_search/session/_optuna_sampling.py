@@ -157,7 +157,7 @@ def _labels(domain: Any) -> dict[str, tuple[str, dict[str, Any]]]:
     """label -> (hyperopt's distribution, its literal arguments by name)."""
     out = {}
     for label, node in domain.params.items():
-        args = {}
+        args: dict[str, Any] = {}
         for key, value in node.arg.items():
             if hasattr(value, "name"):
                 if value.name == "pos_args":  # categorical's probabilities
@@ -305,7 +305,7 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
                 old.status, states.RUNNING
             )
             result = old.result if old.status == "ok" and old.result else {}
-            losses = result.get("losses") if objectives > 1 else [result.get("loss")]
+            losses: list[Any] | None = result.get("losses") if objectives > 1 else [result.get("loss")]
             if state == states.COMPLETE and (
                 losses is None or len(losses) != objectives
                 or any(x is None or not math.isfinite(float(x)) for x in losses)
@@ -313,7 +313,7 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
                 state = states.FAIL
             study.add_trial(optuna.trial.create_trial(
                 state=state,
-                values=[float(x) for x in losses] if state == states.COMPLETE else None,  # type: ignore[union-attr]
+                values=[float(x) for x in losses or ()] if state == states.COMPLETE else None,  # type: ignore[arg-type]
                 params=params,
                 distributions=used,
                 intermediate_values=dict(trial_values(st, old.tid)) if state == states.PRUNED else None,
