@@ -55,7 +55,13 @@ def test_the_dashboard_storage_names_an_experiments_sessions_by_label(demo_run):
     storage = SessionStorage()
     studies = {s.study_name: s for s in storage.get_all_studies()}
     tuning = f"{name}/best_xy/argmax:mean"
-    assert set(studies) == {"/".join([name, *path]) for path in sessions}
+    # The home page lists the outer sessions; the inner ones (a search per setting, `.../@hash`)
+    # are counted by their outer study and listed with inner=True.
+    labels = {"/".join([name, *path]) for path in sessions}
+    inner = {label for label in labels if any(part.startswith("@") for part in label.split("/"))}
+    assert inner and set(studies) == labels - inner
+    assert studies[tuning].user_attrs["inner_sessions"] == len(inner)
+    assert {s.study_name for s in SessionStorage(inner=True).get_all_studies()} == labels
     attrs = studies[tuning].user_attrs
     assert (attrs["experiment"], attrs["experiment_status"], attrs["session"]) == (
         name, "complete", sessions[("best_xy", "argmax:mean")],

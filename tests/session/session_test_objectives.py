@@ -118,3 +118,41 @@ def bad_report(params, context=None):
 
     session.report(float("nan"), 1)
     return 0.0
+
+
+def rich(params, context=None):
+    """Any nested parameters: reports ``v + 1 / step`` at steps 1..4 and returns ``v``, where ``v``
+    sums the numeric leaves (a text leaf counts its length)."""
+    from slurm_search import session
+
+    def leaves(p):
+        if isinstance(p, dict):
+            for value in p.values():
+                yield from leaves(value)
+        elif isinstance(p, (list, tuple)):
+            for value in p:
+                yield from leaves(value)
+        elif isinstance(p, str):
+            yield float(len(p))
+        elif p is not None:
+            yield float(p)
+
+    v = sum(leaves(params)) % 7.0
+    for step in range(1, 5):
+        session.report(v + 1.0 / step, step)
+    return v
+
+
+def branin(params, context=None):
+    """Branin's function of ``x`` in [-5, 10] and ``y`` in [0, 15]; its minimum is 0.397887."""
+    import math
+
+    x, y = params["x"], params["y"]
+    a, b, c = 1.0, 5.1 / (4 * math.pi**2), 5 / math.pi
+    return a * (y - b * x**2 + c * x - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x) + 10
+
+
+def two_values(params, context=None):
+    """Two values of ``x``: ``x**2`` and ``(x - 2)**2`` (a Pareto front for x in [0, 2] when both are minimised)."""
+    x = params["x"]
+    return [x**2, (x - 2) ** 2]

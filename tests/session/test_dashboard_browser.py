@@ -148,3 +148,74 @@ def test_the_served_dashboard_binds_loopback_and_refuses_writes(dashboard):
     assert again.stderr.strip().splitlines() == [
         f"ssearch: error: cannot serve on 127.0.0.1:{port}: Address already in use; pick another --port (or --host)"
     ]
+
+
+def test_the_dashboard_draws_learning_curves_a_maximising_direction_and_no_create_or_delete(browser, dashboard):
+    # A maximising session whose objective reports a learning curve.
+    name = session.create_session(
+        "session_test_objectives:curve", {"x": hp.uniform("x", 0, 1)}, max_evals=4, context={"steps": 5}, goal="max",
+    )
+    session.work_on(name)
+    proc, url = dashboard
+    studies = _get_json(f"{url}/api/studies", time.time() + 60, proc)["study_summaries"]
+    (study,) = [s for s in studies if s["study_name"] == name]
+    assert study["directions"] == ["maximize"]
+    detail = _get_json(f"{url}/api/studies/{study['study_id']}?after=0", time.time() + 60, proc)
+    assert detail["has_intermediate_values"] is True
+    assert [len(t["intermediate_values"]) for t in detail["trials"]] == [5] * 4
+
+    browser.get(f"{url}/dashboard/")
+    _wait_for_text(browser, name, 60)
+    body = _wait_for_text(browser, "Direction:", 60)
+    assert "Direction: MAXIMIZE" in body and "MINIMIZE" not in body
+    # optuna-dashboard always draws Create and the cards' delete buttons: the served page hides them.
+    time.sleep(1)
+    shown = [b for b in browser.find_elements("tag name", "button") if b.is_displayed()]
+    assert not [b for b in shown if b.text.strip().lower() == "create"]
+    assert not [b for b in shown if b.find_elements("css selector", 'svg[data-testid="DeleteIcon"]')]
+    assert [b for b in shown if b.text.strip().lower() == "reload"]  # the other buttons stay
+
+    browser.get(f"{url}/dashboard/studies/{study['study_id']}")
+    _wait_for_text(browser, "Intermediate values", 60)
+    # The panel is a plot with one curve per trial.
+    deadline = time.time() + 60
+    while True:
+        curves = browser.execute_script(
+            "const p = document.getElementById('graph-intermediate-values');"
+            "return p && p.data ? [p.data.length] : [];"
+        )
+        if curves and curves[0] == 4 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert curves == [4]
+
+
+def test_the_dashboard_draws_a_multi_objective_sessions_pareto_front(browser, dashboard):
+    pytest.importorskip("optuna")
+    name = session.create_session(
+        "session_test_objectives:two_values", {"x": hp.uniform("x", -1, 3)}, algo="optuna:NSGAIISampler",
+        max_evals=12, seed=1, directions=["min", "min"],
+    )
+    session.work_on(name)
+    front = {e["tid"] for e in session.pareto_front(name)}
+    proc, url = dashboard
+    studies = _get_json(f"{url}/api/studies", time.time() + 60, proc)["study_summaries"]
+    (study,) = [s for s in studies if s["study_name"] == name]
+    assert study["directions"] == ["minimize", "minimize"]
+    detail = _get_json(f"{url}/api/studies/{study['study_id']}?after=0", time.time() + 60, proc)
+    assert {t["number"] for t in detail["best_trials"]} == front
+
+    browser.get(f"{url}/dashboard/studies/{study['study_id']}")
+    _wait_for_text(browser, "Pareto Front", 60)
+    deadline = time.time() + 60
+    while True:
+        # The plot's points: a trace of the front's trials, one of the others.
+        points = browser.execute_script(
+            "const p = document.getElementById('graph-pareto-front');"
+            "return p && p.data ? p.data.map(d => [d.name || '', (d.x || []).length]) : [];"
+        )
+        if points and sum(n for _, n in points) == 12 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert sum(n for _, n in points) == 12
+    assert sorted(n for _, n in points if n) == sorted([len(front), 12 - len(front)]), points

@@ -24,6 +24,7 @@ from ._commands import annotate, compact_session, delete_trial, enable, restart,
 from ._create import ALGOS, create_session, delete_session
 from ._create_checks import MAX_TRIALS
 from ._current import CurrentTrial, current_trial
+from ._enqueue import enqueue
 from ._errors import (
     CheckpointError,
     CorruptSession,
@@ -55,6 +56,7 @@ from ._labels import Labelled, labelled
 from ._labels import resolve as resolve_label
 from ._leaving import leave_grace, request_leave, reset_leave, should_stop, suspend
 from ._model import keep_claiming
+from ._multi import pareto_front
 from ._names import session_name
 from ._pbt import PBT_DEFAULTS, check_pbt_options
 from ._pbt_lineage import pbt_exploits, pbt_plot, pbt_schedule
@@ -160,6 +162,8 @@ __all__ = [
     "defer_optimisers",
     "delete_session",
     "delete_trial",
+    "enqueue",
+    "pareto_front",
     "enable",
     "flatten_params",
     "format_value",

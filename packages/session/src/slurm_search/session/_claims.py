@@ -24,13 +24,14 @@ from ._beats import beat, retire, seize, sweep
 from ._big_results import discard
 from ._ckpt_paths import discard_checkpoints
 from ._errors import LeaseLost, NoMoreTrials
-from ._events import Claim, Expire
+from ._events import Annotate, Claim, Expire
 from ._model import pick, status
 from ._names import session_name
+from ._queue import take
 from ._results import failure_report, normalize_result, result_report
 from ._snapshots import crossed, maybe_write
 from ._space_eval import SpaceEvalFailure, trial_params
-from ._suggesting import prepare, prepared_vals, suggest_vals
+from ._suggesting import prepare, prepared_vals, suggest_new
 from ._view import View, view
 
 logger = logging.getLogger(__name__)
@@ -129,10 +130,21 @@ def _claim_events(
             worker, choice.tid, v.name, old.attempt + 1, old.owner, old.status,
         )
     else:
-        vals = prepared_vals(st, choice.tid, prepared)
-        if vals is None:
-            vals = suggest_vals(v, choice.tid)
+        notes: list[tuple[str, Any]] = []
+        queued = take(st)  # a setting enqueued for a warm start goes first
+        if queued is not None:
+            vals, notes = queued
+        else:
+            vals = prepared_vals(st, choice.tid, prepared)
+            if vals is None:
+                vals, notes = suggest_new(v, choice.tid)
         claim = Claim(choice.tid, worker, 1, lease_until, now, vals)
+        if notes:
+            # The queue without this setting, or what an Optuna sampler keeps between
+            # suggestions: recorded with the claim, under the same lock.
+            annotations = [Annotate(key, value, now) for key, value in notes]
+            v.apply_all(annotations)
+            events.extend(annotations)
     v.apply_all([claim])
     events.append(claim)
     trial = v.state.trials[choice.tid]
@@ -323,7 +335,10 @@ def record_result(
         LeaseLost: the trial is not this worker's any more; nothing is recorded.
         InvalidResult: `result` is not a loss.
     """
-    report = result_report(worker_id, tid, normalize_result(result), duration, view(session_name(name)))
+    v = view(session_name(name))
+    with v.mutex:
+        directions = (v.state or v.refresh()).spec.directions
+    report = result_report(worker_id, tid, normalize_result(result, directions), duration, v)
     claim_and_report(session_name(name), worker_id, report, tid, attempt, claim=False)
 
 

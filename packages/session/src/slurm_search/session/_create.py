@@ -26,7 +26,9 @@ from ._events import Created, Spec
 from ._format import FORMAT_VERSION
 from ._goals import check_goal
 from ._labels import check_not_owned
+from ._multi import check_directions
 from ._names import fresh_name, objective_path, resolve_objective, session_name
+from ._optuna_sampling import check_sampler, is_optuna
 from ._pbt import check_pbt_options
 from ._pruners import check_pruner
 from ._trial_checkpoints import check_checkpoint_options
@@ -68,6 +70,8 @@ def create_session(
     goal: str = "min",
     checkpoints: dict | None = None,
     pbt_options: dict | None = None,
+    sampler_options: dict | None = None,
+    directions: list[str] | None = None,
 ) -> str:
     """Create a search session.
 
@@ -118,6 +122,16 @@ def create_session(
             (factors, default [0.8, 1.2]), `resample_probability` (default
             0.25), `max_steps` (no exploit from that step on; default none),
             `explore` (`perturb`, or `pb2`: PB2's GP-bandit explore).
+        sampler_options: keyword arguments of an Optuna sampler (algo
+            `optuna:TPESampler`, `optuna:GPSampler`, `optuna:CmaEsSampler`,
+            `optuna:QMCSampler`, `optuna:NSGAIISampler`,
+            `optuna:RandomSampler`; see _optuna_sampling.py), e.g.
+            `{"n_startup_trials": 5}`; its seed is the session's.
+        directions: a multi-objective session: `min` or `max` per value
+            the objective returns (a list of them, Optuna's convention; see
+            _multi.py); with `optuna:NSGAIISampler`, `TPESampler`,
+            `GPSampler`, `RandomSampler` or `QMCSampler` only. The goal is
+            then the first direction.
 
     Returns:
         The session's `type:name`.
@@ -129,13 +143,18 @@ def create_session(
     from . import _space, _space_checks  # hyperopt: imported only to create a session
 
     check_settings(objective, context=context, lease_seconds=lease_seconds, interruptible=interruptible)
-    if algo not in ALGOS:
-        raise InvalidSetting("algo", algo, " or ".join(ALGOS))
+    if algo not in ALGOS and not is_optuna(algo):
+        raise InvalidSetting("algo", algo, " or ".join(ALGOS) + " or optuna:NAME (an Optuna sampler)")
+    if sampler_options is not None and not is_optuna(algo):
+        raise InvalidSetting("sampler_options", sampler_options, "none: only an optuna:NAME algo takes options")
     path = objective_path(objective)
     resolve_objective(path)
     space = _space.normalize_space(space)
     domain = _space.build_domain(space)
     _space_checks.check_space(space)
+    checked_directions = check_directions(directions, algo, pruner)  # before the sampler: a one-loss algo says so
+    if is_optuna(algo):
+        sampler_options = check_sampler(algo, sampler_options, domain)
     if algo == "enumeration":
         size = _space.enumeration_size(domain)
         max_evals = size if max_evals is None else min(_positive_int("max_evals", max_evals), size)
@@ -178,6 +197,8 @@ def create_session(
         raise InvalidSetting("trial_timeout", trial_timeout, "a finite number of seconds > 0, or none")
     pruner, pruner_options = check_pruner(pruner, pruner_options)
     goal = check_goal(goal)
+    if checked_directions is not None:
+        goal = checked_directions[0]
     checkpoints = check_checkpoint_options(checkpoints)
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidSetting("metadata", metadata, "a dict")
@@ -219,6 +240,8 @@ def create_session(
         checkpoints=checkpoints,
         format=FORMAT_VERSION,
         pbt=pbt_options if algo == "pbt" else None,
+        sampler_options=sampler_options,
+        directions=checked_directions,
     )
     with lock(full):
         if _taken(full):

@@ -195,13 +195,13 @@ class InvalidResult(SessionError, ValueError):
         value: what was returned (its repr, cut short).
     """
 
-    def __init__(self, value: object) -> None:
+    def __init__(self, value: object, expected: str | None = None) -> None:
         text = repr(value)
         if len(text) > 200:
             text = text[:200] + "..."
         super().__init__(
-            f"the objective returned {text}: return a finite float (the loss) "
-            "or a dict with a finite 'loss'"
+            f"the objective returned {text}: "
+            + (expected or "return a finite float (the loss) or a dict with a finite 'loss'")
         )
         self.value = text
 

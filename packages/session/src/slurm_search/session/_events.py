@@ -26,7 +26,7 @@ class Spec(NamedTuple):
         space: the hyperopt search space (top-level lists already made
             `hp.choice`), pickled: reading a log (`ssearch list`) must not
             import hyperopt or whatever the space refers to.
-        algo: `rand`, `tpe`, `anneal` or `enumeration`.
+        algo: `rand`, `tpe`, `anneal`, `enumeration` or `optuna:NAME`.
         max_evals: how many trials the session runs.
         seed: the session's seed; each trial's suggestion is seeded from
             (seed, tid).
@@ -58,6 +58,10 @@ class Spec(NamedTuple):
             a log written before versions were recorded reads as 1.
         pbt: population-based training's options (`algo="pbt"`: see
             _pbt.py), defaults filled in; None for other algorithms.
+        sampler_options: an Optuna sampler's keyword arguments (algo
+            `optuna:NAME`, see _optuna_sampling.py), or None.
+        directions: a multi-objective session's direction per value
+            (`min`, `max`; see _multi.py), or None (one loss).
     """
 
     objective: str
@@ -89,6 +93,10 @@ class Spec(NamedTuple):
     format: int = 1
     # Added with population-based training (algo "pbt"; see _pbt.PBT_DEFAULTS).
     pbt: dict | None = None
+    # Added with Optuna's samplers (algo `optuna:NAME`): the sampler's keyword arguments.
+    sampler_options: dict | None = None
+    # Added with multi-objective sessions: `min`/`max` per value (see _multi.py); None: one loss.
+    directions: tuple | None = None
 
 
 class Created(NamedTuple):

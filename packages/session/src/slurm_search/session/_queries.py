@@ -93,6 +93,8 @@ class SessionInfo:
     pruner_options: dict | None = None
     goal: str = "min"
     pbt_options: dict | None = None
+    sampler_options: dict | None = None
+    directions: list | None = None  # a multi-objective session's (see _multi.py)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,8 @@ def info(name: str) -> SessionInfo:
         pruner_options=dict(spec.pruner_options) if spec.pruner_options else None,
         pbt_options=dict(spec.pbt) if getattr(spec, "pbt", None) else None,
         goal=spec.goal,
+        sampler_options=dict(spec.sampler_options) if spec.sampler_options else None,
+        directions=list(spec.directions) if spec.directions else None,
     )
 
 

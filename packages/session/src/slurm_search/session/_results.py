@@ -14,12 +14,19 @@ from ._events import Failure, Prune, Result, Suspend
 from ._view import View
 
 
-def normalize_result(value: Any) -> dict:
+def normalize_result(value: Any, directions: tuple[str, ...] | None = None) -> dict:
     """An objective's return value as a hyperopt result dict with a float `loss`.
+
+    With `directions` (a multi-objective session), one value per direction
+    (see _multi.py).
 
     Raises:
         InvalidResult: not a finite number, nor a dict with a finite `loss`.
     """
+    if directions:
+        from ._multi import multi_result
+
+        return multi_result(value, directions)
     if isinstance(value, dict):
         if "loss" not in value or value.get("status", "ok") != "ok":
             raise InvalidResult(value)

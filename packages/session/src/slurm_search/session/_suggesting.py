@@ -1,4 +1,4 @@
-"""Suggesting a new trial's vals: before the session's lock (tpe, anneal) or under it.
+"""Suggesting a new trial's vals: before the session's lock (tpe, anneal, Optuna's TPE) or under it.
 
 `prepare` suggests from the view as it is, outside the lock, for the
 algorithms whose suggestions are slow; `prepared_vals` decides under the lock
@@ -15,6 +15,10 @@ from ._model import pick
 from ._view import View
 
 TPE_STARTUP = 20  # hyperopt's tpe._default_n_startup_jobs: its first suggestions are rand's
+# Optuna's samplers that keep no state between suggestions and suggest before the lock, as tpe.
+# Not GP: its fits use every core (torch), and four fits at once ran at half the trials/s of
+# one at a time under the lock (bench/README.md, "optuna samplers").
+OPTUNA_OUTSIDE_THE_LOCK = ("optuna:TPESampler",)
 
 
 def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict] | None:
@@ -39,17 +43,25 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
         return None
     with v.mutex:
         # The algorithm never changes: no need to read the log to know it.
-        if (v.state or v.refresh()).spec.algo not in ("tpe", "anneal"):
+        algo = (v.state or v.refresh()).spec.algo
+        if algo not in ("tpe", "anneal") and algo not in OPTUNA_OUTSIDE_THE_LOCK:
             return None
         st = v.refresh()
         choice = pick(st, time.time(), v.lease_left())
-        if choice.action != "new":
+        if choice.action != "new" or st.annotations.get("enqueued"):
             return None
         crowded = (
             worker is not None
             and (st.spec.algo != "tpe" or len(st.trials) >= TPE_STARTUP)
             and any(st.trials[t].owner != worker for t in st.running)
         )
+        if algo in OPTUNA_OUTSIDE_THE_LOCK:
+            from . import _optuna_sampling
+
+            seed = _seed(st.spec.seed, choice.tid, worker if crowded else None)
+            vals, notes = _optuna_sampling.suggest(v, choice.tid, seed)
+            # A sampler that keeps state (system attrs) suggests again under the lock, from the newest.
+            return None if notes else (choice.tid, vals)
         return choice.tid, suggest_vals(v, choice.tid, worker if crowded else None)
 
 
@@ -93,6 +105,29 @@ def suggest_vals(v: View, tid: int, salt: str | None = None) -> dict:
     seed = spec.seed if salt is None else (spec.seed * 1_000_003 + zlib.crc32(salt.encode())) % 2**32
     # A PBT population starts from random members (explore moves them later).
     return _space.suggest("rand" if spec.algo == "pbt" else spec.algo, domain, trials, tid, seed)
+
+
+def suggest_new(v: View, tid: int) -> tuple[dict, list[tuple[str, Any]]]:
+    """New vals for trial ``tid`` under the lock, and the annotations to record with its claim.
+
+    Only an Optuna sampler (`optuna:NAME`) has annotations: what it keeps
+    between suggestions (see _optuna_sampling.py).
+    """
+    spec = v.state.spec
+    if spec.algo.startswith("optuna:"):
+        from . import _optuna_sampling
+
+        return _optuna_sampling.suggest(v, tid, _seed(spec.seed, tid, None))
+    return suggest_vals(v, tid), []
+
+
+def _seed(seed: int, tid: int, salt: str | None) -> int:
+    """An Optuna sampler's seed for trial `tid` (and a crowded worker's `salt`)."""
+    from ._space import trial_seed
+
+    if salt is not None:
+        seed = (seed * 1_000_003 + zlib.crc32(salt.encode())) % 2**32
+    return trial_seed(seed, tid)
 
 
 class _NoTrials:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import math
 import os
@@ -492,7 +493,8 @@ def _call(
         # worker re-runs the trial).
         with evaluating(name, trial.tid, trial.attempt, worker), reporting(reports):
             return call_objective(
-                reporting_objective, params, context, normalize_result, timeout,
+                reporting_objective, params, context,
+                functools.partial(normalize_result, directions=v.state.spec.directions), timeout,
                 v.state.spec.objective.partition(":")[0],
             )
     except BaseException:

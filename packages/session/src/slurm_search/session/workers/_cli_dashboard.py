@@ -24,14 +24,20 @@ INSTALL = "pip install 'slurm-search-session[dashboard]' (optuna, optuna-dashboa
     show_default=True,
     help="The address to bind: 127.0.0.1 lets only this machine in (use an ssh tunnel, see the README).",
 )
-def dashboard(port: int, host: str) -> None:
+@click.option(
+    "--inner",
+    is_flag=True,
+    help="Also list experiments' inner sub-sessions (one search per setting or seed) on the home page.",
+)
+def dashboard(port: int, host: str, inner: bool) -> None:
     """Serve a live dashboard of every session (optuna-dashboard), read-only.
 
     Each session is a study (an experiment's sessions are named by their
     labels, exp:NAME/best_xy/argmax:mean): its trials, loss history with the
     best so far, each hyperparameter against the loss, parallel coordinates
     and importances. Pages follow running searches; nothing is written to
-    the store. From your laptop: ssh -L 8080:127.0.0.1:8080 LOGIN_NODE, then
+    the store. The home page lists an experiment's outer sessions (--inner:
+    every sub-session). From your laptop: ssh -L 8080:127.0.0.1:8080 LOGIN_NODE, then
     open http://127.0.0.1:8080/.
     """
     try:
@@ -42,7 +48,7 @@ def dashboard(port: int, host: str) -> None:
     from ._dashboard_server import make_server
 
     try:
-        server = make_server(host=host, port=port)
+        server = make_server(host=host, port=port, inner=inner)
     except OSError as err:
         raise click.ClickException(
             f"cannot serve on {host}:{port}: {err.strerror or err}; pick another --port (or --host)"

@@ -1,4 +1,4 @@
-"""``ssearch`` commands that act: start, restart, stop, rm, enable, del_trial, salvage, work_on, doctor."""
+"""``ssearch`` commands that act: start, restart, stop, rm, enable, del_trial, enqueue, salvage, work_on, doctor."""
 
 from __future__ import annotations
 
@@ -327,6 +327,27 @@ def salvage(session: str, timeout: float) -> None:
         click.echo(f"  the checkpoint, which no longer stands for the log, is kept as {report.checkpoint_aside}")
 
 
+@click.command(context_settings=CONTEXT)
+@click.argument("session")
+@click.argument("assignments", nargs=-1, required=True, metavar="LABEL=VALUE...")
+def enqueue(session: str, assignments: tuple[str, ...]) -> None:
+    """Evaluate a known setting of SESSION first (a warm start, for every algo).
+
+    Each LABEL is a label of the space (as `ssearch trials` and the
+    dashboard show them); a hp.choice takes its option or its index:
+    ssearch enqueue NAME lr=0.001 act=relu.
+    """
+    name = existing(session)
+    params = {}
+    for token in assignments:
+        label, sep, text = token.partition("=")
+        if not sep or not label:
+            raise BadArgument(f"malformed setting {token!r}: write LABEL=VALUE")
+        params[label] = core.parse_value(text)
+    queued = core.enqueue(name, params)
+    click.echo(f"{name}: setting enqueued ({queued} waiting)", err=True)
+
+
 @click.command("work_on", context_settings=CONTEXT)
 @click.argument("session")
 @click.argument("timeout", type=float, required=False)
@@ -389,4 +410,6 @@ def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -
     raise SystemExit(state.command(argv))
 
 
-COMMANDS = [start, restart, stop, rm, stopall, enable, del_trial, salvage, work_on, generational_work_on, doctor]
+COMMANDS = [
+    start, restart, stop, rm, stopall, enable, del_trial, enqueue, salvage, work_on, generational_work_on, doctor,
+]

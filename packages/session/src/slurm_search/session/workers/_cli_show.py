@@ -122,6 +122,8 @@ def summary(name: str) -> dict[str, Any]:
             "tid": found.tid, "loss": found.loss, "value": core.goal_value(goal, found.loss), "params": found.params
         }
     info["pruned_trials"] = _pruned_trials(name, goal) if progress.pruned else []
+    if info.get("directions"):
+        info["pareto_front"] = core.pareto_front(name)
     info["annotations"] = dict(core.annotations(name))
     info["nodes"] = _summary.by_node(core.trial_owners(name))
     info["checkpoints"] = dict(core.checkpoint_stats(name)._asdict())
@@ -188,7 +190,7 @@ def show(session: str, key: str | None, as_json: bool) -> None:
         return
     skip = {
         "name", "loss", "value", "best", "worst", "annotations", "last_traceback", "nodes", "pruned_trials",
-        "best_loss", "best_value", "checkpoints", "pbt",
+        "best_loss", "best_value", "checkpoints", "pbt", "pareto_front",
     }
     click.echo(name)
     for field, value in info.items():
@@ -216,6 +218,13 @@ def show(session: str, key: str | None, as_json: bool) -> None:
             click.echo(f"{which}: trial {entry['tid']}, {word} {entry[word]:.6g}")
             for param, value in sorted(_flatten(entry["params"]).items()):
                 click.echo(f"  {param} = {value!r}")
+    if info.get("directions"):
+        front = info["pareto_front"]
+        click.echo(f"pareto front ({', '.join(info['directions'])}): {len(front)} trials")
+        for entry in front:
+            values = ", ".join(f"{v:.6g}" for v in entry["values"])
+            params = ", ".join(f"{k}={v!r}" for k, v in sorted(_flatten(entry["params"]).items()))
+            click.echo(f"  trial {entry['tid']}: ({values})  {params}")
     if info["pruned_trials"]:
         shown = info["pruned_trials"][:PRUNED_SHOWN]
         click.echo(f"pruned (stopped early, {word} = last report): {len(info['pruned_trials'])} trials")
@@ -242,8 +251,10 @@ def show(session: str, key: str | None, as_json: bool) -> None:
         click.echo("\n".join("  " + line for line in table.splitlines()))
     if info.get("last_traceback"):
         click.echo("last failure:\n" + info["last_traceback"].rstrip())
-    if info["annotations"]:
-        click.echo("annotations: " + json.dumps(info["annotations"], default=repr))
+    # An Optuna sampler's own state (optuna:trial:TID, optuna:study) is not for reading.
+    shown = {k: v for k, v in info["annotations"].items() if not str(k).startswith("optuna:")}
+    if shown:
+        click.echo("annotations: " + json.dumps(shown, default=repr))
 
 
 def _flatten(params: Any, prefix: str = "") -> dict[str, Any]:
