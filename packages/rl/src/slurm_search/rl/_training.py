@@ -40,7 +40,14 @@ from torch.utils.tensorboard import SummaryWriter
 
 from slurm_search import session
 
-from ._agent_state import agent_state, load_agent_state, load_rng_state, rng_state
+from ._agent_state import (
+    agent_state,
+    hyperparameter_slots,
+    load_agent_state,
+    load_rng_state,
+    restore_hyperparameters,
+    rng_state,
+)
 from ._errors import CheckpointMismatch
 from ._hparams import coerce_hyperparameters
 from ._names import AGENT_FAMILIES, AgentName, EnvName, RunParams
@@ -200,6 +207,7 @@ class _Cuts:
         self.envs = envs
         self.reports = reports
         self.logdir = logdir
+        self.hyperparameters: list[str] = []  # the run's own (hp), kept over an adopted checkpoint
         self.training = False
         self.saved_at = -1
         every = checkpoints.every
@@ -227,6 +235,10 @@ class _Cuts:
         frames = self.frames()
         if frames >= self.next_at:
             self.next_at = (frames // self.checkpoints.every + 1) * self.checkpoints.every
+            if self.checkpoints.pbt:
+                # PBT ranks members by their reports at the checkpoint's step: report it now,
+                # not when the episode in progress ends.
+                self.reports.due(frames)
             self.save()
 
     def save(self) -> None:
@@ -270,7 +282,10 @@ class _Cuts:
         experiment = self.experiment
         try:
             state = torch.load(meta["folder"] / "agent.pt", map_location=_device_of(experiment), weights_only=False)
+            # Another member's checkpoint (PBT): its learned state, our hyperparameters.
+            kept = hyperparameter_slots(experiment._agent, self.hyperparameters) if self.checkpoints.adopted else {}
             load_agent_state(experiment._agent, state)
+            restore_hyperparameters(experiment._agent, kept)
         except (CheckpointMismatch, OSError, RuntimeError) as err:
             logger.warning("the trial's checkpoint does not fit this run (%s): it starts afresh", err)
             return False
@@ -340,6 +355,7 @@ def train_and_test(
     cuts = _Cuts(checkpoints, experiment, envs, reports, logdir) if checkpoints is not None else None
     try:
         if cuts is not None:
+            cuts.hyperparameters = list(hp or {})
             cuts.resume()
             if n_envs is None:
                 cuts.watch_steps(base_env)
