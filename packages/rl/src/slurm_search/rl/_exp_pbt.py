@@ -134,9 +134,11 @@ def display_pbt_cartpole(session_name: str, params: dict, results: dict) -> list
     rows = (("PBT", "pbt"), ("random search", "rand"), ("ASHA", "asha"))
     for label, key in rows:
         name = results[f"{key}_session"]
-        trials = len(session.trial_rows(name))
+        trials = session.trial_rows(name)
+        ends = [t.end for t in trials if t.end is not None]
+        wall = max(ends) - min(t.start for t in trials if t.start is not None) if ends else 0.0
         print(
-            f"{label:13s} {trials:3d} trials, {_frames(name, key == 'pbt'):8d} frames: "
+            f"{label:13s} {len(trials):3d} trials, {_frames(name, key == 'pbt'):8d} frames, {wall:6.1f} s: "
             f"best on fresh seeds {mean_std(results[f'{key}_fresh'])}"
         )
     exploits = session.pbt_exploits(results["pbt_session"])
