@@ -167,7 +167,7 @@ pbt_cartpole_exp = Spec(
         "eval_seed_space": [1001, 1002, 1003, 1004, 1005],
         "run": {"train_frames": 40_000, "train_episodes": math.inf, "test_episodes": 20, "device": "cpu"},
         "search": {
-            "population": 8, "interval": 4_000, "asha_settings": 24, "pbt": {"quantile": 0.25},
+            "population": 8, "interval": 4_000, "asha_settings": 32, "pbt": {"quantile": 0.25},
             "method": "cpu", "threads": 2,
         },
         "slurm": dict(SLURM),
@@ -175,7 +175,7 @@ pbt_cartpole_exp = Spec(
     experiment_func=pbt_cartpole,
     debug_overrides={
         "run": {"train_frames": 6_000, "test_episodes": 5},
-        "search": {"population": 4, "interval": 1_000, "asha_settings": 8},
+        "search": {"population": 4, "interval": 1_000, "asha_settings": 10},
         "eval_seed_space": [1001, 1002],
     },
     display_func=display_pbt_cartpole,
