@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +190,7 @@ def run_results(
 def schedule_results(
     env: str,
     agent: str,
-    schedule: list[tuple[int, Mapping[str, Any]]],
+    schedule: Sequence[tuple[int, Mapping[str, Any]]],
     run_params: Mapping[str, Any] | None = None,
     run_seed: object = 0,
 ) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import logging
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -332,7 +332,7 @@ def _build(agent: AgentName, env: EnvName, hp: Mapping[str, Any] | None, params:
 def train_schedule(
     agent: AgentName,
     env: EnvName,
-    schedule: list[tuple[int, Mapping[str, Any]]],
+    schedule: Sequence[tuple[int, Mapping[str, Any]]],
     params: RunParams,
     seed: int,
     logdir: Path,
