@@ -176,7 +176,7 @@ def run_results(
     from ._training import train_and_test  # torch and ALL load here, not on import
 
     resumed = checkpoints.resumed if checkpoints is not None else None
-    if resumed is not None and not checkpoints.adopted and Path(resumed["logdir"]).is_dir():
+    if resumed is not None and checkpoints is not None and not checkpoints.adopted and Path(resumed["logdir"]).is_dir():
         logdir = Path(resumed["logdir"])  # the TensorBoard curves continue where they stopped
     else:
         logdir = ensure_dir(run_logdir(check_logdir(params), agent_name.preset, env_name.name, seed))
