@@ -109,3 +109,15 @@ def test_the_pbt_cartpole_experiment_compares_pbt_with_random_search_and_asha(sl
     frames = {label: int(line.split("trials,")[1].split("frames")[0])
               for label in ("PBT", "random search") for line in lines if line.startswith(label)}
     assert frames["random search"] == 16_000 and 16_000 <= frames["PBT"] <= 16_000 * 1.1, frames
+
+
+@pytest.mark.parametrize("interval", ["1001", "7000", "0"])
+def test_a_pbt_interval_that_checkpoints_cannot_hit_is_one_line(slurm_search_home, interval):
+    done = subprocess.run(
+        [str(RUN_EXP), "slurm_search.rl._exp_pbt:pbt_cartpole_exp", "--debug=true", f"--search:interval={interval}"],
+        capture_output=True, text=True, timeout=120, env=_env(),
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--search:interval" in lines[0] and "multiple of 8" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
