@@ -11,6 +11,9 @@ resumed from its checkpoints must give exactly the uninterrupted result.
 - Preemption: a session on `low` with `--requeue`, preempted by a job of
   `urgent` that needs every node (SIGTERM, GraceTime 15 s).
 - Node death: `kill -9` of a node's slurmd and job steps mid-trial.
+- PBT (issue 24): a population of `demo.pbt_toy` members of 90 s on the
+  `short` partition: every member finishes across jobs, exploits copy
+  their donors' checkpoints, and each result replays from its schedule.
 
 A step is redone only if its attempt ended between the step's log line and
 its checkpoint: a cut that the worker hears about (the job's deadline,
@@ -245,6 +248,61 @@ def test_a_trial_on_a_node_killed_9_continues_from_its_checkpoint_elsewhere(clus
     # The trial went on from its checkpoint on another node, not from step 0.
     assert later[0][0].host != victim["node"] and later[0][0].step >= victim["steps"] - 1, later[0][0]
     assert redone <= cuts, f"{redone} steps redone for {cuts} cuts"
+
+
+def test_a_pbt_population_longer_than_the_time_limit_finishes_with_a_consistent_lineage(cluster, monkeypatch):  # noqa: F811 - the imported fixture
+    import pickle
+
+    from hyperopt import hp
+
+    from slurm_search import session, state
+    from slurm_search.session import demo
+    from slurm_search.session._events import Exploit
+    from slurm_search.session._view import View
+
+    home, count = cluster / f"home-{uuid.uuid4().hex[:8]}", cluster / f"count-{uuid.uuid4().hex[:8]}.txt"
+    population, steps, interval = 4, 120, 5  # 0.75 s a step: 90 s a member, no 1-minute job can train one
+    monkeypatch.setenv("SLURM_SEARCH_HOME", str(home))
+    name = session.create_session(
+        "slurm_search.session.demo:pbt_toy", {"h": hp.uniform("h", 0.0, 1.0)}, algo="pbt", seed=24,
+        pbt_options={"population": population, "interval": interval, "max_steps": steps, "quantile": 0.25},
+        context={"steps": steps, "interval": interval, "sleep": 0.75, "count": str(count)},
+        name=f"pbt_{uuid.uuid4().hex[:8]}", lease_seconds=20,
+        checkpoints={"keep": 1000, "keep_finished": True},  # every checkpoint kept, to compare the copies
+    )
+    t0 = time.monotonic()
+    _launch(home, name, population, "--slurm:partition=short", "--slurm:time=1", "--slurm:generations=6")
+    progress = _wait_done(name, 400)
+    wall = time.monotonic() - t0
+    assert progress.status == "done" and progress.completed == population and progress.failed == 0, progress
+    results = {r.tid: r.loss for r in session.results(name)}
+    assert sorted(results) == list(range(population))  # the population never shrank
+    rows = {row.tid: row for row in session.trial_rows(name)}
+    exploits = [r for r in state.records(name)[0] if isinstance(r, Exploit)]
+    records = _records(name)
+    print(f"PBT of {population} x {steps} steps on 1-minute jobs: {wall:.0f} s; attempts "
+          f"{[rows[t].attempt for t in sorted(rows)]}; {len(exploits)} exploits; records {dict(records)}")
+    assert any(row.attempt >= 2 for row in rows.values()), "every member fitted in one job: nothing was tested"
+    assert exploits, "no member exploited: nothing was tested"
+    # Each result is what one fresh member trained along its schedule gets (the lineage is whole) ...
+    for tid, loss in results.items():
+        entries = session.pbt_schedule(name, tid)
+        replayed = sum(demo.pbt_gain([p for s, p in entries if s <= t][-1]["h"], t, steps) for t in range(steps))
+        assert -loss == pytest.approx(replayed, rel=1e-9), (tid, entries)
+    # ... and each exploit's checkpoint is a byte copy of the donor's at the step recorded.
+    uid = View(name).refresh().spec.uid
+    folder = state.paths(name).dir / "checkpoints"
+    for e in exploits:
+        copy = state.read_blob(folder / f"{uid[:8]}.{e.tid}" / f"{e.seq:08d}.ckpt", name)
+        assert copy == state.read_blob(folder / f"{uid[:8]}.{e.donor}" / f"{e.donor_seq:08d}.ckpt", name)
+        assert pickle.loads(copy)["step"] == e.donor_step and e.donor != e.tid and e.step % interval == 0
+    # Steps run: the budget, plus what members that went back trained again, plus at most an
+    # interval per cut (a member told to leave goes on to its next checkpoint).
+    ran = sum(int(line) for line in count.read_text().split())
+    back = sum(max(0, e.step - e.donor_step) for e in exploits)
+    ahead = sum(max(0, e.donor_step - e.step) for e in exploits)
+    cuts = sum(row.attempt - 1 for row in rows.values())
+    assert ran <= population * steps + back - ahead + interval * cuts, (ran, back, ahead, cuts)
 
 
 if __name__ == "__main__":  # pragma: no cover

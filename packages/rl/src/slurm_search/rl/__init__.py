@@ -57,7 +57,7 @@ from ._plots import (
     plot_setting_samples,
     plot_value_grid,
 )
-from ._run import run_results, summarize, tensorboard_dir
+from ._run import run_results, schedule_results, summarize, tensorboard_dir
 
 # The original's name of the set of ALE games (its env_baselines.env_names).
 env_names = frozenset(ATARI_GAMES)
@@ -111,6 +111,7 @@ __all__ = [
     "return_mean",
     "return_var",
     "run_results",
+    "schedule_results",
     "search_curve",
     "simulate_search",
     "spaced_values",

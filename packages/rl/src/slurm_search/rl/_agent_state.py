@@ -28,7 +28,7 @@ This module imports torch: only `_training` imports it.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -205,3 +205,40 @@ def load_rng_state(state: dict[str, Any], envs: list[Any]) -> None:
         for env, (generator, action_generator) in zip(envs, saved):
             env.env.unwrapped.np_random = generator
             env.env.action_space._np_random = action_generator
+
+
+def hyperparameter_slots(agent: Any, names: Iterable[str]) -> dict[str, Any]:
+    """The agent's own values of the hyperparameters ``names``, to put back
+    (`restore_hyperparameters`) after loading another agent's state: a PBT
+    member that takes a better member's checkpoint keeps its new
+    hyperparameters. ``lr``: every optimiser's learning rate (and a
+    scheduler's base rates); any other name: the plain values of ALL's
+    objects stored under that attribute name (``entropy_loss_scaling``,
+    ``_clip_grad``)."""
+    wanted = set(names)
+    kept: dict[str, Any] = {}
+    for path, kind, obj, attribute in _slots(agent, replay=False):
+        if kind == "value" and attribute is not None and attribute.lstrip("_") in wanted:
+            kept[path] = vars(obj)[attribute]
+        elif kind == "optimizer" and "lr" in wanted:
+            kept[path] = [(group.get("lr"), group.get("initial_lr")) for group in obj.param_groups]
+        elif kind == "lr_scheduler" and "lr" in wanted:
+            kept[path] = list(obj.base_lrs)
+    return kept
+
+
+def restore_hyperparameters(agent: Any, kept: dict[str, Any]) -> None:
+    """Put back what `hyperparameter_slots` took."""
+    for path, kind, obj, attribute in _slots(agent, replay=False):
+        if path not in kept:
+            continue
+        if kind == "value" and attribute is not None:
+            vars(obj)[attribute] = kept[path]
+        elif kind == "optimizer":
+            for group, (lr, initial) in zip(obj.param_groups, kept[path]):
+                if lr is not None:
+                    group["lr"] = lr
+                if initial is not None:
+                    group["initial_lr"] = initial
+        elif kind == "lr_scheduler":
+            obj.base_lrs = list(kept[path])

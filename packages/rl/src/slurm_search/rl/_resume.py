@@ -16,6 +16,13 @@ A resumed attempt reads the trial's newest checkpoint once: a finished run
 gives its returns back without training, the run the checkpoint is for
 continues from it, any other run starts afresh.
 
+In a PBT session (``algo="pbt"``) a member's newest checkpoint may be a copy
+of another member's (an exploit), trained with other hyperparameters and
+another seed: a run takes it when it is of the same agent, environment and
+budget (its ``family``), and keeps its own hyperparameters
+(``RunCheckpoints.adopted``). An exploit raises ``session.Exploited`` out of
+``save``: the trial's checkpoint changed, so the next call reads it again.
+
 No torch here: ``run_results`` decides this before torch loads.
 """
 
@@ -30,7 +37,7 @@ from typing import Any
 
 from slurm_search import session
 
-__all__ = ["META", "RunCheckpoints", "run_key"]
+__all__ = ["META", "RunCheckpoints", "family_key", "run_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +53,21 @@ def run_key(agent: str, env: str, hp: Mapping[str, Any] | None, seed: int, budge
     """A run's identity in a trial's checkpoints."""
     text = repr((agent, env, sorted((str(k), repr(v)) for k, v in (hp or {}).items()), seed, budget))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def family_key(agent: str, env: str, budget: tuple[Any, ...]) -> str:
+    """What a PBT member's run shares with the other members' runs."""
+    return run_key(agent, env, None, 0, budget)
+
+
+_pbt_sessions: dict[str, bool] = {}
+
+
+def _is_pbt(name: str) -> bool:
+    found = _pbt_sessions.get(name)
+    if found is None:
+        found = _pbt_sessions[name] = session.info(name).algo == "pbt"
+    return found
 
 
 def _read(found: Any) -> dict[str, Any] | None:
@@ -72,29 +94,38 @@ class RunCheckpoints:
         replay: whether replay buffers go in.
         resumed: the meta of the checkpoint this run continues from (its
             folder under ``"folder"``), or None.
+        adopted: whether that checkpoint is another run's (a PBT exploit's
+            copy): the run loads its state but keeps its own hyperparameters.
         saved: checkpoints this run saved.
     """
 
-    def __init__(self, key: str, every: int, replay: bool) -> None:
+    def __init__(self, key: str, every: int, replay: bool, family: str | None = None) -> None:
         trial = session.current_trial()
         identity = (trial.session, trial.tid, trial.attempt) if trial is not None else None
         if _attempt[0] != identity:
             newest = _read(session.load_checkpoint())
             _attempt[:] = [identity, newest, dict(newest["finished"]) if newest else {}]
         self.key = key
+        self.family = family
         self.every = every
         self.replay = replay
         newest = _attempt[1]
         ours = newest is not None and newest.get("key") == key and newest.get("frame") is not None
-        self.resumed = newest if ours else None
+        self.adopted = (
+            not ours and newest is not None and family is not None and newest.get("frame") is not None
+            and newest.get("family") == family and trial is not None and _is_pbt(trial.session)
+        )
+        self.resumed = newest if ours or self.adopted else None
+        # A PBT member: its report at a checkpoint's step goes in before it, so it is ranked there.
+        self.pbt = family is not None and trial is not None and _is_pbt(trial.session)
         self.saved = 0
 
     @classmethod
-    def open(cls, key: str, every: int, replay: bool) -> RunCheckpoints | None:
+    def open(cls, key: str, every: int, replay: bool, family: str | None = None) -> RunCheckpoints | None:
         """The run's checkpoints, or None outside a trial (a direct call: nothing to resume)."""
         if session.current_trial() is None:
             return None
-        return cls(key, every, replay)
+        return cls(key, every, replay, family)
 
     @property
     def finished(self) -> dict[str, list[float]]:
@@ -114,13 +145,16 @@ class RunCheckpoints:
         Returns:
             Whether it was saved.
         """
-        payload = {**meta, "version": VERSION, "key": self.key, "finished": dict(self.finished)}
+        payload = {**meta, "version": VERSION, "key": self.key, "family": self.family, "finished": dict(self.finished)}
         try:
             with session.checkpoint_folder(step) as folder:
                 if write is not None:
                     write(folder)
                 with open(folder / META, "wb") as stream:
                     pickle.dump(payload, stream, protocol=5)
+        except session.Exploited:
+            _attempt[0] = None  # the trial's newest checkpoint is now a donor's copy: read it at the next call
+            raise
         except session.CheckpointError as err:
             logger.warning("run %s: no checkpoint at frame %s: %s", self.key, step, err)
             return False

@@ -10,7 +10,7 @@ import logging
 import os
 import re
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,9 @@ from ._names import (
     preset_hyperparameter_names,
 )
 from ._names import run_seed as checked_seed
-from ._resume import RunCheckpoints, run_key
+from ._resume import RunCheckpoints, family_key, run_key
 
-__all__ = ["LOGDIR_VARIABLE", "run_logdir", "run_results", "summarize", "tensorboard_dir"]
+__all__ = ["LOGDIR_VARIABLE", "run_logdir", "run_results", "schedule_results", "summarize", "tensorboard_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def run_results(
     budget = (params.train_frames, params.train_episodes, params.test_episodes)
     checkpoints = RunCheckpoints.open(
         run_key(str(agent_name), str(env_name), hp, seed, budget), params.checkpoint_every,
-        params.checkpoint_replay_buffer,
+        params.checkpoint_replay_buffer, family_key(str(agent_name), str(env_name), budget),
     )
     done = checkpoints.returns() if checkpoints is not None else None
     if done is not None:
@@ -176,7 +176,7 @@ def run_results(
     from ._training import train_and_test  # torch and ALL load here, not on import
 
     resumed = checkpoints.resumed if checkpoints is not None else None
-    if resumed is not None and Path(resumed["logdir"]).is_dir():
+    if resumed is not None and checkpoints is not None and not checkpoints.adopted and Path(resumed["logdir"]).is_dir():
         logdir = Path(resumed["logdir"])  # the TensorBoard curves continue where they stopped
     else:
         logdir = ensure_dir(run_logdir(check_logdir(params), agent_name.preset, env_name.name, seed))
@@ -184,4 +184,44 @@ def run_results(
     if checkpoints is not None:
         checkpoints.finish(returns)
     logger.info("%s on %s, seed %d: mean return %.3f", agent_name, env_name, seed, statistics.fmean(returns))
+    return summarize(returns)
+
+
+def schedule_results(
+    env: str,
+    agent: str,
+    schedule: Sequence[tuple[int, Mapping[str, Any]]],
+    run_params: Mapping[str, Any] | None = None,
+    run_seed: object = 0,
+) -> dict[str, Any]:
+    """Train one fresh run along a PBT schedule (``session.pbt_schedule``'s
+    ``[(frame, hp), ...]``, from frame 0) and test it: PBT's replay, what a
+    PBT result is worth on a fresh seed. The statistics of ``run_results``.
+
+    Not resumable (no checkpoints); reports nothing.
+
+    Raises:
+        UnknownAgent, UnknownEnvironment, UnknownHyperparameter, BadRunParams:
+            as ``run_results``; ValueError: a debug agent, or no entry at frame 0.
+    """
+    agent_name = parse_agent(agent)
+    params = parse_run_params(run_params)
+    seed = checked_seed(run_seed)
+    if agent_name.is_debug or not schedule or min(step for step, _ in schedule) != 0:
+        raise ValueError("a schedule replays a real agent, from an entry at frame 0")
+    env_name = parse_env(env)
+    takes = preset_hyperparameter_names(agent_name)
+    entries = []
+    for step, hp in schedule:
+        hp = modern_hyperparameters(str(agent_name), hp, takes)
+        unknown = sorted(set(hp or {}) - set(takes))
+        if unknown:
+            raise UnknownHyperparameter(str(agent_name), unknown, list(takes))
+        entries.append((int(step), hp))
+    from ._training import train_schedule  # torch and ALL load here, not on import
+
+    logdir = ensure_dir(run_logdir(check_logdir(params), agent_name.preset, env_name.name, seed))
+    returns = train_schedule(agent_name, env_name, entries, params, seed, logdir)
+    logger.info("%s on %s along a schedule, seed %d: mean return %.3f", agent_name, env_name, seed,
+                statistics.fmean(returns))
     return summarize(returns)

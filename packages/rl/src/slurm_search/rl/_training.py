@@ -26,7 +26,7 @@ import logging
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,20 @@ from torch.utils.tensorboard import SummaryWriter
 
 from slurm_search import session
 
-from ._agent_state import agent_state, load_agent_state, load_rng_state, rng_state
+from ._agent_state import (
+    agent_state,
+    hyperparameter_slots,
+    load_agent_state,
+    load_rng_state,
+    restore_hyperparameters,
+    rng_state,
+)
 from ._errors import CheckpointMismatch
 from ._hparams import coerce_hyperparameters
 from ._names import AGENT_FAMILIES, AgentName, EnvName, RunParams
 from ._resume import RunCheckpoints
 
-__all__ = ["REPORT_WINDOW", "train_and_test", "preset_defaults"]
+__all__ = ["REPORT_WINDOW", "train_and_test", "train_schedule", "preset_defaults"]
 
 # Intermediate reports are the mean return of this many last training episodes.
 REPORT_WINDOW = 10
@@ -200,6 +207,7 @@ class _Cuts:
         self.envs = envs
         self.reports = reports
         self.logdir = logdir
+        self.hyperparameters: list[str] = []  # the run's own (hp), kept over an adopted checkpoint
         self.training = False
         self.saved_at = -1
         every = checkpoints.every
@@ -227,6 +235,10 @@ class _Cuts:
         frames = self.frames()
         if frames >= self.next_at:
             self.next_at = (frames // self.checkpoints.every + 1) * self.checkpoints.every
+            if self.checkpoints.pbt:
+                # PBT ranks members by their reports at the checkpoint's step: report it now,
+                # not when the episode in progress ends.
+                self.reports.due(frames)
             self.save()
 
     def save(self) -> None:
@@ -270,7 +282,10 @@ class _Cuts:
         experiment = self.experiment
         try:
             state = torch.load(meta["folder"] / "agent.pt", map_location=_device_of(experiment), weights_only=False)
+            # Another member's checkpoint (PBT): its learned state, our hyperparameters.
+            kept = hyperparameter_slots(experiment._agent, self.hyperparameters) if self.checkpoints.adopted else {}
             load_agent_state(experiment._agent, state)
+            restore_hyperparameters(experiment._agent, kept)
         except (CheckpointMismatch, OSError, RuntimeError) as err:
             logger.warning("the trial's checkpoint does not fit this run (%s): it starts afresh", err)
             return False
@@ -289,6 +304,77 @@ class _Cuts:
 
 def _device_of(experiment) -> str:
     return str(getattr(experiment._preset, "device", "cpu"))
+
+
+def _build(agent: AgentName, env: EnvName, hp: Mapping[str, Any] | None, params: RunParams, seed: int,
+           logdir: Path) -> tuple[Any, list[Any], Any, Any]:
+    """(experiment, environment copies, base environment, n_envs or None) of a run, seeded."""
+    builder = preset_builder(agent)
+    hyperparameters = coerce_hyperparameters(str(agent), hp, builder.default_hyperparameters)
+    device = params.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch.set_num_threads(params.threads)
+    base_env = _make_env(env, device)
+    preset = builder.env(base_env).device(device).hyperparameters(**hyperparameters).build()
+    options = dict(logdir=str(logdir), quiet=True, verbose=False, save_freq=math.inf)
+    n_envs = getattr(preset, "n_envs", None)
+    if n_envs is not None:
+        envs = [_make_env(env, device) for _ in range(int(n_envs))]
+        for index, copy in enumerate(envs):
+            _seed_env(copy, seed + index)
+        experiment = _ParallelEnv(preset, DuplicateEnvironment(envs, device=device), **options)
+    else:
+        envs = [base_env]
+        _seed_env(base_env, seed)
+        experiment = _SingleEnv(preset, base_env, **options)
+    return experiment, envs, base_env, n_envs
+
+
+def train_schedule(
+    agent: AgentName,
+    env: EnvName,
+    schedule: Sequence[tuple[int, Mapping[str, Any]]],
+    params: RunParams,
+    seed: int,
+    logdir: Path,
+) -> list[float]:
+    """Train one fresh run along a PBT schedule and return its test episodes' returns.
+
+    ``schedule`` is ``[(frame, hp), ...]`` from frame 0 (``session.pbt_schedule``):
+    the run trains with each entry's hyperparameters from its frame on (PBT's
+    replay). At each switch the agent is rebuilt with the new hyperparameters
+    and takes the learned state, counters and random states of the one
+    before, as a PBT member takes a checkpoint (its environments start new
+    episodes).
+    """
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+    entries = sorted(schedule, key=lambda entry: entry[0])
+    carried: dict[str, Any] | None = None
+    for index, (_, hp) in enumerate(entries):
+        end = entries[index + 1][0] if index + 1 < len(entries) else params.train_frames
+        experiment, envs, _, _ = _build(agent, env, hp, params, seed, logdir)
+        if carried is not None:
+            kept = hyperparameter_slots(experiment._agent, list(hp))
+            load_agent_state(experiment._agent, carried["agent"])
+            restore_hyperparameters(experiment._agent, kept)
+            experiment._frame, experiment._episode = carried["frame"], carried["episode"]
+            experiment._best_returns, experiment._returns100 = carried["best"], carried["returns100"]
+            load_rng_state(carried["rng"], envs)
+        last = index + 1 == len(entries)
+        try:
+            experiment.train(frames=end, episodes=params.train_episodes if last else math.inf)
+            if last:
+                returns = experiment.test(episodes=params.test_episodes)
+                return [float(value) for value in returns[: params.test_episodes]]
+            carried = {
+                "agent": agent_state(experiment._agent), "frame": experiment._frame,
+                "episode": experiment._episode, "best": experiment._best_returns,
+                "returns100": list(experiment._returns100), "rng": rng_state(envs),
+            }
+        finally:
+            _close(experiment)
+    raise ValueError("an empty schedule: it needs an entry at frame 0")
 
 
 def train_and_test(
@@ -315,31 +401,15 @@ def train_and_test(
         UnknownHyperparameter: ``hp`` names a hyperparameter the preset does not take.
         slurm_search.session.Suspended: the worker was told to leave (after a checkpoint).
     """
-    builder = preset_builder(agent)
-    hyperparameters = coerce_hyperparameters(str(agent), hp, builder.default_hyperparameters)
-    device = params.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    torch.set_num_threads(params.threads)
     torch.manual_seed(seed)
     np.random.seed(seed)
     random.seed(seed)
-
-    base_env = _make_env(env, device)
-    preset = builder.env(base_env).device(device).hyperparameters(**hyperparameters).build()
-    options = dict(logdir=str(logdir), quiet=True, verbose=False, save_freq=math.inf)
-    n_envs = getattr(preset, "n_envs", None)
-    if n_envs is not None:
-        envs = [_make_env(env, device) for _ in range(int(n_envs))]
-        for index, copy in enumerate(envs):
-            _seed_env(copy, seed + index)
-        experiment = _ParallelEnv(preset, DuplicateEnvironment(envs, device=device), **options)
-    else:
-        envs = [base_env]
-        _seed_env(base_env, seed)
-        experiment = _SingleEnv(preset, base_env, **options)
+    experiment, envs, base_env, n_envs = _build(agent, env, hp, params, seed, logdir)
     reports = _TrainingReports(experiment, params.report_every, report)
     cuts = _Cuts(checkpoints, experiment, envs, reports, logdir) if checkpoints is not None else None
     try:
         if cuts is not None:
+            cuts.hyperparameters = list(hp or {})
             cuts.resume()
             if n_envs is None:
                 cuts.watch_steps(base_env)
