@@ -52,7 +52,7 @@ from typing import Any, NamedTuple
 
 from ._errors import InvalidSetting
 from ._events import Exploit
-from ._pruners import PruningState, TrialReports, trial_values
+from ._pruners import PruningState, TrialReports, _whole, trial_values
 
 __all__ = [
     "PBT_DEFAULTS",
@@ -81,13 +81,6 @@ EXPLORES = ("perturb", "pb2")
 _TRAINING = ("running", "new")
 
 
-def _whole(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    number = float(value)
-    return int(number) if math.isfinite(number) and number.is_integer() else None
 
 
 def _fraction(setting: str, value: Any, top: float, closed: bool) -> float:
