@@ -90,7 +90,8 @@ def test_a2c_members_continue_from_the_donors_checkpoint_with_their_new_hyperpar
 def test_the_pbt_cartpole_experiment_compares_pbt_with_random_search_and_asha(slurm_search_home):
     done = subprocess.run(
         [str(RUN_EXP), "pbt_cartpole", "--debug=true", "--seed=3",
-         "--run:train_frames=4000", "--search:asha_settings=4", "--eval_seed_space=1001"],
+         "--run:train_frames=4000", "--search:interval=400", "--search:asha_settings=4",
+         "--eval_seed_space=1001"],
         capture_output=True, text=True, timeout=300, env=_env(),
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -99,16 +100,29 @@ def test_the_pbt_cartpole_experiment_compares_pbt_with_random_search_and_asha(sl
         line = next(line for line in out.splitlines() if line.startswith(label) and "trials," in line)
         assert " s: best on fresh seeds" in line, line
     exploits = int(out.split("PBT exploits: ")[1].split(";")[0])
+    # Asynchronous: whether two members meet at a step depends on timing; ten ready points each
+    # make a run without any exploit unlikely (at 1,000 frames, one run in five here had none).
     assert exploits >= 1
     plots = [Path(line.split("plot: ")[1]) for line in out.splitlines() if line.startswith("plot: ")]
     assert {p.name for p in plots} == {"pbt_schedules.png", "pbt_vs_rand_asha.png"}
     for path in plots:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # PBT trained its budget (4 members x 4,000 frames) and random search the same.
+    # Random search trained its budget (4 settings x 4,000 frames); every PBT member reached the
+    # end of its 4,000, and the frames shown add what exploits made members train again (a donor
+    # behind) and take off what they skipped (a donor ahead): asynchronous PBT ranks the latest
+    # reports, so a donor may be behind.
     lines = [line for line in out.splitlines() if "trials," in line]
     frames = {label: int(line.split("trials,")[1].split("frames")[0])
               for label in ("PBT", "random search") for line in lines if line.startswith(label)}
-    assert frames["random search"] == 16_000 and 16_000 <= frames["PBT"] <= 16_000 * 1.1, frames
+    assert frames["random search"] == 16_000, frames
+    (pbt_name,) = [s.name for s in session.list_sessions(all=True) if s.algo == "pbt"]
+    curves = session.trial_reports(pbt_name)
+    assert len(curves) == 4 and all(max(curve) == 4_000 for curve in curves.values()), curves
+    moves = [e["step"] - e["donor_step"] for e in session.pbt_exploits(pbt_name)]
+    assert len(moves) == exploits and all(abs(m) <= 4_000 - 400 and m % 400 == 0 for m in moves), moves
+    assert frames["PBT"] == 16_000 + sum(moves), (frames, moves)
+    # Rewinds stay within the population's budget plus rewind_budget (5%).
+    assert frames["PBT"] <= 16_000 * 1.05, frames
 
 
 @pytest.mark.parametrize("interval", ["1001", "7000", "0"])

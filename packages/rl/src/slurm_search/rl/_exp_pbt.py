@@ -114,13 +114,15 @@ def pbt_cartpole() -> dict[str, Any]:
 
 def _frames(name: str, pbt: bool) -> int:
     """Frames a search trained, from its reports: each trial's last reported
-    frame (a pruned one stopped there), plus for PBT the frames its members
-    trained again after taking a checkpoint behind their own step."""
+    frame (a pruned one stopped there); for PBT, each exploit also adds the
+    frames its member trains again (a donor's checkpoint behind the member's
+    step) or takes off those it skips (a donor ahead, whose frames the donor
+    trained and counted)."""
     from slurm_search import session
 
     total = sum(max(curve) for curve in session.trial_reports(name).values() if curve)
     if pbt:
-        total += sum(max(0, e["step"] - e["donor_step"]) for e in session.pbt_exploits(name))
+        total += sum(e["step"] - e["donor_step"] for e in session.pbt_exploits(name))
     return total
 
 
