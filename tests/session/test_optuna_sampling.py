@@ -106,6 +106,27 @@ def test_cma_es_keeps_its_state_between_suggestions_in_the_log():
     assert len(generations - {None}) > 1  # it advanced past its first generation
 
 
+def test_gp_suggests_before_the_lock_and_records_nothing_the_log_already_holds():
+    # GPSampler shares a running trial's params through trial system attrs; the study we rebuild
+    # has them from the log, so they are not recorded, and GP's guess made before the lock (it
+    # keeps no other state) is the one made under it: workers fit their GPs in parallel.
+    from slurm_search.session._names import session_name
+    from slurm_search.session._suggesting import prepare, suggest_new
+    from slurm_search.session._view import view
+
+    name = session.create_session("session_test_objectives:branin", FLAT, algo="optuna:GPSampler", max_evals=8,
+                                  seed=5, sampler_options={"n_startup_trials": 3})
+    session.work_on(name)
+    assert not [key for key in session.annotations(name) if key.startswith("optuna:")]
+    session.delete_trial(name, 7)  # room for one more: trial 8
+    v = view(session_name(name))
+    guess = prepare(v, True, "w")
+    assert guess is not None and guess[0] == 8
+    with v.mutex:
+        v.refresh()
+        assert suggest_new(v, 8) == (guess[1], [])
+
+
 def test_nsga2_keeps_its_generations_in_the_log():
     name = session.create_session("session_test_objectives:branin", FLAT, algo="optuna:NSGAIISampler", max_evals=12,
                                   seed=5, sampler_options={"population_size": 4})

@@ -4,8 +4,8 @@ A session whose algo is `optuna:NAME` suggests each new trial with Optuna's
 sampler `NAME` (`SAMPLERS`; options from `Spec.sampler_options`), inside our
 workers, under our claim protocol: the suggestion is made from the
 session's history, rebuilt as an in-memory Optuna study for that one
-suggestion (no Optuna storage, no server), under the session's lock (TPE,
-which keeps no state: before it, see _suggesting.prepare). It is a
+suggestion (no Optuna storage, no server), under the session's lock (TPE
+and GP, which keep no state: before it, see _suggesting.prepare). It is a
 function of the log and the seed, like every decision a host makes:
 
 - each trial of the log is a trial of the study, in tid order: ok ->
@@ -63,6 +63,11 @@ SAMPLERS = ("TPESampler", "GPSampler", "CmaEsSampler", "QMCSampler", "NSGAIISamp
 INSTALL = "pip install 'slurm-search-session[optuna]' (or pip install optuna)"
 TRIAL_ATTRS = "optuna:trial:"  # + tid: the system attrs the sampler set on that trial
 STUDY_ATTRS = "optuna:study"
+# GPSampler shares a running trial's params with the other processes through these system attrs; a
+# trial of the log is given back to the study with its params, so they hold nothing the log lacks.
+# Kept, they would be recorded with every claim and make each guess made before the lock suggest
+# again under it (a sampler with state does).
+DERIVED_TRIAL_ATTRS = ("gp:relative_params:",)
 EPS = 1e-6  # quantiles of a normal are kept inside (EPS, 1 - EPS): its inverse CDF is finite there
 _NORMAL = statistics.NormalDist()
 
@@ -332,7 +337,10 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
             return vals[label][0]
 
         _walk(domain.expr, visit, set())
-        attrs = dict(storage.get_trial_system_attrs(trial._trial_id))
+        attrs = {
+            key: value for key, value in storage.get_trial_system_attrs(trial._trial_id).items()
+            if not key.startswith(DERIVED_TRIAL_ATTRS)
+        }
         after = dict(storage.get_study_system_attrs(study_id))
     notes: list[tuple[str, Any]] = []
     if attrs:

@@ -15,10 +15,9 @@ from ._model import pick
 from ._view import View
 
 TPE_STARTUP = 20  # hyperopt's tpe._default_n_startup_jobs: its first suggestions are rand's
-# Optuna's samplers that keep no state between suggestions and suggest before the lock, as tpe.
-# Not GP: its fits use every core (torch), and four fits at once ran at half the trials/s of
-# one at a time under the lock (bench/README.md, "optuna samplers").
-OPTUNA_OUTSIDE_THE_LOCK = ("optuna:TPESampler",)
+# Optuna's samplers that keep no state between suggestions and suggest before the lock, as tpe
+# (GP's one system attr, a running trial's params, the log holds already: _optuna_sampling.py).
+OPTUNA_OUTSIDE_THE_LOCK = ("optuna:TPESampler", "optuna:GPSampler")
 
 
 def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict] | None:
