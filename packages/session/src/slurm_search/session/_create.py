@@ -137,8 +137,11 @@ def create_session(
         The session's `type:name`.
 
     Raises:
-        InvalidObjective, InvalidSpace, InvalidSetting, InvalidSessionName,
-        SessionExists.
+        InvalidObjective: the objective does not import or is not callable.
+        InvalidSpace: the space does not draw.
+        InvalidSetting: a setting is out of its range.
+        InvalidSessionName: the name is malformed.
+        SessionExists: a session of that name exists.
     """
     from . import _space, _space_checks  # hyperopt: imported only to create a session
 
