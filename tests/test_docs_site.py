@@ -153,3 +153,28 @@ def test_the_search_finds_a_public_name(served, browser):
     assert any("reference/session/" in h for h in hrefs), hrefs
     assert any("tutorials/slurm/" in h for h in hrefs), hrefs
     assert _severe(browser) == []
+
+
+REFERENCE = {
+    "slurm_search.locking": "reference/locking",
+    "slurm_search.state": "reference/state",
+    "slurm_search.session": "reference/session",
+    "slurm_search.session.workers": "reference/workers",
+    "slurm_search.dsl": "reference/dsl",
+    "slurm_search.rl": "reference/rl",
+}
+
+
+@pytest.mark.slow
+def test_the_reference_has_every_public_name_and_the_full_help(site):
+    import importlib
+
+    for module, page in REFERENCE.items():
+        html = (site / page / "index.html").read_text()
+        missing = [n for n in importlib.import_module(module).__all__ if f'id="{module}.{n}"' not in html]
+        assert missing == [], (module, missing)
+    help_page = (site / "reference/ssearch/index.html").read_text()
+    top = subprocess.run([str(BIN / "ssearch"), "--help"], capture_output=True, text=True, check=True).stdout
+    for sub in ("start", "trials", "dashboard", "salvage", "generational_work_on"):
+        assert f"$ ssearch {sub} --help" in help_page and sub in top
+    assert "--print-config" in (site / "reference/run_exp/index.html").read_text()

@@ -6,6 +6,10 @@
 - `<!-- cli-help: ssearch -->` / `<!-- cli-help: run_exp -->` becomes the
   command's `--help`, and for ssearch every subcommand's, as the installed
   command prints them now.
+- `<!-- session-format -->` becomes the session format this code writes and
+  the ones it reads (`FORMAT_VERSION`, `READS` of the session package's
+  `_format.py`), and `<!-- checkpoint-format -->` the state package's
+  checkpoint head format, so the pages cannot disagree with the code.
 - `pictures/*.dot` are drawn to `pictures/*.svg` with graphviz's `dot`, and
   `pictures/demo_ast.svg` is what `run_exp demo --display-ast=graph` draws.
 
@@ -30,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 _API = re.compile(r"<!-- api: (slurm_search\.[a-z_.]+) -->")
 _HELP = re.compile(r"<!-- cli-help: (ssearch|run_exp) -->")
+_SESSION_FORMAT = ROOT / "packages/session/src/slurm_search/session/_format.py"
+_CHECKPOINT_FORMAT = ROOT / "packages/state/src/slurm_search/state/_checkpoint_head.py"
 
 
 def public_names(module: str) -> list[str]:
@@ -40,6 +46,34 @@ def public_names(module: str) -> list[str]:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
             return [ast.literal_eval(e) for e in node.value.elts]  # type: ignore[attr-defined]
     raise PluginError(f"{init} has no __all__: the reference lists a package's __all__")
+
+
+def constant(path: Path, name: str):
+    """The value of the module-level constant `name` in `path` (a literal, or frozenset({...}))."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            value = node.value
+            if isinstance(value, ast.Call) and getattr(value.func, "id", None) == "frozenset":
+                return frozenset(ast.literal_eval(value.args[0]))
+            return ast.literal_eval(value)
+    raise PluginError(f"{path} has no constant {name}")
+
+
+def session_format() -> str:
+    writes = constant(_SESSION_FORMAT, "FORMAT_VERSION")
+    reads = sorted(constant(_SESSION_FORMAT, "READS"))
+    return (
+        f"This slurm-search-session writes session format **{writes}** and reads formats "
+        f"**{', '.join(map(str, reads))}** (`FORMAT_VERSION` and `READS` in `session/_format.py`)."
+    )
+
+
+def checkpoint_format() -> str:
+    return (
+        f"This slurm-search-state writes log checkpoints of head format **{constant(_CHECKPOINT_FORMAT, 'FORMAT')}** "
+        "and reads only that one (`FORMAT` in `state/_checkpoint_head.py`); a checkpoint of another format is "
+        "ignored, which costs a replay of the log, never an error."
+    )
 
 
 def _api_block(match: re.Match) -> str:
@@ -81,6 +115,8 @@ def cli_help(command: str) -> str:
 
 def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001 (MkDocs's signature)
     markdown = _API.sub(_api_block, markdown)
+    markdown = markdown.replace("<!-- session-format -->", session_format())
+    markdown = markdown.replace("<!-- checkpoint-format -->", checkpoint_format())
     return _HELP.sub(lambda m: cli_help(m.group(1)), markdown)
 
 
