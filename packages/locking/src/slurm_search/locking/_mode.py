@@ -247,7 +247,7 @@ def lock_mode() -> str:
     Decided once per store and recorded in it (see the package README).
 
     Raises:
-        InvalidEnvironmentSetting: SLURM_SEARCH_LOCK holds another word.
+        InvalidEnvironmentSetting: a SLURM_SEARCH_* variable has a bad value.
         LockModeMismatch: the store's record and this host disagree.
         BadModeRecord: the store's record does not read.
     """

@@ -137,9 +137,9 @@ def create_session(
         The session's `type:name`.
 
     Raises:
-        InvalidObjective: the objective does not import or is not callable.
-        InvalidSpace: the space does not draw.
-        InvalidSetting: a setting is out of its range.
+        InvalidObjective: the objective does not name an importable callable.
+        InvalidSpace: the space is not one hyperopt (or the algo) can use.
+        InvalidSetting: a setting (algo, max_evals, lease, ...) has a wrong value.
         InvalidSessionName: the name is malformed.
         SessionExists: a session of that name exists.
     """
