@@ -1,12 +1,15 @@
-"""The built wheels of slurm-search-locking alone, then of slurm-search-state
-alone (with the locking wheel it requires), install into empty virtual
-environments with only their declared dependencies, and work there, as for a
-user who wants only the lock or only the store.
+"""What `make dist` builds, and what a user who wants only part of it gets.
 
-The wheels are built from this checkout (`python -m build`, as `make dist`
-does) and installed with `--no-index --find-links`: pip takes nothing but
-them, so the version ranges between our packages must match the versions
-built.
+The wheels and sdists of the five packages and the meta-package pass
+`twine check --strict`. The built wheel of slurm-search-locking alone, then
+of slurm-search-state alone (with the locking wheel it requires), install
+into empty virtual environments with only their declared dependencies, and
+work there, as for a user who wants only the lock or only the store.
+
+The distributions are built from this checkout (`python -m build`, as
+`make dist` does) and installed with `--no-index --find-links`: pip takes
+nothing but them, so the version ranges between our packages must match the
+versions built.
 """
 
 from __future__ import annotations
@@ -29,15 +32,34 @@ def _version(part: str) -> str:
     return tomllib.loads((ROOT / "packages" / part / "pyproject.toml").read_text())["project"]["version"]
 
 
+PARTS = ("locking", "state", "session", "dsl", "rl")
+
+
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory) -> Path:
+    """The wheels and sdists of the five packages and the meta-package, as `make dist` builds them."""
     out = tmp_path_factory.mktemp("dist")
-    for part in ("locking", "state"):
+    for folder in [ROOT / "packages" / part for part in PARTS] + [ROOT]:
         subprocess.run(
-            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), part],
-            check=True, capture_output=True, cwd=ROOT / "packages",
+            [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), "."],
+            check=True, capture_output=True, cwd=folder,
         )
     return out
+
+
+@pytest.mark.slow
+def test_the_distributions_pass_twine_check(wheels):
+    built = sorted(p.name for p in wheels.iterdir())
+    versions = {part: _version(part) for part in PARTS}
+    for part, version in versions.items():
+        assert f"slurm_search_{part}-{version}-py3-none-any.whl" in built
+        assert f"slurm_search_{part}-{version}.tar.gz" in built
+    proc = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, sorted(wheels.iterdir()))],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("PASSED") == len(built) == 12
 
 
 def _venv_with(tmp_path: Path, wheels: Path, requirement: str) -> tuple[Path, set[str]]:
