@@ -15,6 +15,7 @@ versions built.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +38,20 @@ PARTS = ("locking", "state", "session", "dsl", "rl")
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory) -> Path:
-    """The wheels and sdists of the five packages and the meta-package, as `make dist` builds them."""
-    out = tmp_path_factory.mktemp("dist")
-    for folder in [ROOT / "packages" / part for part in PARTS] + [ROOT]:
+    """The wheels and sdists of the five packages and the meta-package, as `make dist` builds them.
+
+    Each is built from a copy of its folder, so the checkout gets no build/ or egg-info of the test's.
+    """
+    out, sources = tmp_path_factory.mktemp("dist"), tmp_path_factory.mktemp("sources")
+    skip = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    folders = []
+    for part in PARTS:
+        folders.append(shutil.copytree(ROOT / "packages" / part, sources / part, ignore=skip))
+    meta = sources / "meta"
+    meta.mkdir()
+    for name in ("pyproject.toml", "README.md"):  # the meta-package holds no code
+        shutil.copy(ROOT / name, meta / name)
+    for folder in [*folders, meta]:
         subprocess.run(
             [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), "."],
             check=True, capture_output=True, cwd=folder,
