@@ -10,7 +10,8 @@ reader would paste them, top to bottom, in one folder per page:
 - ```` ```python ```` without a title: the block runs as a script there;
 - a block whose title starts with "not run" is shown only, and its title
   says why (`test_the_blocks_not_run_say_why`);
-- other languages (text, toml, console) are output or configuration, not run.
+- other languages (text, toml, bash for ~/.bashrc lines) are output or
+  configuration, not run.
 
 `exp:NAME` stands for the run the page made last (the newest in
 `run_exp --list-runs`), as the pages say. Pages that need Slurm are listed in
