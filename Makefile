@@ -13,7 +13,7 @@ PARTS  := locking state session dsl rl
 # namespace spans the five packages exactly as it does when installed.
 EDITABLE := --config-settings editable_mode=compat $(foreach p,$(PARTS),-e packages/$(p)) -e .
 
-.PHONY: all install system-deps run test lint bench clean
+.PHONY: all install system-deps run test lint bench docs dist clean
 
 all: test
 
@@ -71,5 +71,18 @@ bench: install
 	$(PIP) install --quiet fusepy
 	$(PY) bench/run_all.py
 
+# The documentation site (mkdocs.yml, docs/) into site/; --strict fails on a
+# broken link, reference or docstring. Its hook runs ssearch, run_exp and dot.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# Wheels and sdists of the five packages and the meta-package into dist/,
+# checked by twine (metadata, README rendering).
+dist: install
+	rm -rf dist
+	for p in $(PARTS); do $(PY) -m build --quiet --outdir dist packages/$$p || exit 1; done
+	$(PY) -m build --quiet --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis site dist

@@ -247,7 +247,9 @@ def lock_mode() -> str:
     Decided once per store and recorded in it (see the package README).
 
     Raises:
-        InvalidEnvironmentSetting, LockModeMismatch, BadModeRecord.
+        InvalidEnvironmentSetting: a SLURM_SEARCH_* variable has a bad value.
+        LockModeMismatch: the store's record and this host disagree.
+        BadModeRecord: the store's record does not read.
     """
     key = (*home_key(), requested_mode())
     found = _modes.get(key)

@@ -137,8 +137,11 @@ def create_session(
         The session's `type:name`.
 
     Raises:
-        InvalidObjective, InvalidSpace, InvalidSetting, InvalidSessionName,
-        SessionExists.
+        InvalidObjective: the objective does not name an importable callable.
+        InvalidSpace: the space is not one hyperopt (or the algo) can use.
+        InvalidSetting: a setting (algo, max_evals, lease, ...) has a wrong value.
+        InvalidSessionName: the name is malformed.
+        SessionExists: a session of that name exists.
     """
     from . import _space, _space_checks  # hyperopt: imported only to create a session
 

@@ -224,7 +224,8 @@ def checkpoint_folder(step: int | None = None) -> Iterator[Path]:
     folder's path. If the block raises, nothing is published.
 
     Raises:
-        the errors of `save_checkpoint`.
+        CheckpointError: as `save_checkpoint` raises it.
+        NotInTrial: as `save_checkpoint` raises it.
     """
     trial = _trial()
     name = trial.session

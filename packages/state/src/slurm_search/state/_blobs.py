@@ -305,7 +305,9 @@ def save_blob(name: str, data: bytes | memoryview, prefix: str = "blob") -> Blob
     blob is never replaced in place. Takes no lock.
 
     Raises:
-        InvalidName, UnsafeState; OSError (a full store).
+        InvalidName: the name is malformed.
+        UnsafeState: the folder is writable by others or owned by another user.
+        OSError: a full store.
     """
     folder = subdir(name, BLOBS)
     key = f"{prefix}.{secrets.token_hex(8)}"

@@ -367,7 +367,8 @@ def append(
         The position just after these records.
 
     Raises:
-        InvalidName, LockTimeout.
+        InvalidName: the name is malformed.
+        LockTimeout: the lock was not taken within `timeout`.
         CorruptState: the log is damaged before its end (nothing is written).
     """
     p = _names.paths(name)
@@ -411,7 +412,9 @@ def compact(
         records that were kept.
 
     Raises:
-        InvalidName, LockTimeout, CorruptState.
+        InvalidName: the name is malformed.
+        LockTimeout: the lock was not taken within `timeout`.
+        CorruptState: the log is damaged.
         LogCompacted: `upto` is from an older epoch of the log.
     """
     p = _names.paths(name)

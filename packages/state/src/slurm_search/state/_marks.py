@@ -61,7 +61,9 @@ def mark(name: str, part: str, new: str, old: str | None = None) -> bool:
         (create) or `old` no longer exists (rename).
 
     Raises:
-        InvalidName, UnsafeState; OSError from the filesystem.
+        InvalidName: the name is malformed.
+        UnsafeState: the folder is writable by others or owned by another user.
+        OSError: from the filesystem.
     """
     folder = _folder(name, part)
     target = folder / _check_mark(new)

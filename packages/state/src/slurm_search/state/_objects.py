@@ -164,7 +164,11 @@ def transaction(name: str, *, timeout: float | None = None) -> Iterator[Box]:
             box.value["n"] += 1
 
     Raises:
-        InvalidName, NotFound, CorruptState, UnsafeState, LockTimeout.
+        InvalidName: the name is malformed.
+        NotFound: nothing is stored under `name`.
+        CorruptState: the file does not unpickle.
+        UnsafeState: a file or folder is writable by others or owned by another user.
+        LockTimeout: the lock was not taken within `timeout`.
     """
     p = _names.paths(name)
     with held(p.name, timeout):
@@ -240,7 +244,8 @@ def delete(name: str, *, timeout: float | None = None) -> None:
     leaves either the whole object or none of it.
 
     Raises:
-        InvalidName, LockTimeout.
+        InvalidName: the name is malformed.
+        LockTimeout: the lock was not taken within `timeout`.
         NotFound: nothing is stored under `name`.
     """
     p = _names.paths(name)
@@ -263,7 +268,9 @@ def restore_previous(name: str, *, timeout: float | None = None) -> None:
     started: nothing is lost, not even a corrupt file.
 
     Raises:
-        InvalidName, LockTimeout, UnsafeState.
+        InvalidName: the name is malformed.
+        LockTimeout: the lock was not taken within `timeout`.
+        UnsafeState: a file or folder is writable by others or owned by another user.
         NotFound: there is no previous version.
         CorruptState: the previous version does not unpickle either.
     """

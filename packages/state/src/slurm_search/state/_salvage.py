@@ -369,7 +369,9 @@ def salvage(name: str, *, timeout: float | None = None, snapshot: Callable[[Any]
     the module's docstring for `snapshot`.
 
     Raises:
-        InvalidName, LockTimeout, UnsafeState.
+        InvalidName: the name is malformed.
+        LockTimeout: the lock was not taken within `timeout`.
+        UnsafeState: a file or folder is writable by others or owned by another user.
         NotFound: the name has no log.
         LockNotCoherent: another process wrote the log under our lock
             (nothing was replaced).
