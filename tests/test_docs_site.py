@@ -10,8 +10,6 @@ unless SLURM_SEARCH_REQUIRE_BROWSER=1 (CI), where it fails instead.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,28 +18,17 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
+from browser import chrome, free_port, missing
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("SLURM_SEARCH_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (SLURM_SEARCH_REQUIRE_BROWSER=1: `make install` as root installs it)")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The site built from this checkout, with --strict."""
     if not (BIN / "mkdocs").exists():
-        _missing("mkdocs is not installed (pip install -r requirements-dev.txt)")
+        missing("mkdocs is not installed (pip install -r requirements-dev.txt)")
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SLURM_SEARCH_HOME": str(out.parent / "home")}
     proc = subprocess.run(
@@ -54,7 +41,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served(site):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -75,22 +62,7 @@ def served(site):
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _missing("selenium is not installed (pip install -r requirements-dev.txt)")
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not binary or not driver_path:
-        _missing("Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    flags = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000")
-    for arg in flags:
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver = chrome(console=True)
     yield driver
     driver.quit()
 

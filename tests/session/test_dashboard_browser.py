@@ -7,8 +7,6 @@ SLURM_SEARCH_REQUIRE_BROWSER=1 (CI), where it fails instead.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import chrome, free_port
 from hyperopt import hp
 
 from slurm_search import session
@@ -25,38 +24,12 @@ from slurm_search import session
 SSEARCH = Path(sys.executable).parent / "ssearch"
 
 
-def _missing(reason: str) -> None:
-    if os.environ.get("SLURM_SEARCH_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (SLURM_SEARCH_REQUIRE_BROWSER=1: `make install` as root installs it)")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _missing("selenium is not installed (pip install -r requirements-dev.txt)")
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not binary or not driver_path:
-        _missing("Debian's chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
     pytest.importorskip("optuna_dashboard")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"):
-        options.add_argument(arg)
-    # The system's driver and browser: selenium downloads nothing.
-    driver = webdriver.Chrome(options=options, service=Service(driver_path))
+    driver = chrome()
     yield driver
     driver.quit()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get_json(url: str, deadline: float, proc: subprocess.Popen) -> object:
@@ -91,7 +64,7 @@ def _wait_for_text(driver, text: str, timeout: float) -> str:
 
 @pytest.fixture
 def dashboard():
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(SSEARCH), "dashboard", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
