@@ -26,7 +26,6 @@ from ._measures import select, split_path
 from ._params import MISSING, get_param, has_param, with_param
 from ._sampling import run_sampling
 from ._settings import (
-    METHODS,
     PRUNER_VALUES,
     check_count,
     check_method,
@@ -34,6 +33,7 @@ from ._settings import (
     check_pruner,
     check_threads,
     check_timeout,
+    methods,
 )
 from ._typos import near_parameters
 
@@ -52,7 +52,6 @@ __all__ = [
     "evaluate_tree",
     "navigate",
     "children",
-    "METHODS",
 ]
 
 
@@ -280,7 +279,8 @@ class SamplingNode(Node):
         where = f"{self.function}({self.var!r})"
 
         def lookup(value: Any, what: str) -> Any:
-            if isinstance(value, str) and value not in {"method": METHODS, "pruner": PRUNER_VALUES}.get(what, ()):
+            words = methods() if what == "method" else {"pruner": PRUNER_VALUES}.get(what, ())
+            if isinstance(value, str) and value not in words:
                 found = get_param(current, value)
                 if found is MISSING:
                     raise BadValue(

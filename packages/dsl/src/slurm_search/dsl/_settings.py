@@ -16,11 +16,10 @@ from ._errors import BadValue
 from ._params import MISSING
 
 __all__ = [
-    "GOALS", "METHODS", "PRUNER_VALUES", "check_count", "check_goal", "check_method", "check_pruner", "check_threads",
-    "check_timeout",
+    "GOALS", "PRUNER_VALUES", "check_count", "check_goal", "check_method", "check_pruner", "check_threads",
+    "check_timeout", "methods",
 ]
 
-METHODS = ("inline", "cpu", "slurm")
 PRUNER_VALUES = ("none", "median", "asha")
 #: The words of a goal (a direction) and the strategy each names. Exactly
 #: these: ``MIN`` or ``maximum`` would otherwise read as one or the other.
@@ -45,14 +44,22 @@ def check_count(option: str, value: Any) -> int:
     return value
 
 
+def methods() -> tuple[str, ...]:
+    """The launch methods' words: the session's executors (`slurm_search.session.workers.methods`)."""
+    from slurm_search.session.workers import methods as executor_methods
+
+    return executor_methods()
+
+
 def check_method(option: str, value: Any) -> str:
-    """A method: ``inline``, ``cpu`` or ``slurm``.
+    """A method: ``inline``, ``cpu``, ``slurm`` or a registered executor's word.
 
     Raises:
         BadValue: naming the methods.
     """
-    if not isinstance(value, str) or value not in METHODS:
-        raise BadValue(option, value, " or ".join(METHODS))
+    known = methods()
+    if not isinstance(value, str) or value not in known:
+        raise BadValue(option, value, " or ".join(known))
     return value
 
 

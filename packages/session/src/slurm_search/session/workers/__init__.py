@@ -2,7 +2,9 @@
 
 The layer above the session core (`slurm_search.session`): `launch` runs
 workers inline, as local processes or as Slurm job arrays (handing over to a
-new array at the time limit), `cancel` stops a session and its Slurm jobs,
+new array at the time limit), each an `Executor` found by its method word
+(`methods`, `executor_for`; a user's own joins through the entry-point group
+``slurm_search.executors``), `cancel` stops a session and its Slurm jobs,
 `session_types` are the registered kinds of session that ``ssearch start``
 creates, and `_cli` is the ``ssearch`` command. It imports only the core's
 public names; the core never imports it.
@@ -23,18 +25,36 @@ from ._errors import (
     WorkersFailed,
     WorkersLeft,
 )
-from ._launch import Launched, Plan, cancel, launch, plan
+from ._executor import Executor, Launched
+from ._executors import (
+    EXECUTORS_GROUP,
+    InlineExecutor,
+    LocalExecutor,
+    LocalLaunched,
+    SlurmExecutor,
+    SlurmLaunched,
+    executor_for,
+    methods,
+)
+from ._launch import Plan, cancel, launch, plan
 from ._registry import session_types
 from ._slurm_script import check_slurm_options
 
 __all__ = [
     "BadSessionParameters",
     "BadSlurmOption",
+    "EXECUTORS_GROUP",
+    "Executor",
+    "InlineExecutor",
     "LaunchError",
     "Launched",
+    "LocalExecutor",
+    "LocalLaunched",
     "MAX_WORKERS",
     "Plan",
     "SlurmCommandError",
+    "SlurmExecutor",
+    "SlurmLaunched",
     "SlurmNotFound",
     "SubmissionError",
     "UnknownSessionType",
@@ -43,7 +63,9 @@ __all__ = [
     "WorkersLeft",
     "cancel",
     "check_slurm_options",
+    "executor_for",
     "launch",
+    "methods",
     "plan",
     "session_types",
 ]

@@ -18,6 +18,8 @@ from ._cli_args import BadArgument, CommandError, parse_assignments
 from ._cli_common import ASSIGNMENTS, CONTEXT, best_line, existing, summary_line
 from ._config import MAX_WORKERS
 from ._errors import LaunchError, SlurmNotFound
+from ._executor import Executor
+from ._executors import methods
 from ._launch import Plan, cancel, plan
 from ._registry import describe_types, is_objective_ref, objective_arguments, session_arguments
 
@@ -25,10 +27,10 @@ from ._registry import describe_types, is_objective_ref, objective_arguments, se
 def _launch_options(func: Any) -> Any:
     func = click.option(
         "--method",
-        type=click.Choice(["auto", "inline", "cpu", "slurm"]),
+        type=click.Choice(["auto", *methods()]),
         default=None,
-        help="Where workers run: inline (this process), cpu (local processes), slurm (a job array). "
-        "Default: slurm if sbatch is found, else cpu.",
+        help="Where workers run: inline (this process), cpu (local processes), slurm (a job array), "
+        "or a registered executor. Default: slurm if sbatch is found, else cpu.",
     )(func)
     func = click.option(
         "--workers", type=click.IntRange(min=1, max=MAX_WORKERS), default=None,
@@ -52,13 +54,16 @@ def _split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str,
 
 
 def _refuse_no_wait_inline(planned: Plan, wait: bool | None) -> None:
-    if wait is False and planned.method == "inline":
-        raise BadArgument("--no-wait does nothing with --method=inline (it runs in this process): leave it out")
+    if wait is False and planned.executor.in_process:
+        raise BadArgument(
+            f"--no-wait does nothing with --method={planned.method} (it runs in this process): leave it out"
+        )
 
 
 def _run(name: str, planned: Plan, wait: bool | None) -> None:
+    chosen = planned.executor
     if wait is None:
-        wait = planned.method != "slurm"
+        wait = chosen.waits_by_default
     launched = planned.launch(name, wait=False)
     if launched.workers < planned.workers:
         click.echo(
@@ -66,9 +71,10 @@ def _run(name: str, planned: Plan, wait: bool | None) -> None:
             f"the session has {launched.workers} trials left",
             err=True,
         )
-    if launched.job_id:
-        click.echo(f"{name}: submitted Slurm job {launched.job_id} ({launched.workers} tasks)", err=True)
-    if wait and planned.method != "inline":
+    started = launched.summary()
+    if started:
+        click.echo(f"{name}: {started}", err=True)
+    if wait and not chosen.in_process:
         launched.wait()
     if launched.progress is not None:
         click.echo(f"{name}: {summary_line(launched.progress)}", err=True)
@@ -135,22 +141,22 @@ def start(session_type: str, assignments: tuple[str, ...], method: str | None, w
         # The session is kept: say how to run it once the problem is fixed.
         raise CommandError(f"{err} (session {name} is kept: `ssearch restart {name}` launches it)") from None
     except KeyboardInterrupt:
-        _interrupted(name, planned.method)
+        _interrupted(name, planned.executor)
 
 
-def _interrupted(name: str, method: str) -> None:
-    """Ctrl-C: the local workers are gone with us, so the session is stopped
-    at once (listed as stopped, not running until a lease runs out), and the
-    way back is printed instead of click's bare "Aborted!"."""
-    if method == "slurm":
+def _interrupted(name: str, chosen: Executor) -> None:
+    """Ctrl-C: workers that are not detached are gone with us, so the session
+    is stopped at once (listed as stopped, not running until a lease runs
+    out), and the way back is printed instead of click's bare "Aborted!"."""
+    if chosen.detached:
         click.echo(
-            f"{name}: interrupted; its Slurm jobs go on (`ssearch stop {name}` stops them, "
+            f"{name}: interrupted; its {chosen.workers_noun} go on (`ssearch stop {name}` stops them, "
             f"`ssearch progress {name}` follows them)",
             err=True,
         )
         raise SystemExit(130)
     try:
-        core.stop(name)
+        chosen.interrupted(name)
     except core.SessionError as err:  # the way back is still worth printing
         click.echo(f"{name}: could not be marked stopped: {err}", err=True)
     click.echo(f"{name}: interrupted and stopped; continue it with: ssearch restart {name}", err=True)
@@ -203,7 +209,7 @@ def restart(
         try:
             _run(name, planned, wait)
         except KeyboardInterrupt:
-            _interrupted(name, planned.method)
+            _interrupted(name, planned.executor)
 
 
 @click.command(context_settings=CONTEXT)

@@ -1,4 +1,4 @@
-"""`launch`: run a session's workers inline, as local processes or on Slurm.
+"""`launch`: run a session's workers with one of the registered executors (inline, local processes, Slurm...).
 
 The launch settings are kept in the session's annotations (key ``launch``),
 so ``ssearch restart`` can launch the same workers again.
@@ -9,77 +9,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from slurm_search import session as core
 
-from . import _local, _slurm, _slurm_commands, _slurm_script
-from ._config import resolve_method, resolve_workers, worker_start
-from ._errors import SlurmNotFound, WorkersFailed
-from ._local import Worker
-from ._wait import finished, wait_for
+from . import _slurm
+from ._executor import Executor, Launched
+from ._executors import executor_for, resolve_method, resolve_workers
 
 logger = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
-class Launched:
-    """What `launch` started.
-
-    Attributes:
-        name: the session.
-        method: ``inline``, ``cpu`` or ``slurm``.
-        workers: how many workers were started (locally: at most one per trial left).
-        job_id: the first array's job id (``slurm``), else None.
-        processes: the local worker processes (``cpu``), else empty.
-        progress: the session's progress when `launch` returned after
-            waiting, else None.
-    """
-
-    name: str
-    method: str
-    workers: int
-    job_id: str | None = None
-    processes: list[Worker] = dataclasses.field(default_factory=list)
-    progress: Any = None
-    settled_at_start: int | None = None
-
-    def wait(self, show: bool = True) -> Any:
-        """Wait until the session is finished; return its progress.
-
-        Raises:
-            WorkersFailed: every worker (every Slurm job of the session) ended
-                and the session is not finished.
-        """
-        if self.method == "cpu":
-            self.progress = _local.wait_workers(self.name, self.processes, show=show)
-        elif self.method == "slurm":
-            self.progress = wait_for(self.name, lambda: bool(_slurm_jobs_queued(self.name)), show=show)
-            if not finished(self.progress):
-                raise WorkersFailed(self.name, self._slurm_failure())
-        else:
-            self.progress = core.progress(self.name)
-        return self.progress
-
-    def _slurm_failure(self) -> str:
-        """Why the session's Slurm jobs ended before it was done, in one line."""
-        settled = _settled(self.progress)
-        jobs = [str(job) for job in core.annotations(self.name).get("slurm_jobs", [])]
-        if self.settled_at_start is not None and settled <= self.settled_at_start and jobs:
-            # Nothing done: maybe no task could even see the store. Slurm says how they ended.
-            why = _slurm_commands.failed_at_start(self.name, jobs[-1:])
-            if why is not None:
-                return why
-        return f"its Slurm jobs ended; see `ssearch logs {self.name}`"
-
-
-def _settled(progress: Any) -> int:
-    return int(getattr(progress, "completed", 0) or 0) + int(getattr(progress, "failed", 0) or 0)
-
-
-def _slurm_jobs_queued(name: str) -> list[str]:
-    # Read each time: a new generation adds its job while we wait.
-    return _slurm_commands.queued(list(core.annotations(name).get("slurm_jobs", [])))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,25 +31,18 @@ class Plan:
     workers: int
     options: dict = dataclasses.field(default_factory=dict)
 
+    @property
+    def executor(self) -> Executor:
+        """The executor of ``method``."""
+        return executor_for(self.method)
+
     def launch(self, name: str, wait: bool = True, show_progress: bool = True) -> Launched:
         """Start the workers on session ``name`` (see `launch`)."""
-        before = core.progress(name)  # UnknownSession before anything starts
+        core.progress(name)  # UnknownSession before anything starts
         core.annotate(name, "launch", {"method": self.method, "workers": self.workers, "slurm": dict(self.options)})
-        launched = Launched(name, self.method, self.workers, settled_at_start=_settled(before))
-        if self.method == "inline":
-            core.work_on(name)
-            launched.progress = core.progress(name)
-        elif self.method == "cpu":
-            # A local worker beyond one per trial left would only start, find
-            # nothing to claim and leave: not started (`launched.workers` says so).
-            left = max(1, before.max_evals - _settled(before) - int(getattr(before, "pruned", 0) or 0))
-            if left < self.workers:
-                logger.info("%s: starting %d workers, not %d: %d trials left", name, left, self.workers, left)
-                launched.workers = left
-            launched.processes = _local.start_workers(name, launched.workers, detach=not wait)
-        else:
-            launched.job_id = _slurm.submit(name, self.workers, self.options)
-        if wait:
+        chosen = self.executor
+        launched = chosen.start(name, self.workers, self.options, wait=wait)
+        if wait and not chosen.in_process:
             launched.wait(show=show_progress)
         return launched
 
@@ -124,12 +54,9 @@ def plan(method: str | None = None, workers: int | None = None, slurm: Mapping[s
     refuse them instead).
     """
     method = resolve_method(method)
-    workers = resolve_workers(method, workers)
-    if method == "cpu":
-        worker_start(None)  # a bad SLURM_SEARCH_WORKER_START, before anything is written
-    options = _slurm_script.normalise_options(slurm) if method == "slurm" else {}
-    if method == "slurm" and not _slurm_commands.available():
-        raise SlurmNotFound("sbatch")
+    chosen = executor_for(method)
+    workers = resolve_workers(chosen, workers)
+    options = chosen.check(workers, slurm)
     return Plan(method, workers, options)
 
 
@@ -147,7 +74,8 @@ def launch(
         name: the session (``type:name``).
         method: ``inline`` (this process), ``cpu`` (local ``ssearch work_on``
             processes), ``slurm`` (an sbatch array of ``ssearch
-            generational_work_on``); None: Slurm if sbatch is found, else cpu.
+            generational_work_on``), or a registered executor's word (see
+            `methods`); None: Slurm if sbatch is found, else cpu.
         workers: how many workers (default: 1 inline, the CPU count for cpu,
             4 on Slurm).
         slurm: Slurm options (``partition``, ``time``, ``gres``, ``mem``,
@@ -158,7 +86,9 @@ def launch(
         show_progress: while waiting, show progress on stderr.
 
     Returns:
-        What was started; ``.progress`` is set when it waited.
+        What was started (a `Launched`, the executor's own subclass:
+        ``.job_id`` on Slurm, ``.processes`` locally); ``.progress`` is set
+        when it waited.
 
     Raises:
         InvalidSetting: a bad method or number of workers.
