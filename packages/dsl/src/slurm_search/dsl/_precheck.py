@@ -18,7 +18,8 @@ from typing import Any
 from ._errors import UnusedParameter
 from ._nodes import Node, SamplingNode, children
 from ._params import MISSING, get_param
-from ._settings import PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout, methods
+from ._settings import PRUNER_VALUES, check_count, check_method, check_pruner, check_threads, check_timeout
+from ._settings import methods as method_words
 
 __all__ = ["check_tree", "check_slurm_used"]
 
@@ -67,7 +68,7 @@ def check_tree(tree: Any, params: Mapping[str, Any]) -> None:
             value = getattr(node, role)
             if role == "trial_timeout" and value is None:
                 continue
-            if isinstance(value, str) and not (role == "method" and value in methods()):
+            if isinstance(value, str) and not (role == "method" and value in method_words()):
                 found = get_param(params, value)
                 if found is MISSING or found is None:
                     continue  # set by use(...) on the way down, or a placeholder: the node checks it
@@ -118,12 +119,13 @@ def check_slurm_used(tree: Any, params: Mapping[str, Any], given: Mapping[str, A
             reading that parameter runs on Slurm.
     """
     used: dict[str, bool] = {}
+    known = method_words()
     methods: list[str] = []
     for node in sampling_nodes(tree):
         if not isinstance(node.slurm, str):
             continue
         method = node.method
-        if isinstance(method, str) and method not in methods():
+        if isinstance(method, str) and method not in known:
             methods.append(f"--{method}=slurm")
             method = get_param(params, method)
             if method is MISSING or method is None:
