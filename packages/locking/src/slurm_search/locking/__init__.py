@@ -10,7 +10,8 @@ lease files) is decided once per store from its filesystem and recorded in
 from __future__ import annotations
 
 from . import settings
-from ._api import SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
+from ._api import BACKENDS, SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
+from ._backend import LockBackend
 from ._errors import (
     BadModeRecord,
     InvalidEnvironmentSetting,
@@ -25,20 +26,25 @@ from ._errors import (
     SlurmSearchError,
     UnsafeLockFile,
 )
+from ._flock import FlockBackend
 from ._fs import Filesystem, choose_mode, mount_of
 from ._mode import Decision, record_path, set_store_mode, store_mode
 from ._names import validate_name
+from ._soft import SoftBackend
 from .settings import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
 
 __all__ = [
+    "BACKENDS",
     "SLOW_WAIT",
     "SlurmSearchError",
     "settings",
     "BadModeRecord",
     "Decision",
     "Filesystem",
+    "FlockBackend",
     "InvalidLockName",
     "InvalidEnvironmentSetting",
+    "LockBackend",
     "LockError",
     "LockLost",
     "LockModeMismatch",
@@ -46,6 +52,7 @@ __all__ = [
     "LockTimeout",
     "LockUnsupported",
     "NotLocked",
+    "SoftBackend",
     "UnsafeLockFile",
     "choose_mode",
     "ensure_dir",

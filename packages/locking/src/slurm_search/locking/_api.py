@@ -19,18 +19,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from ._backend import LockBackend
 from ._errors import LockLost, LockReentry, LockTimeout, NotLocked
 from ._flock import FlockBackend, forget_instances
 from ._mode import lock_mode
 from ._names import validate_name
 from ._soft import SoftBackend
-from .settings import ensure_dir, home_key, locks_dir, soft_grace
+from .settings import ensure_dir, home_key, locks_dir
 
-__all__ = ["lock", "have_lock", "needs_lock", "held_locks", "fence", "lock_mode"]
+__all__ = ["BACKENDS", "lock", "have_lock", "needs_lock", "held_locks", "fence", "lock_mode"]
 
 logger = logging.getLogger("slurm_search.locking")
 
 SLOW_WAIT = 0.1  # waits longer than this are logged
+#: The backend of each lock mode (`lock_mode`), each keeping the `LockBackend` contract.
+BACKENDS: dict[str, type[LockBackend]] = {"flock": FlockBackend, "soft": SoftBackend}
 
 _registry_guard = threading.Lock()
 _thread_locks: dict[str, threading.Lock] = {}
@@ -39,7 +42,7 @@ _held = threading.local()
 F = TypeVar("F", bound=Callable[..., object])
 
 
-def _held_names() -> dict[str, FlockBackend | SoftBackend]:
+def _held_names() -> dict[str, LockBackend]:
     names = getattr(_held, "names", None)
     if names is None:
         names = _held.names = {}
@@ -105,7 +108,7 @@ def fence(name: str) -> None:
     if backend is None:
         raise NotLocked(name, "fence")
     if not backend.still_held():
-        raise LockLost(name, getattr(backend, "grace", 0.0))
+        raise LockLost(name, backend.grace)
 
 
 def have_lock(name: str) -> bool:
@@ -142,11 +145,7 @@ def lock(name: str, timeout: float | None = None) -> Iterator[None]:
     if not mutex.acquire(timeout=-1 if deadline is None else max(0.0, deadline - start)):
         raise LockTimeout(name, time.monotonic() - start)
     try:
-        backend: FlockBackend | SoftBackend
-        if lock_mode() == "soft":
-            backend = SoftBackend(path, soft_grace())
-        else:
-            backend = FlockBackend(path)
+        backend = BACKENDS[lock_mode()](path)
         if not backend.acquire(deadline):
             raise LockTimeout(name, time.monotonic() - start)
     except BaseException:

@@ -25,6 +25,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+from ._backend import LockBackend
 from ._errors import UnsafeLockFile
 from ._mode import flock_unsupported
 from .settings import ensure_dir
@@ -143,8 +144,8 @@ def _locked_file_is_the_path(path: Path, fd: int) -> bool:
     return True
 
 
-class FlockBackend:
-    """One acquisition of one flock lock file."""
+class FlockBackend(LockBackend):
+    """One acquisition of one flock lock file (see `LockBackend`; it cannot be taken over: ``grace`` 0)."""
 
     def __init__(self, path: Path) -> None:
         self._path = path

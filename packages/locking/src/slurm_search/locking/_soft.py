@@ -34,7 +34,8 @@ import threading
 import time
 from pathlib import Path
 
-from .settings import ensure_dir
+from ._backend import LockBackend
+from .settings import ensure_dir, soft_grace
 
 __all__ = ["SoftBackend"]
 
@@ -73,18 +74,25 @@ def _observe(path: Path) -> tuple[bytes, int] | None:
         os.close(fd)
 
 
-class SoftBackend:
-    """One acquisition of one soft lock file."""
+class SoftBackend(LockBackend):
+    """One acquisition of one soft lock file (see `LockBackend`).
 
-    def __init__(self, path: Path, grace: float) -> None:
+    Args:
+        path: the lock's path; the lease file is its ``.softlock`` sibling.
+        grace: seconds without renewal before the lock is stale (default:
+            ``SLURM_SEARCH_LOCK_GRACE``, see `soft_grace`).
+    """
+
+    def __init__(self, path: Path, grace: float | None = None) -> None:
         self._path = path.with_suffix(".softlock")
-        self._grace = grace
+        self._grace = soft_grace() if grace is None else grace
         self._line = _holder_line().encode()
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
     @property
     def grace(self) -> float:
+        """The grace period: a lease not renewed for that long is broken."""
         return self._grace
 
     def acquire(self, deadline: float | None) -> bool:
