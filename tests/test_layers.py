@@ -100,3 +100,21 @@ def test_an_import_cycle_fails_even_through_a_function_local_import(tmp_path):
     result = run_check(root)
     assert result.returncode == 1
     assert "import cycle among slurm_search.state._ping, slurm_search.state._pong" in result.stderr
+
+
+def test_any_sub_package_with_a_public_face_is_a_unit_of_its_own(tmp_path):
+    # No list of units: a sub-package whose __init__.py declares __all__ is one,
+    # so its package reaches into it only through its public names.
+    root = _copy_with(tmp_path, "state", "_intruder.py", "from slurm_search.state.journal._frames import frame\n")
+    face = root / "packages" / "state" / "src" / "slurm_search" / "state" / "journal"
+    face.mkdir()
+    (face / "__init__.py").write_text('from ._frames import frame\n\n__all__ = ["frame"]\n')
+    (face / "_frames.py").write_text("def frame():\n    return 1\n")
+    result = run_check(root)
+    assert result.returncode == 1
+    assert "state imports slurm_search.state.journal._frames.frame, a private part of slurm_search.state.journal" in (
+        result.stderr
+    )
+    # Without __all__ it is only a folder of the package: the same import passes.
+    (face / "__init__.py").write_text("")
+    assert run_check(root).returncode == 0, run_check(root).stderr

@@ -6,10 +6,11 @@ lazy import is still a dependency), except those under ``if TYPE_CHECKING:``:
 1. Layers. Top to bottom: rl -> dsl -> session -> state -> locking. A package
    may import the ones below it, never one above (nor anything it does not
    know).
-2. No private reach-ins. A package imports only the public names of another
-   (``slurm_search.state``, never ``slurm_search.state._files``). The
-   session's workers layer (``slurm_search.session.workers``) counts as a
-   package of its own here: it uses the session core's public names only.
+2. No private reach-ins. A unit imports only the public names of another
+   (``slurm_search.state``, never ``slurm_search.state._files``). A unit is a
+   package, or a sub-package with a public face of its own: an
+   ``__init__.py`` that declares ``__all__`` (``slurm_search.session.workers``
+   uses the session core's public names only, and the core its).
 3. No cycles. Inside a package, the modules' imports form no cycle.
 
     python tools/check_layers.py [ROOT]      exit status 1 and one line per violation
@@ -23,8 +24,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 LAYERS = ["locking", "state", "session", "dsl", "rl"]  # bottom to top
-# Sub-packages that use their package's public names only, like another package.
-UNITS = {"session": ["session.workers"]}
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -60,13 +59,35 @@ def _targets(node: ast.Import | ast.ImportFrom, module: str, is_package: bool) -
     return [f"{base}.{alias.name}" for alias in node.names]
 
 
-def _unit_of(dotted: str) -> str:
+def _declares_all(path: Path) -> bool:
+    """Whether a module assigns ``__all__`` at its top level (its public face)."""
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        else:
+            continue
+        if any(isinstance(target, ast.Name) and target.id == "__all__" for target in targets):
+            return True
+    return False
+
+
+def _units(src: Path) -> list[str]:
+    """The sub-packages below a package that are units (``session.workers``), deepest first."""
+    found = []
+    for init in (src / "slurm_search").glob("*/*/**/__init__.py"):
+        if _declares_all(init):
+            found.append(".".join(init.parent.relative_to(src / "slurm_search").parts))
+    return sorted(found, key=lambda unit: (-unit.count("."), unit))
+
+
+def _unit_of(dotted: str, units: list[str]) -> str:
     """``slurm_search.session.workers._cli`` -> ``session.workers``; ``slurm_search.state._x`` -> ``state``."""
     parts = dotted.split(".")[1:]
-    for units in UNITS.values():
-        for unit in units:
-            if parts[: len(unit.split("."))] == unit.split("."):
-                return unit
+    for unit in units:
+        if parts[: len(unit.split("."))] == unit.split("."):
+            return unit
     return parts[0] if parts else ""
 
 
@@ -118,6 +139,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def violations(root: Path) -> list[str]:
     problems = []
+    units = [unit for own in LAYERS for unit in _units(root / "packages" / own / "src")]
     for own in LAYERS:
         src = root / "packages" / own / "src"
         if not src.is_dir():
@@ -132,7 +154,7 @@ def violations(root: Path) -> list[str]:
         graph: dict[str, set[str]] = {name: set() for name in modules}
         for name, path in modules.items():
             where = path.relative_to(root)
-            unit = _unit_of(name)
+            unit = _unit_of(name, units)
             tree = ast.parse(path.read_text(), str(path))
             for node in _imports(tree):
                 for target in _targets(node, name, path.name == "__init__.py"):
@@ -148,7 +170,7 @@ def violations(root: Path) -> list[str]:
                                 f"(allowed: {', '.join(sorted(below)) or 'none'})"
                             )
                             continue
-                    target_unit = _unit_of(target)
+                    target_unit = _unit_of(target, units)
                     private = [p for p in parts[2:] if p.startswith("_") and not p.startswith("__")]
                     if target_unit != unit and private:
                         problems.append(
