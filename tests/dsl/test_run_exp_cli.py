@@ -48,7 +48,7 @@ def test_alone_it_lists_the_experiments():
 def test_help_imports_neither_hyperopt_nor_torch():
     code = (
         "import sys\n"
-        "from slurm_search.dsl._cli import main\n"
+        "from slurm_search.dsl import main\n"
         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
         "print('LOADED', 'hyperopt' in sys.modules, 'torch' in sys.modules)\n"
     )

@@ -111,7 +111,7 @@ def test_list_does_not_import_hyperopt_or_torch():
     name = session.create_session("slurm_search.session.demo:objective", {"x": 1.0}, max_evals=2)
     code = (
         "import sys\n"
-        "from slurm_search.session.workers._cli import main\n"
+        "from slurm_search.session.workers import main\n"
         "try:\n    main(['list', '--all'])\nexcept SystemExit:\n    pass\n"
         "print('MODULES', 'hyperopt' in sys.modules, 'torch' in sys.modules)\n"
     )

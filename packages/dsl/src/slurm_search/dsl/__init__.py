@@ -63,6 +63,15 @@ from ._runtime import current_run, param, params
 from ._settings import GOALS, check_goal
 from ._spec import ENTRY_POINT_GROUP, Spec, load_spec, registered
 
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``run_exp`` command (its console script): run it with ``argv`` (default: ``sys.argv[1:]``)."""
+    # Imported here: the click commands are not part of the library's import.
+    from ._cli import main as cli_main
+
+    cli_main(argv)
+
+
 __all__ = [
     "ENTRY_POINT_GROUP",
     "GOALS",
@@ -95,6 +104,7 @@ __all__ = [
     "mapped_params",
     "maximizing_sampling",
     "load_checkpoint",
+    "main",
     "measurements",
     "minimizing_sampling",
     "param",

@@ -6,7 +6,7 @@ new array at the time limit), each an `Executor` found by its method word
 (`methods`, `executor_for`; a user's own joins through the entry-point group
 ``slurm_search.executors``), `cancel` stops a session and its Slurm jobs,
 `session_types` are the registered kinds of session that ``ssearch start``
-creates, and `_cli` is the ``ssearch`` command. It imports only the core's
+creates, and `main` is the ``ssearch`` command. It imports only the core's
 public names; the core never imports it.
 """
 
@@ -40,6 +40,15 @@ from ._launch import Plan, cancel, launch, plan
 from ._registry import session_types
 from ._slurm_script import check_slurm_options
 
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``ssearch`` command (its console script): run it with ``argv`` (default: ``sys.argv[1:]``)."""
+    # Imported here: the click commands are not part of the library's import.
+    from ._cli import main as cli_main
+
+    cli_main(argv)
+
+
 __all__ = [
     "BadSessionParameters",
     "BadSlurmOption",
@@ -65,6 +74,7 @@ __all__ = [
     "check_slurm_options",
     "executor_for",
     "launch",
+    "main",
     "methods",
     "plan",
     "session_types",
