@@ -150,7 +150,7 @@ class SlurmExecutor(Executor):
 
     def _failure(self, launched: Launched, progress: Any) -> str:
         """Why the session's Slurm jobs ended before it was done, in one line."""
-        at_start = getattr(launched, "settled_at_start", None)
+        at_start = launched.settled_at_start if isinstance(launched, SlurmLaunched) else None
         jobs = [str(job) for job in core.annotations(launched.name).get("slurm_jobs", [])]
         if at_start is not None and _settled(progress) <= at_start and jobs:
             # Nothing done: maybe no task could even see the store. Slurm says how they ended.
