@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from .settings import ensure_dir
+from ._dirs import ensure_dir
 
 __all__ = ["SoftBackend"]
 

@@ -36,7 +36,7 @@ def ensure_dirs(dirs: Iterable[Path]) -> None:
     An existing folder is left as it is: loading checks it.
     """
     for d in dirs:
-        settings.ensure_dir(d)
+        locking.ensure_dir(d)
 
 
 _AT_FDCWD = -100

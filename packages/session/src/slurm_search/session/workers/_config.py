@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 from slurm_search import state
-from slurm_search.locking import settings
-from slurm_search.session import InvalidSetting
+from slurm_search.session import InvalidSetting, settings
 
 METHODS = ("inline", "cpu", "slurm")
 # What a worker logs, and how: `ssearch -v work_on` and a forked worker alike.
