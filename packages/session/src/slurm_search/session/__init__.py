@@ -11,11 +11,11 @@ loop. Running workers (inline, local processes, Slurm arrays) and the
 
 Importing this package is cheap: hyperopt is imported only to build a space
 or suggest a trial, and its ATPE and TPE modules only when they are used
-(see _hyperopt_import.py).
+(see _hyperopt_private.py).
 """
 
 
-from ._hyperopt_import import defer_optimisers
+from ._hyperopt_private import defer_optimisers
 
 defer_optimisers()
 
