@@ -1,7 +1,9 @@
-"""Every SLURM_SEARCH_* variable is read by slurm_search.locking.settings, one test each."""
+"""Every SLURM_SEARCH_* variable is a setting declared through slurm_search.locking.settings
+(by the package that uses it, in its own ``settings`` module), one test each."""
 
 from __future__ import annotations
 
+import ast
 import os
 import stat
 from pathlib import Path
@@ -11,12 +13,52 @@ import pytest
 from slurm_search import locking, state
 from slurm_search.locking import settings
 
+VARIABLES = (  # every variable the packages read (SSEARCH_DEMO_CALLS: the demo's test hook)
+    "SLURM_SEARCH_HOME",
+    "SLURM_SEARCH_LOCK",
+    "SLURM_SEARCH_LOCK_GRACE",
+    "SLURM_SEARCH_SHARED_GROUP",
+    "SLURM_SEARCH_WORKER_START",
+    "SLURM_SEARCH_LEAVE_GRACE",
+    "SLURM_SEARCH_RL_LOGDIR",
+    "SSEARCH_DEMO_CALLS",
+)
+
 
 def test_every_variable_is_listed_once():
-    assert len(set(settings.VARIABLES)) == len(settings.VARIABLES) == 6
-    assert all(name.startswith("SLURM_SEARCH_") for name in settings.VARIABLES)
-    # ... and documented in the module's table
-    assert all(f"``{name}``" in settings.__doc__ for name in settings.VARIABLES)
+    declared = settings.all_settings()
+    names = [s.name for s in declared]
+    assert len(set(names)) == len(names) == len(VARIABLES) and set(names) == set(VARIABLES)
+    assert all(name.startswith("SLURM_SEARCH_") for name in names if name != "SSEARCH_DEMO_CALLS")
+    for setting in declared:
+        # ... each declared by its own package, and documented in its module's table
+        module = __import__(setting.owner, fromlist=["_"])
+        assert f"``{setting.name}``" in module.__doc__ and setting.doc
+    owners = {s.name: s.owner.split(".")[1] for s in declared}
+    assert owners["SLURM_SEARCH_RL_LOGDIR"] == "rl" and owners["SLURM_SEARCH_WORKER_START"] == "session"
+    assert owners["SLURM_SEARCH_LEAVE_GRACE"] == "session" and owners["SSEARCH_DEMO_CALLS"] == "dsl"
+
+
+def test_a_setting_declared_twice_is_refused():
+    with pytest.raises(ValueError, match="declared twice"):
+        settings.declare("SLURM_SEARCH_LOCK", str, "", "again", owner="somewhere.else")
+    assert settings.LOCK.owner == settings.__name__
+
+
+def test_a_package_declares_a_setting_without_changing_locking(monkeypatch):
+    # The mechanism rl and session use: a parser, a default, a doc.
+    setting = settings.declare(
+        "SLURM_SEARCH_TEST_ONLY", settings.choice("a", "b"), "a", "a test's own", owner=__name__
+    )
+    try:
+        assert setting.get() == "a"
+        monkeypatch.setenv("SLURM_SEARCH_TEST_ONLY", " B ")
+        assert setting.get() == "b"
+        monkeypatch.setenv("SLURM_SEARCH_TEST_ONLY", "c")
+        with pytest.raises(locking.InvalidEnvironmentSetting, match="TEST_ONLY='c' is not valid: use one of a, b"):
+            setting.get()
+    finally:
+        settings._declared.pop("SLURM_SEARCH_TEST_ONLY")
 
 
 def test_home(monkeypatch, tmp_path):
@@ -68,7 +110,7 @@ def test_a_store_whose_locks_folder_is_a_file_is_one_line(monkeypatch, tmp_path)
     (home / "locks").write_text("")
     monkeypatch.setenv("SLURM_SEARCH_HOME", str(home))
     with pytest.raises(NotADirectoryError) as info:
-        settings.ensure_dir(home / "locks")
+        locking.ensure_dir(home / "locks")
     assert info.value.filename == str(home / "locks")  # the file in the way, not a probe under it
     wrapped = state.store_os_error(info.value)
     assert wrapped is not None and "locks is a file where a folder should be" in str(wrapped)
@@ -118,43 +160,68 @@ def test_shared_group_decides_every_mode_the_same_way(monkeypatch, tmp_path, raw
 
 @pytest.mark.parametrize("raw, start", [("", "auto"), ("fork", "fork"), ("SPAWN", "spawn")])
 def test_worker_start(monkeypatch, raw, start):
+    session_settings = pytest.importorskip("slurm_search.session.settings")
     monkeypatch.setenv("SLURM_SEARCH_WORKER_START", raw)
-    assert settings.worker_start() == start
+    assert session_settings.worker_start() == start
 
 
 def test_a_bad_worker_start_is_refused(monkeypatch):
+    session_settings = pytest.importorskip("slurm_search.session.settings")
     monkeypatch.setenv("SLURM_SEARCH_WORKER_START", "threads")
     with pytest.raises(locking.InvalidEnvironmentSetting, match="use one of auto, fork, spawn"):
-        settings.worker_start()
+        session_settings.worker_start()
 
 
 def test_rl_logdir(monkeypatch, tmp_path):
+    rl_settings = pytest.importorskip("slurm_search.rl.settings")
     monkeypatch.delenv("SLURM_SEARCH_RL_LOGDIR", raising=False)
-    assert settings.rl_logdir() is None
+    assert rl_settings.rl_logdir() is None
     monkeypatch.setenv("SLURM_SEARCH_RL_LOGDIR", str(tmp_path / "tb"))
-    assert settings.rl_logdir() == tmp_path / "tb"
+    assert rl_settings.rl_logdir() == tmp_path / "tb"
 
 
 def test_ensure_dir_creates_missing_parents_with_the_store_mode(monkeypatch, tmp_path):
     monkeypatch.setenv("SLURM_SEARCH_SHARED_GROUP", "1")
     old = os.umask(0o077)
     try:
-        made = settings.ensure_dir(tmp_path / "a" / "b")
+        made = locking.ensure_dir(tmp_path / "a" / "b")
     finally:
         os.umask(old)
     assert made == tmp_path / "a" / "b"
     assert [stat.S_IMODE(os.stat(p).st_mode) for p in (tmp_path / "a", made)] == [0o770, 0o770]
-    assert settings.ensure_dir(made) == made  # an existing folder is left as it is
+    assert locking.ensure_dir(made) == made  # an existing folder is left as it is
+
+
+# The modules that may read the environment, and why (each the one place for what it reads).
+ENVIRONMENT_READERS = {
+    "locking/src/slurm_search/locking/settings.py": "the settings mechanism",
+    "state/src/slurm_search/state/settings.py": "SLURM_JOB_ID, for the doctor (Slurm's, not a setting)",
+    "session/src/slurm_search/session/_folders.py": "PYTHONPATH, so workers import the user's modules",
+    "session/src/slurm_search/session/workers/_slurm_commands.py": "a Slurm task's SLURM_* variables",
+}
+
+
+def _environment_reads(path: Path) -> list[int]:
+    # Any use of os.environ or os.getenv (a read, a copy, a `in`), by the syntax tree.
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "getenvb", "environb"):
+            found.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            if any(a.name in ("environ", "getenv") for a in node.names):
+                found.append(node.lineno)
+    return found
 
 
 def test_no_package_reads_a_slurm_search_variable_itself():
+    # Nor any other variable, outside the documented places above: the
+    # settings each package declares are the way in (this used to find
+    # only lines naming SLURM_SEARCH_, and missed dsl's _spec and demo,
+    # session's _evaluation and state's _command).
     root = Path(__file__).resolve().parents[2] / "packages"
     readers = []
     for path in root.glob("*/src/slurm_search/**/*.py"):
-        if path.name == "settings.py" and path.parent.name == "locking":
+        if path.relative_to(root).as_posix() in ENVIRONMENT_READERS:
             continue
-        text = path.read_text()
-        for line_no, line in enumerate(text.splitlines(), 1):
-            if ("environ" in line or "getenv" in line) and "SLURM_SEARCH_" in line and '"""' not in line:
-                readers.append(f"{path.relative_to(root)}:{line_no}")
+        readers += [f"{path.relative_to(root)}:{line}" for line in _environment_reads(path)]
     assert readers == []

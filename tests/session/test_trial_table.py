@@ -119,3 +119,31 @@ def test_ssearch_starts_without_optuna_pandas_or_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_show_and_trials_flatten_parameters_alike():
+    # `ssearch show` dropped an empty dict that `ssearch trials` kept: one flattener now.
+    space = {
+        "x": hp.uniform("x", 0, 1),
+        "empty": {},
+        "opt": {"act": hp.choice("act", ["relu", "tanh"]), "sizes": [1, {"deep": 2}], "none": {}},
+    }
+    name = session.create_session("session_test_objectives:with_extras", space, max_evals=2, seed=3)
+    session.work_on(name)
+    runner = CliRunner()
+    trials = json.loads(runner.invoke(cli, ["trials", name, "--format=json"]).output)
+    best = min(trials, key=lambda t: t["loss"])
+    shown = runner.invoke(cli, ["show", name])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"best: trial {best['tid']}"))
+    params = {}
+    for line in lines[start + 1 :]:
+        if not line.startswith("  "):
+            break
+        key, value = line.strip().split(" = ", 1)
+        params[key] = value
+    assert set(params) == {"x", "empty", "opt:act", "opt:sizes", "opt:none"} == set(best["params"])
+    assert params["empty"] == params["opt:none"] == "{}"
+    assert params["opt:sizes"] == repr(session.trial_rows(name)[best["tid"]].params["opt:sizes"])
+    assert session.flatten_params({"a": {}, "b": {"c": [1, {"d": 2}]}}) == {"a": {}, "b:c": [1, {"d": 2}]}

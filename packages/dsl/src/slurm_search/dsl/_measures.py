@@ -156,7 +156,7 @@ def select(results: Any, path: str | Sequence[str]) -> Any:
             f"select a measure of them too, e.g. '{text}:mean'",
         )
     if head in ("model_argmin", "model_argmax"):
-        from ._model import model_estimate
+        from ._model_best import model_estimate
 
         if not isinstance(results, SamplingResults) or results.space is None:
             raise MeasureError(text, "the model estimate needs the results of a sampling node")

@@ -324,7 +324,7 @@ class SamplingNode(Node):
             "threads": threads,
             "slurm": dict(slurm or {}),
             "trial_timeout": timeout,
-            "pruner": pruner,
+            "pruner_and_options": pruner,  # (name or None, options or None)
             "pbt": pbt,
         }
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from pprint import pformat
 from typing import Any
 
+from slurm_search.session import flatten_params
+
 __all__ = [
     "flattened_params",
     "mapped_params",
@@ -58,17 +60,7 @@ def flattened_params(params: Any, delim: str = "/") -> Any:
     """``{"a": {"b": 1}}`` -> ``{"a/b": 1}`` (anything but a dict as it is)."""
     if not isinstance(params, dict):
         return params
-    flat: dict[str, Any] = {}
-
-    def walk(node: dict, path: list[str]) -> None:
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value, path + [str(key)])
-            else:
-                flat[delim.join(path + [str(key)])] = value
-
-    walk(params, [])
-    return flat
+    return flatten_params(params, sep=delim)
 
 
 def unflattened_params(flat: Mapping[str, Any], delim: str = ":") -> dict[str, Any]:

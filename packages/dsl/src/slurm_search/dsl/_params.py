@@ -14,7 +14,7 @@ import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from slurm_search.session import format_value, parse_value
+from slurm_search.session import flatten_params, format_value, parse_value
 
 from ._errors import BadValue, UnknownParameter
 from ._text import shorten
@@ -25,7 +25,6 @@ __all__ = [
     "has_param",
     "with_param",
     "flatten",
-    "unflatten",
     "merged",
     "parse_value",
     "format_value",
@@ -72,24 +71,9 @@ def with_param(params: Mapping[str, Any] | None, path: str, value: Any) -> dict[
     return out
 
 
-def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a:b": 1}``; empty dicts are kept as leaves."""
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value and all(isinstance(k, str) for k in value):
-            flat.update(flatten(value, path + ":"))
-        else:
-            flat[path] = value
-    return flat
-
-
-def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
-    """``{"a:b": 1}`` -> ``{"a": {"b": 1}}``."""
-    out: dict[str, Any] = {}
-    for path, value in flat.items():
-        out = with_param(out, path, value)
-    return out
+def flatten(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a:b": 1}``; empty dicts are kept as leaves (session's `flatten_params`)."""
+    return flatten_params(params)
 
 
 def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from . import _experiment, _runtime
 from ._errors import ExperimentStopped, ResumeMismatch
 from ._nodes import evaluate_tree
-from ._params import canonical, check_overrides, differences, flatten, merged
+from ._params import check_overrides, differences, flatten, merged
 from ._precheck import check_slurm_used, check_tree
 from ._spec import Spec, as_spec, load_spec, register_local
 
@@ -336,8 +336,3 @@ def stored_runs() -> list[dict[str, Any]]:
                      "created": stored.get("created")})
     runs.sort(key=lambda r: r["created"] or 0, reverse=True)
     return runs
-
-
-def same_results(a: Any, b: Any) -> bool:
-    """True if two result trees are equal (canonical text, floats exact)."""
-    return canonical(a) == canonical(b)

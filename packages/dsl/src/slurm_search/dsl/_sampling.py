@@ -10,7 +10,6 @@ same samples; completed trials are never run again.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import threading
 from collections.abc import Iterator
@@ -75,16 +74,13 @@ def _create(node: SamplingNode, bound: dict[str, Any], path: list[str], run: _ru
             "space_modules": spec_modules(run.spec_ref),
         },
     }
-    accepted = inspect.signature(session.create_session).parameters
-    if "lease_seconds" in accepted:
-        kwargs["lease_seconds"] = LEASE_SECONDS
-    if "goal" in accepted:
-        # The loss is sign x measure (0 for random and enumeration): the session
-        # records it, so listings show the measure in its own sign, or nothing.
-        kwargs["goal"] = GOALS_OF_SIGN[sign]
+    kwargs["lease_seconds"] = LEASE_SECONDS
+    # The loss is sign x measure (0 for random and enumeration): the session
+    # records it, so listings show the measure in its own sign, or nothing.
+    kwargs["goal"] = GOALS_OF_SIGN[sign]
     if bound.get("trial_timeout") is not None:
         kwargs["trial_timeout"] = bound["trial_timeout"]
-    pruner, pruner_options = bound.get("pruner") or (None, None)
+    pruner, pruner_options = bound.get("pruner_and_options") or (None, None)
     if pruner is not None:
         kwargs["pruner"], kwargs["pruner_options"] = pruner, pruner_options
     if bound.get("pbt") is not None:

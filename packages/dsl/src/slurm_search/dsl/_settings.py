@@ -5,7 +5,9 @@ given as a value or as the name of a parameter (``"tune:settings"``). Which
 parameter is a count is known only from the node that reads it, so the
 checks are by role, here, and used twice: by `SamplingNode.bind` when the
 node runs, and by `_precheck.check_tree` on the whole tree before a run is
-stored (so ``--tune:settings=0`` leaves nothing behind). Pure functions.
+stored (so ``--tune:settings=0`` leaves nothing behind). No I/O, but not
+self-contained: the bounds, the pruner and the PBT checks are the session's
+(imported where used, so importing this module stays cheap).
 """
 
 from __future__ import annotations

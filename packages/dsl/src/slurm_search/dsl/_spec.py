@@ -17,10 +17,8 @@ import functools
 import importlib
 import logging
 import os
-import sys
 from collections.abc import Callable, Mapping
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from ._errors import SpecError, UnknownExperiment
@@ -248,12 +246,6 @@ def use_current_folder(ref: str) -> None:
     inherit the environment) find it through ``PYTHONPATH``."""
     if ":" not in ref or ref in registered():
         return
-    top = ref.partition(":")[0].split(".")[0]
-    cwd = os.getcwd()
-    if not ((Path(cwd) / f"{top}.py").is_file() or (Path(cwd) / top / "__init__.py").is_file()):
-        return
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if cwd not in paths:
-        os.environ["PYTHONPATH"] = os.pathsep.join([cwd, *paths])
+    from slurm_search.session import use_folder  # the one place that extends PYTHONPATH
+
+    use_folder(os.getcwd(), ref.partition(":")[0])

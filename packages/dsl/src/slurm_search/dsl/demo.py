@@ -20,7 +20,6 @@ Every call of the objective appends a line to the file named by
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from hyperopt import hp
 
+from . import settings
 from ._errors import BadValue
 from ._experiment import run_dir
 from ._nodes import (
@@ -45,7 +45,7 @@ from ._spec import Spec
 
 __all__ = ["CALLS_VARIABLE", "quadratic", "noisy_quadratic", "spec", "sweep"]
 
-CALLS_VARIABLE = "SSEARCH_DEMO_CALLS"
+CALLS_VARIABLE = settings.DEMO_CALLS.name
 OPTIMUM = (0.5, -0.25)
 
 
@@ -69,7 +69,7 @@ def noisy_quadratic(xy: Any, seed: int, noise: float, delay: float = 0.0) -> flo
         report(value - 1.0 / step, step)
     if delay and not steps:
         time.sleep(float(delay))
-    calls = os.environ.get(CALLS_VARIABLE)
+    calls = settings.demo_calls()
     if calls:
         # One write per line with O_APPEND: lines of concurrent workers never mix.
         with open(calls, "a", encoding="utf-8") as out:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from . import settings
 from ._api import BACKENDS, SLOW_WAIT, fence, have_lock, held_locks, lock, lock_mode, needs_lock
 from ._backend import LockBackend
+from ._dirs import ensure_dir
 from ._errors import (
     BadModeRecord,
     InvalidEnvironmentSetting,
@@ -31,7 +32,7 @@ from ._fs import Filesystem, choose_mode, mount_of
 from ._mode import Decision, record_path, set_store_mode, store_mode
 from ._names import validate_name
 from ._soft import SoftBackend
-from .settings import ensure_dir, group_shared, home, locks_dir, requested_mode, soft_grace
+from .settings import group_shared, home, locks_dir, requested_mode, soft_grace
 
 __all__ = [
     "BACKENDS",

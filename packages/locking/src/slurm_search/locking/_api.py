@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from ._backend import LockBackend
+from ._dirs import ensure_dir
 from ._errors import LockLost, LockReentry, LockTimeout, NotLocked
 from ._flock import FlockBackend, forget_instances
 from ._mode import lock_mode
 from ._names import validate_name
 from ._soft import SoftBackend
-from .settings import ensure_dir, home_key, locks_dir
+from .settings import home_key, locks_dir
 
 __all__ = ["BACKENDS", "lock", "have_lock", "needs_lock", "held_locks", "fence", "lock_mode"]
 

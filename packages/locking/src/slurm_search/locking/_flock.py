@@ -26,9 +26,9 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ._backend import LockBackend
+from ._dirs import ensure_dir
 from ._errors import UnsafeLockFile
 from ._mode import flock_unsupported
-from .settings import ensure_dir
 
 __all__ = ["FlockBackend"]
 

@@ -30,9 +30,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._dirs import ensure_dir
 from ._errors import BadModeRecord, LockModeMismatch, LockUnsupported
 from ._fs import Filesystem, choose_mode, mount_of
-from .settings import MODE_VARIABLE, MODES, ensure_dir, home, home_key, requested_mode
+from .settings import MODE_VARIABLE, MODES, home, home_key, requested_mode
 
 __all__ = ["Decision", "store_mode", "set_store_mode", "record_path", "forget_decisions", "lock_mode"]
 

@@ -35,7 +35,8 @@ import time
 from pathlib import Path
 
 from ._backend import LockBackend
-from .settings import ensure_dir, soft_grace
+from ._dirs import ensure_dir
+from .settings import soft_grace
 
 __all__ = ["SoftBackend"]
 

@@ -1,51 +1,188 @@
-"""Every ``SLURM_SEARCH_*`` setting, read in one place, and the one folder creator.
+"""The one settings mechanism, locking's own settings, and the store's file modes.
 
-Read on every call (so tests and workers that set a variable late are
-honoured); a value that cannot be used raises `InvalidEnvironmentSetting`
-naming the variable and what it takes. The packages above ask here; none of
-them reads these variables itself.
+A setting is an environment variable declared once, by the package that
+uses it, in that package's ``settings`` module (`declare`: name, parser,
+default, doc). It is read on every call (so tests and workers that set a
+variable late are honoured); a value that cannot be used raises
+`InvalidEnvironmentSetting` naming the variable and what it takes. No other
+module reads these variables itself (a test checks it); `declared` lists
+every setting of the packages imported so far (`all_settings` imports every
+installed package's ``settings`` module first).
+
+Locking's own:
 
 =============================  =========================================================
 ``SLURM_SEARCH_HOME``          the store's root (default ``~/hyperparameters``)
 ``SLURM_SEARCH_LOCK``          lock mode request: ``auto`` (default), ``flock``, ``soft``
 ``SLURM_SEARCH_LOCK_GRACE``    seconds before an unrenewed soft lock may be broken (30)
 ``SLURM_SEARCH_SHARED_GROUP``  ``1``: the store is shared by this user's group (0770/0660)
-``SLURM_SEARCH_WORKER_START``  how local workers start: ``auto`` (default), ``fork``, ``spawn``
-``SLURM_SEARCH_LEAVE_GRACE``  seconds a trial has to suspend once its worker is told to leave (10)
-``SLURM_SEARCH_RL_LOGDIR``     where RL runs write TensorBoard logs (default ``<home>/tmp/tensorboard``)
 =============================  =========================================================
+
+The others are declared by ``slurm_search.state.settings``,
+``slurm_search.session.settings``, ``slurm_search.dsl.settings`` and
+``slurm_search.rl.settings``.
 """
 
 from __future__ import annotations
 
-import errno
+import importlib
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from ._errors import InvalidEnvironmentSetting
 
-HOME_VARIABLE = "SLURM_SEARCH_HOME"
-MODE_VARIABLE = "SLURM_SEARCH_LOCK"
-GRACE_VARIABLE = "SLURM_SEARCH_LOCK_GRACE"
-SHARED_GROUP_VARIABLE = "SLURM_SEARCH_SHARED_GROUP"
-WORKER_START_VARIABLE = "SLURM_SEARCH_WORKER_START"
-RL_LOGDIR_VARIABLE = "SLURM_SEARCH_RL_LOGDIR"
-LEAVE_GRACE_VARIABLE = "SLURM_SEARCH_LEAVE_GRACE"
-DEFAULT_LEAVE_GRACE = 10.0
-VARIABLES = (
-    HOME_VARIABLE,
-    MODE_VARIABLE,
-    GRACE_VARIABLE,
-    SHARED_GROUP_VARIABLE,
-    WORKER_START_VARIABLE,
-    RL_LOGDIR_VARIABLE,
-)
+T = TypeVar("T")
+
+# The packages whose ``settings`` modules `all_settings` imports, bottom up.
+PACKAGES = ("locking", "state", "session", "dsl", "rl")
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """An environment variable a package reads: declared once with `declare`.
+
+    Attributes:
+        name: the variable (``SLURM_SEARCH_...``).
+        parse: the set, non-blank value -> the setting's value; raises
+            ValueError whose text says what the variable takes.
+        default: the value when the variable is unset or blank.
+        doc: one line for listings.
+        owner: the module that declared it.
+    """
+
+    name: str
+    parse: Callable[[str], T]
+    default: T
+    doc: str
+    owner: str
+
+    def raw(self) -> str:
+        """The variable's value as set here ("" when unset)."""
+        return os.environ.get(self.name, "")
+
+    def get(self) -> T:
+        """The setting's value now.
+
+        Raises:
+            InvalidEnvironmentSetting: the value is not one the setting takes.
+        """
+        raw = self.raw()
+        if not raw.strip():
+            return self.default
+        try:
+            return self.parse(raw)
+        except ValueError as err:
+            raise InvalidEnvironmentSetting(self.name, raw, str(err)) from None
+
+
+_declared: dict[str, Setting] = {}
+
+
+def declare(name: str, parse: Callable[[str], T], default: T, doc: str, *, owner: str = "") -> Setting[T]:
+    """Declare the setting `name` (once; a package's ``settings`` module does it at import).
+
+    Raises:
+        ValueError: `name` is declared already by another module.
+    """
+    found = _declared.get(name)
+    if found is not None and found.owner != owner:
+        raise ValueError(f"{name} is declared twice: by {found.owner} and by {owner}")
+    setting = Setting(name, parse, default, doc, owner)
+    _declared[name] = setting
+    return setting
+
+
+def declared() -> tuple[Setting, ...]:
+    """Every setting declared so far, in the order of declaration."""
+    return tuple(_declared.values())
+
+
+def all_settings() -> tuple[Setting, ...]:
+    """Every setting of every installed slurm-search package (for listings and checks)."""
+    for package in PACKAGES:
+        try:
+            importlib.import_module(f"slurm_search.{package}.settings")
+        except ImportError:
+            continue  # not installed here (each package installs alone)
+    return declared()
+
+
+def choice(*words: str) -> Callable[[str], str]:
+    """A parser taking exactly one of `words` (any case, spaces around ignored)."""
+
+    def parse(raw: str) -> str:
+        word = raw.strip().lower()
+        if word not in words:
+            raise ValueError(f"use one of {', '.join(words)}")
+        return word
+
+    return parse
+
+
+def seconds(*, zero: bool, way_out: str) -> Callable[[str], float]:
+    """A parser of a finite number of seconds, > 0 (or >= 0 with `zero`)."""
+
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = -1.0
+        if not (0 <= value if zero else 0 < value) or value == float("inf"):
+            raise ValueError(way_out)
+        return value
+
+    return parse
+
+
+def as_path(raw: str) -> Path:
+    """A parser of a folder (``~`` expanded)."""
+    return Path(raw.strip()).expanduser()
+
+
+_FALSE = ("", "0", "false", "no", "off")
+
+
+def flag(raw: str) -> bool:
+    """A parser of a yes/no variable: ``0``, ``false``, ``no``, ``off`` are no, anything else yes."""
+    return raw.strip().lower() not in _FALSE
+
 
 MODES = ("flock", "soft")
 REQUESTS = ("auto", *MODES)
-WORKER_STARTS = ("auto", "fork", "spawn")
 DEFAULT_GRACE = 30.0
-_FALSE = ("", "0", "false", "no", "off")
+
+HOME = declare(
+    "SLURM_SEARCH_HOME",
+    as_path,
+    Path("~/hyperparameters"),
+    "the store's root (default ~/hyperparameters); read by `home`",
+    owner=__name__,
+)
+LOCK = declare(
+    "SLURM_SEARCH_LOCK", choice(*REQUESTS), "auto", "lock mode request: auto (default), flock, soft", owner=__name__
+)
+LOCK_GRACE = declare(
+    "SLURM_SEARCH_LOCK_GRACE",
+    seconds(zero=False, way_out="give a positive number of seconds"),
+    DEFAULT_GRACE,
+    "seconds before an unrenewed soft lock may be broken (30)",
+    owner=__name__,
+)
+SHARED_GROUP = declare(
+    "SLURM_SEARCH_SHARED_GROUP",
+    flag,
+    False,
+    "1: the store is shared by this user's group (0770/0660)",
+    owner=__name__,
+)
+
+HOME_VARIABLE = HOME.name
+MODE_VARIABLE = LOCK.name
+GRACE_VARIABLE = LOCK_GRACE.name
+SHARED_GROUP_VARIABLE = SHARED_GROUP.name
 
 
 def _get(variable: str) -> str:
@@ -116,11 +253,7 @@ def requested_mode() -> str:
     Raises:
         InvalidEnvironmentSetting: any other value.
     """
-    raw = _get(MODE_VARIABLE)
-    mode = raw.strip().lower() or "auto"
-    if mode not in REQUESTS:
-        raise InvalidEnvironmentSetting(MODE_VARIABLE, raw, f"use one of {', '.join(REQUESTS)}")
-    return mode
+    return LOCK.get()
 
 
 def soft_grace() -> float:
@@ -129,62 +262,12 @@ def soft_grace() -> float:
     Raises:
         InvalidEnvironmentSetting: not a finite positive number.
     """
-    value = _get(GRACE_VARIABLE)
-    if not value.strip():
-        return DEFAULT_GRACE
-    try:
-        grace = float(value)
-    except ValueError:
-        grace = -1.0
-    if not 0 < grace < float("inf"):
-        raise InvalidEnvironmentSetting(GRACE_VARIABLE, value, "give a positive number of seconds")
-    return grace
+    return LOCK_GRACE.get()
 
 
 def group_shared() -> bool:
     """Whether the store is shared by a group (``SLURM_SEARCH_SHARED_GROUP=1``; ``0``/``false``/``no``: not)."""
-    return _get(SHARED_GROUP_VARIABLE).strip().lower() not in _FALSE
-
-
-def leave_grace() -> float:
-    """Seconds an objective has to checkpoint and suspend once its worker is told to leave.
-
-    ``$SLURM_SEARCH_LEAVE_GRACE``, default 10; past them the worker hands the
-    trial back itself and ends (a Slurm task uses the smaller of this and
-    part of its margin).
-
-    Raises:
-        InvalidEnvironmentSetting: not a finite number >= 0.
-    """
-    value = _get(LEAVE_GRACE_VARIABLE)
-    if not value.strip():
-        return DEFAULT_LEAVE_GRACE
-    try:
-        grace = float(value)
-    except ValueError:
-        grace = -1.0
-    if not 0 <= grace < float("inf"):
-        raise InvalidEnvironmentSetting(LEAVE_GRACE_VARIABLE, value, "give a number of seconds >= 0")
-    return grace
-
-
-def worker_start() -> str:
-    """How local workers start: ``$SLURM_SEARCH_WORKER_START``, default ``auto``.
-
-    Raises:
-        InvalidEnvironmentSetting: not auto, fork or spawn.
-    """
-    raw = _get(WORKER_START_VARIABLE)
-    start = raw.strip().lower() or "auto"
-    if start not in WORKER_STARTS:
-        raise InvalidEnvironmentSetting(WORKER_START_VARIABLE, raw, f"use one of {', '.join(WORKER_STARTS)}")
-    return start
-
-
-def rl_logdir() -> Path | None:
-    """``$SLURM_SEARCH_RL_LOGDIR`` as a path, or None when unset."""
-    value = _get(RL_LOGDIR_VARIABLE).strip()
-    return Path(value).expanduser() if value else None
+    return SHARED_GROUP.get()
 
 
 def dir_mode() -> int:
@@ -195,33 +278,3 @@ def dir_mode() -> int:
 def file_mode() -> int:
     """0600, or 0660 for a store shared by a group."""
     return 0o660 if group_shared() else 0o600
-
-
-def ensure_dir(path: Path) -> Path:
-    """Create ``path`` and its missing parents with `dir_mode` and return it.
-
-    An existing folder is left as it is (the store checks the folders it
-    reads from). The mode is set exactly, whatever the umask.
-
-    Raises:
-        NotADirectoryError: ``path`` or a folder above it is a file (its
-            ``filename`` is that file).
-    """
-    mode = dir_mode()
-    missing = []
-    current = Path(path)
-    while not current.exists():
-        missing.append(current)
-        if current.parent == current:
-            break
-        current = current.parent
-    if current.exists() and not current.is_dir():
-        # Said about the file in the way, not about a temporary file under it.
-        raise NotADirectoryError(errno.ENOTDIR, "a file where a folder should be", str(current))
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=mode)
-        except FileExistsError:
-            continue
-        os.chmod(folder, mode)
-    return Path(path)

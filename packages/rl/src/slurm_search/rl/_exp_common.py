@@ -18,7 +18,7 @@ from slurm_search.dsl import random_sampling
 
 from ._nodes import return_mean
 
-__all__ = ["A2C_SPACE", "RUN", "SEARCH_DEBUG", "SLURM", "seed_runs", "RUN_SEED_SPACE"]
+__all__ = ["A2C_SPACE", "RUN", "SLURM", "seed_runs", "RUN_SEED_SPACE"]
 
 # The two hyperparameters that matter most for A2C/PPO on classic control.
 A2C_SPACE = {
@@ -30,7 +30,6 @@ RUN = {"train_frames": 100_000, "train_episodes": math.inf, "test_episodes": 100
 # None leaves an option out of the batch script: set them with --slurm:partition=... etc.
 SLURM = {"partition": None, "time": "4:00:00", "cpus_per_task": 1, "mem": "4G", "gres": None, "account": None}
 RUN_DEBUG = {"train_frames": 1000, "test_episodes": 5}
-SEARCH_DEBUG = {"method": "inline"}
 
 
 def seed_runs(sample_count: Any, method: Any = "inline", threads: Any = 1):

@@ -19,14 +19,13 @@ from typing import Any
 
 from hyperopt import hp
 
-from slurm_search.dsl import Spec, maximizing_sampling, random_sampling, use
+from slurm_search.dsl import Spec, maximizing_sampling, use
 
 from ._checks import check_params
 from ._display import report_paths, short_name
 from ._display_tools import display_cdfs
-from ._exp_common import SLURM
+from ._exp_common import SLURM, seed_runs
 from ._exp_display import fig_name, noise_line, surface_plots
-from ._nodes import return_mean
 from .spaces import lognormal_a2c_spaces
 
 __all__ = ["compare_hp_spaces_exp", "hp_tuning_model_best_exp"]
@@ -40,20 +39,10 @@ SPACE_NAMES = [
 ]
 
 
-def _seeds(sample_count: str, method: str = "inline", threads: Any = 1) -> Any:
-    return random_sampling(
-        "run_seed",
-        return_mean("env", "agent", "hp", "run_params", "run_seed"),
-        sample_count=sample_count,
-        method=method,
-        threads=threads,
-    )
-
-
 def _tuning(space: str = "hp") -> Any:
     return maximizing_sampling(
         "hp" if space == "hp" else ("hp", space),
-        _seeds("search:run_samples_per_setting"),
+        seed_runs("search:run_samples_per_setting"),
         sample_count="search:setting_samples",
         maximize_measure="mean",
         method="search:method",
@@ -62,7 +51,7 @@ def _tuning(space: str = "hp") -> Any:
 
 
 def _fresh(setting: Any) -> Any:
-    return use("hp", setting)[_seeds("eval:run_samples", "search:method", "eval:threads")]
+    return use("hp", setting)[seed_runs("eval:run_samples", "search:method", "eval:threads")]
 
 
 def _space_measures(samples: Any) -> dict[str, Any]:

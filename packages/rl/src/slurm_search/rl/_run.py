@@ -16,8 +16,9 @@ from typing import Any
 
 from slurm_search import session, state
 from slurm_search.dsl import report, reporting
-from slurm_search.locking import ensure_dir, settings
+from slurm_search.locking import ensure_dir
 
+from . import settings
 from ._debug import debug_returns
 from ._errors import UnknownHyperparameter, UnwritableLogdir
 from ._legacy import modern_hyperparameters

@@ -53,7 +53,7 @@ from ._hparams import coerce_hyperparameters
 from ._names import AGENT_FAMILIES, AgentName, EnvName, RunParams
 from ._resume import RunCheckpoints
 
-__all__ = ["REPORT_WINDOW", "train_and_test", "train_schedule", "preset_defaults"]
+__all__ = ["REPORT_WINDOW", "train_and_test", "train_schedule"]
 
 # Intermediate reports are the mean return of this many last training episodes.
 REPORT_WINDOW = 10
@@ -70,11 +70,6 @@ EPISODE_LIMITS: dict[str, dict[str, Any]] = {"MountainCar-v0": {"max_episode_ste
 def preset_builder(agent: AgentName):
     """ALL's preset builder of a (checked) agent name."""
     return getattr(getattr(presets, AGENT_FAMILIES[agent.family]), agent.preset)
-
-
-def preset_defaults(agent: AgentName) -> dict[str, Any]:
-    """The preset's default hyperparameters."""
-    return dict(preset_builder(agent).default_hyperparameters)
 
 
 def _make_env(env: EnvName, device: str):

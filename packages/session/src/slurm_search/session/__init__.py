@@ -11,11 +11,11 @@ loop. Running workers (inline, local processes, Slurm arrays) and the
 
 Importing this package is cheap: hyperopt is imported only to build a space
 or suggest a trial, and its ATPE and TPE modules only when they are used
-(see _hyperopt_import.py).
+(see _hyperopt_private.py).
 """
 
 
-from ._hyperopt_import import defer_optimisers
+from ._hyperopt_private import defer_optimisers
 
 defer_optimisers()
 
@@ -48,6 +48,7 @@ from ._errors import (
     UnknownTrial,
     UnsupportedFormat,
 )
+from ._flat import flatten_params
 from ._folders import use_folder
 from ._format import FORMAT_VERSION
 from ._goals import GOALS
@@ -88,7 +89,6 @@ from ._trial_checkpoints import (
     save_checkpoint,
 )
 from ._trial_table import TrialRow, dataframe, trial_rows
-from ._trial_table import flatten as flatten_params
 from ._values import InvalidValue, format_value, parse_value
 from ._words import random_phrase
 from ._worker import WorkReport, work_on

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import Exploited, InvalidResult, Pruned, Suspended
+from ._folders import child_environment
 
 __all__ = ["Outcome", "call_objective", "unstorable_reason"]
 
@@ -154,7 +155,7 @@ class _Checker:
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is None or self._pid != os.getpid() or self._proc.poll() is not None:
-            env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+            env = child_environment()
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", _CHECKER, *([self._module] if self._module else [])],
                 stdin=subprocess.PIPE,

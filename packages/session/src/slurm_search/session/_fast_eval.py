@@ -34,7 +34,9 @@ from typing import Any
 import numpy as np
 from hyperopt import pyll
 from hyperopt.base import miscs_to_idxs_vals
-from hyperopt.pyll.base import DEFAULT_MAX_PROGRAM_LEN, Apply, Literal, scope
+from hyperopt.pyll.base import DEFAULT_MAX_PROGRAM_LEN, Apply, Literal
+
+from ._hyperopt_private import literal_value, scope_impl, tpe_defaults
 
 __all__ = ["evaluate", "rand_vals", "space_eval", "tpe_vals"]
 
@@ -144,7 +146,7 @@ def _trace(graph: _Graph, memo: dict, branches: dict[Apply, int]) -> _Program:
             todo.append(node)
             todo.extend(waiting)
         else:
-            impl = scope._impls.get(node.name)
+            impl = scope_impl(node.name)
             if impl is None:
                 raise _Untraceable(cache=False)  # rec_eval raises its KeyError
             named = tuple((k, v) for k, v in node.named_args)
@@ -191,7 +193,7 @@ def evaluate(expr: Any, memo: dict) -> Any:
         return pyll.rec_eval(expr, memo=memo, print_node_on_error=False)
     values = dict(memo)
     for literal in program.literals:
-        values[literal] = literal._obj
+        values[literal] = literal_value(literal)
     for node, impl, pos, named, alias in program.ops:
         if impl is None:
             values[node] = values[alias]
@@ -304,12 +306,11 @@ def _posterior(domain: Any, prior_weight: float, gamma: float) -> tuple[dict, di
 
 def tpe_vals(domain: Any, trials: Any, tid: int, seed: int) -> dict:
     """`tpe.suggest([tid], domain, trials, seed)[0]["misc"]["vals"]`, hyperopt's defaults."""
-    from hyperopt import tpe
-
-    prior_weight = tpe._default_prior_weight
-    n_startup_jobs = tpe._default_n_startup_jobs
-    n_EI_candidates = tpe._default_n_EI_candidates
-    gamma = tpe._default_gamma
+    defaults = tpe_defaults()
+    prior_weight = defaults["prior_weight"]
+    n_startup_jobs = defaults["n_startup_jobs"]
+    n_EI_candidates = defaults["n_EI_candidates"]
+    gamma = defaults["gamma"]
 
     best_docs: dict = {}
     best_docs_loss: dict = {}

@@ -50,3 +50,12 @@ def use_session_folder(objective: str, metadata: dict | None) -> None:
     folder = (metadata or {}).get(FOLDER_KEY)
     if isinstance(folder, str) and folder:
         use_folder(folder, objective.partition(":")[0])
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment for a child interpreter that must import what this one can.
+
+    ``PYTHONPATH`` is this process's ``sys.path``. The one place (with
+    `use_folder`) that reads or writes ``PYTHONPATH``.
+    """
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))

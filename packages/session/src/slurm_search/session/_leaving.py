@@ -27,8 +27,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-from slurm_search.locking import settings
-
+from . import settings
 from ._current import current_trial
 from ._errors import NotInTrial, Suspended
 

@@ -53,6 +53,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._errors import InvalidSetting, InvalidSpace
+from ._optuna_private import DERIVED_TRIAL_ATTRS, owned, storage_of
 
 __all__ = ["PREFIX", "SAMPLERS", "check_sampler", "is_optuna", "suggest"]
 
@@ -63,11 +64,9 @@ SAMPLERS = ("TPESampler", "GPSampler", "CmaEsSampler", "QMCSampler", "NSGAIISamp
 INSTALL = "pip install 'slurm-search-session[optuna]' (or pip install optuna)"
 TRIAL_ATTRS = "optuna:trial:"  # + tid: the system attrs the sampler set on that trial
 STUDY_ATTRS = "optuna:study"
-# GPSampler and TPESampler share a running trial's params with the other processes through these system attrs; a
-# trial of the log is given back to the study with its params, so they hold nothing the log lacks.
-# Kept, they would be recorded with every claim and make each guess made before the lock suggest
-# again under it (a sampler with state does).
-DERIVED_TRIAL_ATTRS = ("gp:relative_params:", "tpe:relative_params:")
+# DERIVED_TRIAL_ATTRS (_optuna_private): a trial of the log is given back to the study with its params,
+# so those system attrs hold nothing the log lacks. Kept, they would be recorded with every claim and
+# make each guess made before the lock suggest again under it (a sampler with state does).
 EPS = 1e-6  # quantiles of a normal are kept inside (EPS, 1 - EPS): its inverse CDF is finite there
 _NORMAL = statistics.NormalDist()
 
@@ -268,23 +267,6 @@ def _draw(trial: Any, label: str, dist: Any) -> Any:
 # -- one suggestion --------------------------------------------------------------
 
 
-def _owned(trial: Any) -> Any:
-    """`trial`, which the study may keep without a copy: it was made for it, and nothing else holds it.
-
-    `Study.add_trial` deep-copies every trial it stores; in a study rebuilt
-    for each suggestion, that was most of a TPE suggestion's time (TPE on
-    Branin, one worker, 400 trials: 6.2 s of suggestions, 3.5 s without it).
-    """
-    cls = type(trial)
-    if cls not in _OWNED:
-        _OWNED[cls] = type(f"Owned{cls.__name__}", (cls,), {"__deepcopy__": lambda self, memo: self})
-    trial.__class__ = _OWNED[cls]
-    return trial
-
-
-_OWNED: dict[type, type] = {}
-
-
 def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
     """Vals for new trial `tid` from the session's Optuna sampler, and the annotations to record.
 
@@ -312,7 +294,7 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
             storage=optuna.storages.InMemoryStorage(), sampler=_make(spec.algo, options, seed),
             directions=["minimize"] * objectives,  # the losses (a multi-objective session's too)
         )
-        storage, study_id = study._storage, study._study_id
+        storage, study_id = storage_of(study)
         for key, value in (st.annotations.get(STUDY_ATTRS) or {}).items():
             storage.set_study_system_attr(study_id, key, value)
         states = optuna.trial.TrialState
@@ -333,7 +315,7 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
                 or any(x is None or not math.isfinite(float(x)) for x in losses)
             ):
                 state = states.FAIL
-            study.add_trial(_owned(optuna.trial.create_trial(
+            study.add_trial(owned(optuna.trial.create_trial(
                 state=state,
                 values=[float(x) for x in losses or ()] if state == states.COMPLETE else None,  # type: ignore[arg-type]
                 params=params,

@@ -180,7 +180,7 @@ def suggest(algo: str, domain: Domain, trials: Trials, tid: int, seed: int) -> d
         seed: the session's seed.
     """
     # The module of the chosen algorithm only: tpe's import waits for a tpe
-    # session (see _hyperopt_import.py).
+    # session (see _hyperopt_private.py).
     module = {"rand": rand, "tpe": tpe, "anneal": anneal}.get(algo)
     if module is None:
         raise InvalidSetting("algo", algo, " or ".join(ALGOS))

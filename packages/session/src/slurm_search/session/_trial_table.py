@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._flat import flatten_params
 from ._goals import value_of
 from ._labels import resolve
 from ._pbt import schedule
@@ -167,18 +168,7 @@ def _row(trial: Any, params: Any, goal: str = "min") -> TrialRow:
     )
 
 
-def flatten(params: Any, prefix: str = "") -> dict[str, Any]:
-    """A nested dict of parameters as one level, keys joined with `:`; a non-dict is `value`."""
-    if not isinstance(params, dict):
-        return {prefix or "value": params}
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        path = f"{prefix}:{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, path))
-        else:
-            flat[path] = value
-    return flat
+flatten = flatten_params  # the one flattener, under the name this package's modules use
 
 
 def param_names(rows: list[TrialRow]) -> list[str]:

@@ -81,13 +81,13 @@ from optuna.distributions import BaseDistribution
 from optuna.exceptions import DuplicatedStudyError
 from optuna.storages import BaseStorage
 from optuna.study import StudyDirection
-from optuna.study._frozen import FrozenStudy
 from optuna.trial import FrozenTrial, TrialState
 
 from ._dashboard_spaces import distributions_of, external, fit, local
 from ._errors import SessionError
 from ._goals import value_of
 from ._labels import labelled
+from ._optuna_private import frozen_study, frozen_study_id
 from ._queries import info, list_sessions, progress, space
 from ._reports import trial_reports
 from ._trial_table import TrialRow, trial_rows
@@ -246,9 +246,9 @@ class SessionStorage(BaseStorage):
                 return study_id
         raise KeyError(f"no study for session {session}")
 
-    def _frozen_study(self, study_id: int, session: str, labels: dict[str, Any]) -> FrozenStudy:
+    def _frozen_study(self, study_id: int, session: str, labels: dict[str, Any]) -> Any:
         directions = _directions(session)
-        return FrozenStudy(
+        return frozen_study(
             study_name=self._labels.get(session, session),
             direction=None if len(directions) > 1 else directions[0],
             directions=directions if len(directions) > 1 else None,
@@ -286,7 +286,7 @@ class SessionStorage(BaseStorage):
                 attrs["inner_sessions"] = len(under)
         return attrs
 
-    def get_all_studies(self) -> list[FrozenStudy]:
+    def get_all_studies(self) -> list[Any]:  # optuna.study._frozen.FrozenStudy
         sessions = self._scan()
         labels = self._owners
         studies = []
@@ -297,7 +297,7 @@ class SessionStorage(BaseStorage):
                 studies.append(self._frozen_study(self._id(name), name, labels))
             except SessionError as err:  # deleted or damaged since the listing: leave it out
                 logger.warning("session %s is left out: %s", name, err)
-        return sorted(studies, key=lambda s: s._study_id)
+        return sorted(studies, key=frozen_study_id)
 
     def get_study_id_from_name(self, study_name: str) -> int:
         from ._labels import resolve

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 from . import _names
 from ._errors import CorruptState, UnsafeState
-from ._files import check_dirs, ensure_private_dir, fsync_dir, open_nofollow, open_plain, write_all
+from ._files import check_dirs, ensure_private_dir, fsync_dir, open_checked, open_nofollow, write_all
 from ._objects import subdir
 from ._writes import atomic_write
 
@@ -132,7 +132,7 @@ def _walk(top: Path) -> Iterator[tuple[str, Path]]:
 
 def _crc_file(path: Path) -> tuple[int, int]:
     """(size, CRC-32) of a file, read in chunks; the file is opened without following links."""
-    fd, _ = open_plain(path)
+    fd, _ = open_checked(path)
     try:
         crc, size = 0, 0
         while True:
@@ -198,7 +198,7 @@ def read_blob(path: Path, name: str = "") -> bytes:
         CorruptState: the file is cut short, too long, or its bytes differ from its CRC.
         UnsafeState: a link, not a plain file, or writable by others.
     """
-    fd, st = open_plain(path)
+    fd, st = open_checked(path)
     try:
         head = os.pread(fd, _HEAD.size, 0)
         if len(head) < _HEAD.size or head[:8] != MAGIC:
@@ -329,7 +329,7 @@ def load_blob(name: str, ref: BlobRef | tuple) -> bytes:
     path = p.dir / BLOBS / ref.key
     check_dirs(p.chain())
     try:
-        fd, _ = open_plain(path)
+        fd, _ = open_checked(path)
     except FileNotFoundError:
         raise CorruptState(name, path, "missing", way_out=_LOST) from None
     with os.fdopen(fd, "rb") as f:

@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import stat
 import zlib
 from typing import Any, NamedTuple
 
-from ._errors import SALVAGE_COMMAND, CorruptState, UnsafeState
-from ._files import check_dirs, check_safe, open_nofollow, refresh
+from ._errors import SALVAGE_COMMAND, CorruptState
+from ._files import check_dirs, open_checked
 from ._frames import FILE_HEADER_SIZE, Damage, scan
 from ._names import Paths
 
@@ -65,18 +64,9 @@ def open_checkpoint(p: Paths) -> Any:
     path = p.dir / CHECKPOINT_FILE
     try:
         check_dirs(p.chain())
-        fd = open_nofollow(path, os.O_RDONLY)
+        fd, _ = open_checked(path)
     except FileNotFoundError:
         return None
-    try:
-        refresh(fd, path)
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
-        check_safe(path, st)
-    except BaseException:
-        os.close(fd)
-        raise
     return os.fdopen(fd, "rb")
 
 

@@ -51,7 +51,7 @@ from ._checkpoint_head import (
     read_upto,
 )
 from ._errors import CorruptState, LogCompacted
-from ._files import check_dirs, check_safe, open_nofollow, refresh
+from ._files import check_dirs, open_checked
 from ._frames import FILE_HEADER_SIZE, Damage, parse_file_header, scan
 from ._log import Position, note_verified
 from ._names import Paths
@@ -90,10 +90,8 @@ def save_checkpoint(name: str, value: Any, position: Any, info: Any = None) -> N
 def _prefix_crc(p: Paths, pos: Position) -> int:
     """The CRC32 of the log's first `pos.offset` bytes, once they are durable and every frame checked."""
     check_dirs(p.chain())
-    fd = open_nofollow(p.log, os.O_RDONLY)
+    fd, _ = open_checked(p.log)
     try:
-        refresh(fd, p.log)
-        check_safe(p.log, os.fstat(fd))
         # Durable before the checkpoint that vouches for them: a power failure
         # must not leave the log shorter than its checkpoint (claims are
         # appended without an fsync, see append's `durable`).
@@ -159,13 +157,10 @@ def _verify(p: Paths, head: Head) -> bool:
     """
     try:
         check_dirs(p.chain())
-        fd = open_nofollow(p.log, os.O_RDONLY)
+        fd, st = open_checked(p.log)
     except FileNotFoundError:
         raise corrupt(p, "the log is missing but its checkpoint is there", 0) from None
     try:
-        refresh(fd, p.log)
-        st = os.fstat(fd)
-        check_safe(p.log, st)
         try:
             epoch = parse_file_header(os.pread(fd, FILE_HEADER_SIZE, 0))
         except Damage as err:
@@ -245,13 +240,10 @@ def log_end(name: str) -> Position | None:
     p = _names.paths(name)
     try:
         check_dirs(p.chain())
-        fd = open_nofollow(p.log, os.O_RDONLY)
+        fd, st = open_checked(p.log)
     except FileNotFoundError:
         return None
     try:
-        refresh(fd, p.log)
-        st = os.fstat(fd)
-        check_safe(p.log, st)
         try:
             epoch = parse_file_header(os.pread(fd, FILE_HEADER_SIZE, 0))
         except Damage:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from slurm_search import locking
 
-from . import _doctor, _log, _names, _objects, _salvage
+from . import _doctor, _log, _names, _objects, _salvage, settings
 from ._errors import NotFound, store_os_error
 from ._frames import FILE_HEADER_SIZE
 
@@ -116,7 +116,7 @@ def _doctor_command(args: argparse.Namespace) -> int:
         print(f"{_names.root()} now locks with {decision.mode}: {decision.reason}")
         print("processes still running keep the mode they read: restart them")
         return 0
-    report = _doctor.examine(slurm=args.slurm or "SLURM_JOB_ID" in os.environ, slurm_args=args.slurm_arg)
+    report = _doctor.examine(slurm=args.slurm or settings.in_slurm_job(), slurm_args=args.slurm_arg)
     print("\n".join(report.lines))
     return 0 if report.problems == 0 else 1
 

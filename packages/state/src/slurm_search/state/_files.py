@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import stat
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def ensure_dirs(dirs: Iterable[Path]) -> None:
     An existing folder is left as it is: loading checks it.
     """
     for d in dirs:
-        settings.ensure_dir(d)
+        locking.ensure_dir(d)
 
 
 _AT_FDCWD = -100
@@ -165,21 +166,69 @@ def open_nofollow(path: Path, flags: int) -> int:
         raise
 
 
-def open_plain(path: Path) -> tuple[int, os.stat_result]:
-    """Open a store file to read: no link followed, a plain file, nobody else can write it.
+# How long a reader waits for a second name of a store file to go away before
+# refusing it: a log is created by linking a finished temporary file and
+# unlinking the temporary name, salvage links a damaged log aside before it
+# replaces it, and an object has its previous version linked to it just before
+# the rename: each leaves a second name for microseconds, never for this long.
+LINK_SETTLE_SECONDS = 0.2
 
-    The checks are on the open descriptor (fstat), so the file cannot be
-    swapped between them and the read. The caller closes the descriptor.
+
+def _asides_of(path: Path, st: os.stat_result) -> int:
+    """How many ``<name>.damaged.*`` files beside `path` are the same file (salvage's copies)."""
+    prefix = path.name + ".damaged."
+    try:
+        names = [n for n in os.listdir(path.parent) if n.startswith(prefix)]
+    except OSError:
+        return 0
+    same = 0
+    for name in names:
+        try:
+            other = os.lstat(path.parent / name)
+        except OSError:
+            continue
+        same += (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino)
+    return same
+
+
+def open_checked(path: Path, flags: int = os.O_RDONLY, *, links: int = 1) -> tuple[int, os.stat_result]:
+    """Open a store file: no link followed, a plain file, no other names, nobody else can write it.
+
+    The one safe open of the store: every reader and in-place writer of a
+    stored file opens it here. The checks are on the open descriptor
+    (fstat), so the file cannot be swapped between them and the use. The
+    caller checks the folders (`check_dirs`) and closes the descriptor.
+
+    Args:
+        path: the file.
+        flags: ``os.O_RDONLY`` or ``os.O_RDWR`` (O_NOFOLLOW and O_CLOEXEC are added).
+        links: how many names the file may have. 1, except for an object,
+            whose previous version is linked to it just before a write
+            replaces it (2).
 
     Raises:
         FileNotFoundError: there is no such file.
-        UnsafeState: a link, not a plain file, or writable by others.
+        UnsafeState: a symbolic link, not a plain file, a file with more
+            names than `links` (a hard link from elsewhere), or a file that
+            another user could have written.
     """
-    fd = open_nofollow(path, os.O_RDONLY)
+    fd = open_nofollow(path, flags)
     try:
+        refresh(fd, path)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
+        if st.st_nlink > links and flags == os.O_RDONLY:
+            # A damaged log salvage linked aside (`<file>.damaged.<time>`, for
+            # good if salvage was killed before it replaced the log): reading
+            # it is safe; writing in place would change the copy too.
+            links += _asides_of(path, st)
+        deadline = time.monotonic() + LINK_SETTLE_SECONDS
+        while st.st_nlink > links and time.monotonic() < deadline:
+            time.sleep(0.01)
+            st = os.fstat(fd)
+        if st.st_nlink > links:
+            raise UnsafeState(path, "not a plain file of its own (a hard link?)", f"move it aside: {path}")
         check_safe(path, st)
     except BaseException:
         os.close(fd)
@@ -197,12 +246,12 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
-def read_checked(path: Path) -> bytes:
+def read_checked(path: Path, *, links: int = 1) -> bytes:
     """Read a whole file after checking the open file's owner and mode (see read_stamped)."""
-    return read_stamped(path)[0]
+    return read_stamped(path, links=links)[0]
 
 
-def read_stamped(path: Path) -> tuple[bytes, tuple[int, int, int]]:
+def read_stamped(path: Path, *, links: int = 1) -> tuple[bytes, tuple[int, int, int]]:
     """Read a whole file after checking the open file's owner and mode; with its stamp.
 
     The check is on the open descriptor (fstat), so the file cannot be swapped
@@ -212,18 +261,8 @@ def read_stamped(path: Path) -> tuple[bytes, tuple[int, int, int]]:
         FileNotFoundError: there is no such file.
         UnsafeState: the file could have been written by someone else.
     """
+    fd, st = open_checked(path, links=links)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            raise UnsafeState(path, "a symbolic link", f"replace the link with the file: {path}") from None
-        raise
-    try:
-        refresh(fd, path)
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeState(path, "not a plain file", f"move it aside: {path}")
-        check_safe(path, st)
         return _read_all(fd, st.st_size), stamp(st)
     finally:
         os.close(fd)

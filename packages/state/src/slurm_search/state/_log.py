@@ -31,20 +31,18 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import stat
 import time
 from typing import Any, NamedTuple, Union
 
 from . import _names
 from . import _stand_ins as stand_ins
 from ._checkpoint_head import check_log
-from ._errors import CorruptState, LockNotCoherent, LogCompacted, UnsafeState
+from ._errors import CorruptState, LockNotCoherent, LogCompacted
 from ._files import (
     check_dirs,
-    check_safe,
     ensure_dirs,
     on_shared_fs,
-    open_nofollow,
+    open_checked,
     refresh,
     write_all,
 )
@@ -166,17 +164,12 @@ def records(name: str, start: PositionLike = 0) -> tuple[list[Any], Position]:
     pos = _start(start)
     try:
         check_dirs(p.chain())
-        fd = open_nofollow(p.log, os.O_RDONLY)
+        fd, st = open_checked(p.log)
     except FileNotFoundError:
         if pos.offset:
             raise LogCompacted(p.name, pos) from None
         return [], START
     try:
-        refresh(fd, p.log)
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UnsafeState(p.log, "not a plain file", f"move it aside: {p.log}")
-        check_safe(p.log, st)
         epoch = _epoch(p, fd)
         if pos.offset and pos.epoch != epoch:
             raise LogCompacted(p.name, pos)
@@ -252,18 +245,14 @@ def _open_verified(p: Paths) -> tuple[int, int, int]:
         (fd, epoch, end): end is where the next frame goes.
     """
     try:
-        fd = open_nofollow(p.log, os.O_RDWR)
+        fd, st = open_checked(p.log, os.O_RDWR)
     except FileNotFoundError:
         ensure_dirs((p.root, p.type_dir, p.dir))
         # Created through a link of a complete file, so a log never lacks its
         # header, and never replaces one another host created meanwhile.
         create_new(p.log, file_header(_new_epoch()), lock=p.name)
-        fd = open_nofollow(p.log, os.O_RDWR)
+        fd, st = open_checked(p.log, os.O_RDWR)
     try:
-        refresh(fd, p.log)
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
-            raise UnsafeState(p.log, "not a plain file of its own (a hard link?)", f"move it aside: {p.log}")
         epoch = _epoch(p, fd)
         key = str(p.log)
         cached = _verified.get(key)

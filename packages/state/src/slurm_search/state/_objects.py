@@ -89,7 +89,9 @@ def load_file(p: Paths, path: Path, what: str = "object") -> bytes:
     """Read a file of a name after the permission checks; NotFound if missing."""
     try:
         check_dirs(p.chain())
-        return read_checked(path)
+        # links=2: an object and its previous version share a file between
+        # `keep_previous` and the rename (for good if the rename was refused).
+        return read_checked(path, links=2)
     except FileNotFoundError:
         raise NotFound(p.name, path, what) from None
 
@@ -174,7 +176,7 @@ def transaction(name: str, *, timeout: float | None = None) -> Iterator[Box]:
     with held(p.name, timeout):
         try:
             check_dirs(p.chain())
-            data, st = read_stamped(p.object)
+            data, st = read_stamped(p.object, links=2)  # see load_file
         except FileNotFoundError:
             raise NotFound(p.name, p.object) from None
         box = Box(unpickle(p.name, p.object, data))

@@ -12,6 +12,7 @@ import click
 
 from slurm_search import session as core
 from slurm_search import state
+from slurm_search.state.settings import in_slurm_job
 
 from . import _slurm
 from ._cli_args import BadArgument, CommandError, parse_assignments
@@ -408,7 +409,7 @@ def doctor(slurm: bool, slurm_arg: tuple[str, ...], set_lock_mode: str | None) -
 
     Exit status 0 only when it is; each problem is one line with its fix.
     """
-    if slurm_arg and not slurm and "SLURM_JOB_ID" not in os.environ:  # in a job, --slurm is implied
+    if slurm_arg and not slurm and not in_slurm_job():  # in a job, --slurm is implied
         raise BadArgument("--slurm-arg does nothing without --slurm (the live test between two nodes): add --slurm")
     argv = ["doctor", *(["--slurm"] if slurm else []), *(f"--slurm-arg={a}" for a in slurm_arg)]
     if set_lock_mode:

@@ -216,14 +216,14 @@ def show(session: str, key: str | None, as_json: bool) -> None:
         entry = info[which]
         if entry:
             click.echo(f"{which}: trial {entry['tid']}, {word} {entry[word]:.6g}")
-            for param, value in sorted(_flatten(entry["params"]).items()):
+            for param, value in sorted(core.flatten_params(entry["params"]).items()):
                 click.echo(f"  {param} = {value!r}")
     if info.get("directions"):
         front = info["pareto_front"]
         click.echo(f"pareto front ({', '.join(info['directions'])}): {len(front)} trials")
         for entry in front:
             values = ", ".join(f"{v:.6g}" for v in entry["values"])
-            params = ", ".join(f"{k}={v!r}" for k, v in sorted(_flatten(entry["params"]).items()))
+            params = ", ".join(f"{k}={v!r}" for k, v in sorted(core.flatten_params(entry["params"]).items()))
             click.echo(f"  trial {entry['tid']}: ({values})  {params}")
     if info["pruned_trials"]:
         shown = info["pruned_trials"][:PRUNED_SHOWN]
@@ -255,19 +255,6 @@ def show(session: str, key: str | None, as_json: bool) -> None:
     shown = {k: v for k, v in info["annotations"].items() if not str(k).startswith("optuna:")}
     if shown:
         click.echo("annotations: " + json.dumps(shown, default=repr))
-
-
-def _flatten(params: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(params, dict):
-        return {prefix or "value": params}
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        path = f"{prefix}:{key}" if prefix else str(key)
-        if isinstance(value, dict):
-            flat.update(_flatten(value, path))
-        else:
-            flat[path] = value
-    return flat
 
 
 @click.command(context_settings=CONTEXT)

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from slurm_search import state
-from slurm_search.locking import settings
-from slurm_search.session import InvalidSetting
+from slurm_search.session import InvalidSetting, settings
 
 # What a worker logs, and how: `ssearch -v work_on` and a forked worker alike.
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s: %(message)s"

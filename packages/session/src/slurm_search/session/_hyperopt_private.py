@@ -1,4 +1,24 @@
-"""Importing hyperopt without paying for the optimisers a process does not run.
+"""Every use of hyperopt's private names and internals, in one place.
+
+What slurm-search relies on that hyperopt does not promise (each checked
+against the oldest and the newest hyperopt our pin allows by
+tests/session/test_private_names.py, through `PRIVATE_NAMES`):
+
+* ``hyperopt.pyll.base.scope._impls``: the implementation of a pyll
+  function by name (`scope_impl`; `_fast_eval` runs a space's graph itself).
+* ``hyperopt.pyll.base.Literal._obj``: a literal's value (`literal_value`).
+* ``hyperopt.tpe._default_prior_weight``, ``_default_n_startup_jobs``,
+  ``_default_n_EI_candidates``, ``_default_gamma``: TPE's defaults
+  (`tpe_defaults`; `_fast_eval.tpe_vals` suggests as ``tpe.suggest`` does,
+  and `_suggesting.TPE_STARTUP` is the startup count).
+* ``hyperopt.tpe.build_posterior_wrapper``: TPE's posterior graph.
+* The modules ``hyperopt.atpe`` and ``hyperopt.tpe`` and hyperopt's
+  ``__init__`` importing them with ``from . import atpe, tpe``
+  (`defer_optimisers`, below).
+
+Importing this module does not import hyperopt (it must run first).
+
+Importing hyperopt without paying for the optimisers a process does not run.
 
 ``import hyperopt`` executes ``hyperopt/__init__.py``, which imports every
 optimiser: ATPE imports ``scipy.stats`` (about 0.8 s here: scipy 1.17 parses
@@ -30,7 +50,7 @@ import sys
 import types
 from typing import Any
 
-__all__ = ["DEFERRED", "defer_optimisers"]
+__all__ = ["DEFERRED", "PRIVATE_NAMES", "defer_optimisers", "literal_value", "scope_impl", "tpe_defaults"]
 
 DEFERRED = ("hyperopt.atpe", "hyperopt.tpe")
 
@@ -90,3 +110,40 @@ def defer_optimisers() -> None:
         placeholder.__loader__ = None
         placeholder.__package__ = "hyperopt"
         sys.modules[name] = placeholder
+
+
+# (module, attribute path) of every private name above, for the test over hyperopt's versions.
+PRIVATE_NAMES = (
+    ("hyperopt.pyll.base", "scope._impls"),
+    ("hyperopt.pyll.base", "Literal"),
+    ("hyperopt.tpe", "_default_prior_weight"),
+    ("hyperopt.tpe", "_default_n_startup_jobs"),
+    ("hyperopt.tpe", "_default_n_EI_candidates"),
+    ("hyperopt.tpe", "_default_gamma"),
+    ("hyperopt.tpe", "build_posterior_wrapper"),
+    ("hyperopt.atpe", "suggest"),
+)
+
+
+def scope_impl(name: str) -> Any:
+    """The Python function behind pyll function `name` (``scope._impls``); None if there is none."""
+    from hyperopt.pyll.base import scope
+
+    return scope._impls.get(name)
+
+
+def literal_value(literal: Any) -> Any:
+    """The value a pyll ``Literal`` stands for (its ``_obj``)."""
+    return literal._obj
+
+
+def tpe_defaults() -> dict[str, Any]:
+    """``tpe.suggest``'s defaults: prior_weight, n_startup_jobs, n_EI_candidates, gamma."""
+    from hyperopt import tpe
+
+    return {
+        "prior_weight": tpe._default_prior_weight,
+        "n_startup_jobs": tpe._default_n_startup_jobs,
+        "n_EI_candidates": tpe._default_n_EI_candidates,
+        "gamma": tpe._default_gamma,
+    }
