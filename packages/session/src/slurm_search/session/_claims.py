@@ -30,9 +30,10 @@ from ._names import session_name
 from ._queue import take
 from ._results import failure_report, normalize_result, result_report
 from ._snapshots import crossed, maybe_write
-from ._space_eval import SpaceEvalFailure, trial_params
+from ._space_eval import SpaceEvalFailure
 from ._suggesting import prepare, prepared_vals, suggest_new
 from ._view import View, view
+from ._view_params import trial_params
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def _claim_events(
     events: list[Any] = []
     st = v.state
     while True:
-        choice = pick(st, now, v.lease_left(), resumable_only)
+        choice = pick(st, now, v.leases.left(st), resumable_only)
         # A take-over (retry or expire of a running trial) first seizes the
         # holder's beat mark; a holder that beat meanwhile keeps its trial.
         if choice.action in ("retry", "expire") and choice.tid in st.running and not seize(v, choice.tid):
@@ -201,7 +202,7 @@ def claim_and_report(
     maybe_write(v)
     if isinstance(outcome, Trial):
         # A space that does not evaluate fails the trial, not the worker.
-        outcome = outcome._replace(params=trial_params(v, outcome.tid))
+        outcome = outcome._replace(params=trial_params(v.derived, v.state, outcome.tid))
     return outcome
 
 
@@ -236,7 +237,7 @@ def _claim_and_report(
         if events and (crossed(before, v.state.events) or status(v.state) != was):
             # This process writes the next checkpoint: every so many events,
             # and when the session ends (listings then read only its head).
-            v.checkpoint_due = True
+            v.checkpoint.due = True
     return outcome
 
 
@@ -337,7 +338,7 @@ def record_result(
     """
     v = view(session_name(name))
     with v.mutex:
-        directions = (v.state or v.refresh()).spec.directions
+        directions = v.state.spec.directions
     report = result_report(worker_id, tid, normalize_result(result, directions), duration, v)
     claim_and_report(session_name(name), worker_id, report, tid, attempt, claim=False)
 

@@ -413,7 +413,7 @@ def pick(
         state: the session's state.
         now: `time.time()`, for `retry_at`.
         lease_left: seconds left of each running trial's lease as the caller
-            measures them (`View.lease_left`: on its own clock, so that hosts'
+            measures them (`LeaseClock.left`: on its own clock, so that hosts'
             clocks need not agree). None: compare the `lease_until` of the
             events with `now` (one clock; for tests and tools).
         resumable_only: only trials with a checkpoint to continue from (a

@@ -175,7 +175,7 @@ def info(name: str) -> SessionInfo:
 def context(name: str) -> Any:
     """The context object the session passes to its objective."""
     v, _ = _fresh(name)
-    return v.context()
+    return v.derived.context(v.state)
 
 
 def annotations(name: str) -> dict[str, Any]:
@@ -202,7 +202,7 @@ def results(name: str, *, load: bool = True) -> list[TrialResult]:
     v, st = _fresh(name)
     with v.mutex:
         ok = sorted((t for t in st.trials.values() if t.status == "ok"), key=lambda t: t.tid)
-        found = [TrialResult(t.tid, v.params(t.tid), t.result["loss"], dict(t.result)) for t in ok]
+        found = [TrialResult(t.tid, v.derived.params(v.state, t.tid), t.result["loss"], dict(t.result)) for t in ok]
     return [_loaded(v.name, r) for r in found] if load else found
 
 
@@ -249,7 +249,7 @@ def trial_docs(name: str) -> list[dict]:
 def space(name: str) -> Any:
     """The session's hyperopt space (top-level lists made `hp.choice`)."""
     v, _ = _fresh(name)
-    return v.space_and_domain()[0]
+    return v.derived.space_and_domain(v.state)[0]
 
 
 def list_sessions(all: bool = False) -> list[SessionSummary]:  # noqa: A002 - the CLI's spelling

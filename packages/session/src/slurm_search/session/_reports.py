@@ -105,7 +105,7 @@ class TrialReports:
         self.values[step] = value
         self.last = (step, value)
         self._best = min(self.values.values()) if again else min(self._best, value)
-        st = self._view.state or self._view.refresh()
+        st = self._view.state
         spec = st.spec
         now = time.monotonic()
         prune = False
