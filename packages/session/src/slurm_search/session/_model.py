@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from slurm_search.state import UnreadableRecord
 
@@ -165,7 +165,7 @@ def _put(state: SessionState, old: TrialState | None, new: TrialState | None) ->
         state.duration_count += 1
 
 
-def _owned(trial: TrialState | None, worker: str, attempt: int) -> bool:
+def _owned(trial: TrialState | None, worker: str, attempt: int) -> TypeGuard[TrialState]:
     return (
         trial is not None
         and trial.status == "running"
@@ -387,13 +387,13 @@ class Pick(NamedTuple):
             (trial `tid`'s lease ran out on its last attempt: fail it, then
             pick again), or `none`.
         tid: the trial, for every action but `none`.
-        reason: for `none`: `done`, `stopped`, `failed` or `busy`.
+        reason: for `none`: `done`, `stopped`, `failed` or `busy` (else empty).
         retry_at: for `busy`: when the first lease runs out.
     """
 
     action: str
     tid: int | None = None
-    reason: str | None = None
+    reason: str = ""
     retry_at: float | None = None
 
 

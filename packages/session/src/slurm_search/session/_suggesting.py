@@ -47,7 +47,8 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
             return None
         st = v.refresh()
         choice = pick(st, time.time(), v.leases.left(st))
-        if choice.action != "new" or st.annotations.get("enqueued"):
+        tid = choice.tid
+        if tid is None or choice.action != "new" or st.annotations.get("enqueued"):
             return None
         crowded = (
             worker is not None
@@ -57,11 +58,11 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
         if algo in OPTUNA_OUTSIDE_THE_LOCK:
             from . import _optuna_sampling
 
-            seed = _seed(st.spec.seed, choice.tid, worker if crowded else None)
-            vals, notes = _optuna_sampling.suggest(v, choice.tid, seed)
+            seed = _seed(st.spec.seed, tid, worker if crowded else None)
+            vals, notes = _optuna_sampling.suggest(v, tid, seed)
             # A sampler that keeps state (system attrs) suggests again under the lock, from the newest.
-            return None if notes else (choice.tid, vals)
-        return choice.tid, suggest_vals(v, choice.tid, worker if crowded else None)
+            return None if notes else (tid, vals)
+        return tid, suggest_vals(v, tid, worker if crowded else None)
 
 
 def prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict | None:

@@ -119,6 +119,8 @@ class _LeaseKeeper:
                 if self._stopped:
                     return
                 held = self._current
+                if held is None:  # the loop above waits while it is
+                    continue
                 self._due = time.monotonic() + self.interval
             try:
                 renew_lease(self.name, self.worker, held[0], held[1])
@@ -383,7 +385,7 @@ def work_on(
                     failed += 1
             report = trial = None
             ok = False
-            if not claim:
+            if not claim or outcome is None:  # None: nothing was to be claimed
                 reason = "leave" if leaving else "deadline"
                 break
             if isinstance(outcome, NoMoreTrials):
