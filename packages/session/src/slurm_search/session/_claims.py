@@ -110,8 +110,8 @@ def _claim_events(
     while True:
         choice = pick(st, now, v.leases.left(st), resumable_only)
         tid = choice.tid
-        if tid is None:  # action "none"
-            return events, NoMoreTrials(v.name, choice.reason, choice.retry_at)
+        if tid is None:  # action "none", which always has a reason
+            return events, NoMoreTrials(v.name, choice.reason or "busy", choice.retry_at)
         # A take-over (retry or expire of a running trial) first seizes the
         # holder's beat mark; a holder that beat meanwhile keeps its trial.
         if choice.action in ("retry", "expire") and tid in st.running and not seize(v, tid):

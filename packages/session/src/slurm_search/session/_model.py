@@ -387,13 +387,13 @@ class Pick(NamedTuple):
             (trial `tid`'s lease ran out on its last attempt: fail it, then
             pick again), or `none`.
         tid: the trial, for every action but `none`.
-        reason: for `none`: `done`, `stopped`, `failed` or `busy` (else empty).
+        reason: for `none`: `done`, `stopped`, `failed` or `busy`.
         retry_at: for `busy`: when the first lease runs out.
     """
 
     action: str
     tid: int | None = None
-    reason: str = ""
+    reason: str | None = None
     retry_at: float | None = None
 
 
