@@ -95,7 +95,7 @@ def run(workers: int, trials_per_worker: int, sleep: float, lease: float) -> dic
     from slurm_search.session._view import view
 
     view(name).refresh()
-    view(name).space_and_domain()
+    view(name).derived.space_and_domain(view(name).state)
     out = Path(os.environ["SLURM_SEARCH_HOME"]) / "holds"
     out.mkdir()
     start = time.time()

@@ -50,7 +50,7 @@ def worker_ours(name: str, ready: Path, go: Path, out: Path) -> None:
     # Warm up outside the measured window: import hyperopt, compile the space.
     v = _view.view(name)
     v.refresh()
-    v.space_and_domain()
+    v.derived.space_and_domain(v.state)
     latencies: list[tuple[int, float]] = []
     real = _worker.claim_and_report
 
@@ -81,7 +81,7 @@ def worker_public(name: str, ready: Path, go: Path, out: Path) -> None:
 
     v = _view.view(name)
     v.refresh()
-    v.space_and_domain()
+    v.derived.space_and_domain(v.state)
     worker = session.default_worker_id()
     latencies: list[tuple[int, float]] = []
     completed = 0

@@ -86,7 +86,7 @@ def test_a_taker_that_finds_a_fresh_beat_under_the_lock_takes_nothing():
     time.sleep(0.4)
     # The holder beats from "another host": the mark changes, but this view
     # has not listed it (its last listing is recent).
-    v._listened = time.monotonic()
+    v.leases._listened = time.monotonic()
     assert state.mark(name, "beats", _beats.mark_name(v.state.spec.uid[:8], t.tid, t.attempt, 1))
     with pytest.raises(NoMoreTrials) as busy:
         session.next_trial(name, "taker")

@@ -64,14 +64,14 @@ def test_incremental_hyperopt_trials_match_a_fresh_build():
     name = session.create_session(OBJ, space(), algo="tpe", max_evals=8, max_attempts=1, max_failures=5, seed=2)
     view = View(name)
     view.refresh()
-    view.hyperopt_trials()
+    view.hyperopt.trials(view.state)
     claimed = [session.next_trial(name, f"w{i}") for i in range(5)]
     session.record_result(name, "w0", claimed[0].tid, 1.0)
     session.record_failure(name, "w1", claimed[1].tid, "Traceback: x")
     session.delete_trial(name, claimed[2].tid)
     for _ in range(2):
         st = view.refresh()
-        synced = view.hyperopt_trials()
+        synced = view.hyperopt.trials(view.state)
         expected = [trial_doc(st.trials[t]) for t in sorted(st.trials)]
         assert sorted(synced._dynamic_trials, key=lambda d: d["tid"]) == expected
         # Failed (ERROR) trials are left out of what algorithms see.

@@ -8,7 +8,7 @@ lock: the mark of attempt `a` of trial `t` is the file `U.t.a.n` (`U`: the
 first 8 characters of the session's uid, so a recreated session's marks do
 not count), and each beat renames `n` to `n + 1` (the first creates `n = 1`).
 
-Takers judge a lease as before, on their own monotonic clock (`View.lease_left`):
+Takers judge a lease as before, on their own monotonic clock (`LeaseClock.left`, _view_leases):
 a running trial is renewed when the log shows a new claim or renewal of it
 *or* its mark changed; it is taken over only when the taker has seen neither
 for `lease_seconds`. A view lists the folder when some lease it holds looks a
@@ -86,14 +86,14 @@ def parse(names: list[str], uid: str) -> dict[tuple[int, int], int]:
     return out
 
 
-def heard(v: Any) -> dict[tuple[int, int], int]:
-    """The marks of view `v`'s session, as the file server has them now."""
+def heard_in(name: str, uid: str) -> dict[tuple[int, int], int]:
+    """The marks of session `name` (of uid `uid`), as the file server has them now."""
     try:
-        names = store.marks(v.name, PART)
+        names = store.marks(name, PART)
     except OSError as err:  # an unreadable folder hides no renewal we could use
-        logger.debug("cannot list the beats of %s: %s", v.name, err)
+        logger.debug("cannot list the beats of %s: %s", name, err)
         return {}
-    return parse(names, _uid(v))
+    return parse(names, uid[:8] or "0")
 
 
 def beat(v: Any, tid: int, attempt: int) -> bool:
@@ -113,7 +113,7 @@ def beat(v: Any, tid: int, attempt: int) -> bool:
         return False
     with _mutex:
         _mine[key] = n + 1
-    v.note_heard(tid, attempt, n + 1)
+    v.leases.note_heard(v.peek(), tid, attempt, n + 1)
     return True
 
 
@@ -142,9 +142,9 @@ def seize(v: Any, tid: int) -> bool:
     """
     st = v.state
     attempt = st.trials[tid].attempt
-    before = v.heard_of(tid, attempt)
-    v.listen(time.monotonic())
-    now_heard = v.heard_of(tid, attempt)
+    before = v.leases.heard_of(tid, attempt)
+    v.leases.listen(st, time.monotonic())
+    now_heard = v.leases.heard_of(tid, attempt)
     if now_heard != before:
         return False
     if now_heard == TAKEN:
@@ -157,7 +157,7 @@ def seize(v: Any, tid: int) -> bool:
         new, old = mark_name(uid, tid, attempt, TAKEN), mark_name(uid, tid, attempt, n)
     if not store.mark(v.name, PART, new, old):
         # The holder beat between our listing and our change: it is alive.
-        v.note_heard(tid, attempt, None, force=True)
+        v.leases.note_heard(st, tid, attempt, None, force=True)
         return False
     with _mutex:
         _seized.setdefault(v.name, []).append(new)

@@ -30,9 +30,10 @@ from ._names import session_name
 from ._queue import take
 from ._results import failure_report, normalize_result, result_report
 from ._snapshots import crossed, maybe_write
-from ._space_eval import SpaceEvalFailure, trial_params
+from ._space_eval import SpaceEvalFailure
 from ._suggesting import prepare, prepared_vals, suggest_new
 from ._view import View, view
+from ._view_params import trial_params
 
 logger = logging.getLogger(__name__)
 
@@ -107,27 +108,28 @@ def _claim_events(
     events: list[Any] = []
     st = v.state
     while True:
-        choice = pick(st, now, v.lease_left(), resumable_only)
+        choice = pick(st, now, v.leases.left(st), resumable_only)
+        tid = choice.tid
+        if tid is None:  # action "none", which always has a reason
+            return events, NoMoreTrials(v.name, choice.reason or "busy", choice.retry_at)
         # A take-over (retry or expire of a running trial) first seizes the
         # holder's beat mark; a holder that beat meanwhile keeps its trial.
-        if choice.action in ("retry", "expire") and choice.tid in st.running and not seize(v, choice.tid):
+        if choice.action in ("retry", "expire") and tid in st.running and not seize(v, tid):
             continue
         if choice.action != "expire":
             break
-        event = Expire(choice.tid, st.trials[choice.tid].attempt, now)
-        logger.warning("trial %s of %s lost its lease on its last attempt: failed", choice.tid, v.name)
+        event = Expire(tid, st.trials[tid].attempt, now)
+        logger.warning("trial %s of %s lost its lease on its last attempt: failed", tid, v.name)
         v.apply_all([event])
         events.append(event)
-    if choice.action == "none":
-        return events, NoMoreTrials(v.name, choice.reason, choice.retry_at)
     lease_until = now + st.spec.lease_seconds
     claim: Claim
     if choice.action == "retry":
-        old = st.trials[choice.tid]
-        claim = Claim(choice.tid, worker, old.attempt + 1, lease_until, now)
+        old = st.trials[tid]
+        claim = Claim(tid, worker, old.attempt + 1, lease_until, now)
         logger.info(
             "%s claims trial %s of %s again (attempt %s; was %s's, %s)",
-            worker, choice.tid, v.name, old.attempt + 1, old.owner, old.status,
+            worker, tid, v.name, old.attempt + 1, old.owner, old.status,
         )
     else:
         notes: list[tuple[str, Any]] = []
@@ -135,10 +137,12 @@ def _claim_events(
         if queued is not None:
             vals, notes = queued
         else:
-            vals = prepared_vals(st, choice.tid, prepared)
-            if vals is None:
-                vals, notes = suggest_new(v, choice.tid)
-        claim = Claim(choice.tid, worker, 1, lease_until, now, vals)
+            guessed = prepared_vals(st, tid, prepared)
+            if guessed is None:
+                vals, notes = suggest_new(v, tid)
+            else:
+                vals = guessed
+        claim = Claim(tid, worker, 1, lease_until, now, vals)
         if notes:
             # The queue without this setting, or what an Optuna sampler keeps between
             # suggestions: recorded with the claim, under the same lock.
@@ -147,7 +151,7 @@ def _claim_events(
             events.extend(annotations)
     v.apply_all([claim])
     events.append(claim)
-    trial = v.state.trials[choice.tid]
+    trial = v.state.trials[tid]
     return events, Trial(trial.tid, None, trial.attempt, trial.vals, trial.lease_until)
 
 
@@ -193,7 +197,7 @@ def claim_and_report(
         discard(name, getattr(report, "blob", None))  # no record will ever refer to it
         raise
     finally:
-        if report is not None:
+        if report is not None and report_tid is not None:
             retire(v, report_tid)
     if report is not None:
         _discard_finished(v, report_tid)
@@ -201,7 +205,7 @@ def claim_and_report(
     maybe_write(v)
     if isinstance(outcome, Trial):
         # A space that does not evaluate fails the trial, not the worker.
-        outcome = outcome._replace(params=trial_params(v, outcome.tid))
+        outcome = outcome._replace(params=trial_params(v.derived, v.state, outcome.tid))
     return outcome
 
 
@@ -219,7 +223,7 @@ def _claim_and_report(
         before = v.refresh().events
         was = status(v.state)
         events: list[Any] = []
-        if report is not None:
+        if report is not None and report_tid is not None:
             attempt = _check_owner(v, worker, report_tid, report_attempt)
             event = report(attempt)
             v.apply_all([event])
@@ -236,7 +240,7 @@ def _claim_and_report(
         if events and (crossed(before, v.state.events) or status(v.state) != was):
             # This process writes the next checkpoint: every so many events,
             # and when the session ends (listings then read only its head).
-            v.checkpoint_due = True
+            v.checkpoint.due = True
     return outcome
 
 
@@ -270,6 +274,8 @@ def next_trial(name: str, worker_id: str | None = None) -> Trial:
         outcome = claim_and_report(name, worker)
         if isinstance(outcome, NoMoreTrials):
             raise outcome
+        if outcome is None:  # only when asked not to claim
+            continue
         if not isinstance(outcome.params, SpaceEvalFailure):
             return outcome
         # Its space does not evaluate: the trial fails with the traceback,
@@ -337,7 +343,7 @@ def record_result(
     """
     v = view(session_name(name))
     with v.mutex:
-        directions = (v.state or v.refresh()).spec.directions
+        directions = v.state.spec.directions
     report = result_report(worker_id, tid, normalize_result(result, directions), duration, v)
     claim_and_report(session_name(name), worker_id, report, tid, attempt, claim=False)
 

@@ -154,7 +154,7 @@ def enqueue(name: str, params: dict[str, Any]) -> int:
     v = view(name)
     with lock(name), v.mutex:
         st = v.refresh()
-        _, domain = v.space_and_domain()
+        _, domain = v.derived.space_and_domain(v.state)
         vals = vals_of(domain, params)
         queue = [*(st.annotations.get(QUEUE) or []), vals]
         event = Annotate(QUEUE, queue, time.time())

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from slurm_search.state import UnreadableRecord
 
@@ -165,7 +165,7 @@ def _put(state: SessionState, old: TrialState | None, new: TrialState | None) ->
         state.duration_count += 1
 
 
-def _owned(trial: TrialState | None, worker: str, attempt: int) -> bool:
+def _owned(trial: TrialState | None, worker: str, attempt: int) -> TypeGuard[TrialState]:
     return (
         trial is not None
         and trial.status == "running"
@@ -413,7 +413,7 @@ def pick(
         state: the session's state.
         now: `time.time()`, for `retry_at`.
         lease_left: seconds left of each running trial's lease as the caller
-            measures them (`View.lease_left`: on its own clock, so that hosts'
+            measures them (`LeaseClock.left`: on its own clock, so that hosts'
             clocks need not agree). None: compare the `lease_until` of the
             events with `now` (one clock; for tests and tools).
         resumable_only: only trials with a checkpoint to continue from (a

@@ -283,7 +283,7 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
     optuna = _optuna()
     st = v.state
     spec = st.spec
-    _, domain = v.space_and_domain()
+    _, domain = v.derived.space_and_domain(v.state)
     labels = _labels(domain)
     counts = _choice_counts(domain.expr)
     dists = {label: _distribution(kind, a, counts.get(label)) for label, (kind, a) in labels.items()}

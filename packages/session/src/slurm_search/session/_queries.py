@@ -128,7 +128,7 @@ def progress(name: str) -> Progress:
     """Status and counts of a session, and its last failure's traceback."""
     v, st = _fresh(name)
     with v.mutex:
-        losses = [t.result["loss"] for t in st.trials.values() if t.status == "ok"]
+        losses = [t.result["loss"] for t in st.trials.values() if t.status == "ok" and t.result is not None]
         best_loss = min(losses) if losses else None
         return Progress(
             name=v.name,
@@ -165,7 +165,7 @@ def info(name: str) -> SessionInfo:
         created=spec.created,
         pruner=spec.pruner,
         pruner_options=dict(spec.pruner_options) if spec.pruner_options else None,
-        pbt_options=dict(spec.pbt) if getattr(spec, "pbt", None) else None,
+        pbt_options=dict(pbt) if (pbt := getattr(spec, "pbt", None)) else None,
         goal=spec.goal,
         sampler_options=dict(spec.sampler_options) if spec.sampler_options else None,
         directions=list(spec.directions) if spec.directions else None,
@@ -175,7 +175,7 @@ def info(name: str) -> SessionInfo:
 def context(name: str) -> Any:
     """The context object the session passes to its objective."""
     v, _ = _fresh(name)
-    return v.context()
+    return v.derived.context(v.state)
 
 
 def annotations(name: str) -> dict[str, Any]:
@@ -202,7 +202,11 @@ def results(name: str, *, load: bool = True) -> list[TrialResult]:
     v, st = _fresh(name)
     with v.mutex:
         ok = sorted((t for t in st.trials.values() if t.status == "ok"), key=lambda t: t.tid)
-        found = [TrialResult(t.tid, v.params(t.tid), t.result["loss"], dict(t.result)) for t in ok]
+        found = [
+            TrialResult(t.tid, v.derived.params(st, t.tid), t.result["loss"], dict(t.result))
+            for t in ok
+            if t.result is not None  # an ok trial's always is
+        ]
     return [_loaded(v.name, r) for r in found] if load else found
 
 
@@ -249,7 +253,7 @@ def trial_docs(name: str) -> list[dict]:
 def space(name: str) -> Any:
     """The session's hyperopt space (top-level lists made `hp.choice`)."""
     v, _ = _fresh(name)
-    return v.space_and_domain()[0]
+    return v.derived.space_and_domain(v.state)[0]
 
 
 def list_sessions(all: bool = False) -> list[SessionSummary]:  # noqa: A002 - the CLI's spelling

@@ -105,12 +105,13 @@ class TrialReports:
         self.values[step] = value
         self.last = (step, value)
         self._best = min(self.values.values()) if again else min(self._best, value)
-        st = self._view.state or self._view.refresh()
+        st = self._view.state
         spec = st.spec
+        options = spec.pruner_options or {}  # set whenever a pruner is
         now = time.monotonic()
         prune = False
         if spec.pruner == "asha":
-            if rung_index(spec.pruner_options, step) > rung_index(spec.pruner_options, self._top):
+            if rung_index(options, step) > rung_index(options, self._top):
                 self.flush()
                 with self._view.mutex:
                     prune = should_prune(self._view.state, self.tid)
@@ -126,7 +127,7 @@ class TrialReports:
         if spec.pruner == "median":
             # should_prune(state, tid, self.values), without going over every step again
             with self._view.mutex:
-                prune = median_decision(self._view.state, spec.pruner_options, self._top, self._best, self._before)
+                prune = median_decision(self._view.state, options, self._top, self._best, self._before)
         if prune or now - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
         if prune:

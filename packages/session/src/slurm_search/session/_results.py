@@ -51,7 +51,8 @@ def normalize_result(value: Any, directions: tuple[str, ...] | None = None) -> d
 def _elapsed(v: View, tid: int, duration: float | None, now: float) -> float:
     if duration is not None:
         return float(duration)
-    trial = v.state.trials.get(tid) if v.state is not None else None
+    st = v.peek()
+    trial = st.trials.get(tid) if st is not None else None
     return max(0.0, now - trial.refresh_time) if trial is not None else 0.0
 
 

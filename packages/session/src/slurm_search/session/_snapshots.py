@@ -281,7 +281,7 @@ def write(v: Any, wait: bool = False) -> bool:
     try:
         with lock(f"{v.name}.checkpoint", timeout=None if wait else 0):
             with v.mutex:
-                st = v.state
+                st = v.peek()
                 if st is None:
                     return False
                 _share_strings(st)
@@ -294,28 +294,39 @@ def write(v: Any, wait: bool = False) -> bool:
     except Exception as err:  # noqa: BLE001 - OSError, StateError, LockError: never the caller's problem
         logger.info("could not write a checkpoint of %s: %s", v.name, err)
         return False
-    v.checkpoint_due = False
+    v.checkpoint.due = False
     logger.debug("wrote a checkpoint of %s at %s", v.name, v.position)
     return True
 
 
 def maybe_write(v: Any) -> None:
     """Write a checkpoint if view `v` found replaying slow."""
-    if getattr(v, "checkpoint_due", False):
+    if v.checkpoint.due:
         write(v)
 
 
-def timed_replay(v: Any, took: float, records: int) -> None:
-    """Note how long a refresh of view `v` took; a slow one makes a checkpoint due.
+class CheckpointTiming:
+    """Whether a view's session is due a checkpoint (one per `View`: its `checkpoint`).
 
-    Called with the collector paused (see `load`).
+    A replay found slow makes one due; so does a write that crosses a
+    multiple of EVERY events or changes the session's status (_claims);
+    writing one (`write`) clears it.
     """
-    if took > SLOW and records:
-        v.checkpoint_due = True
-        if records > EVERY:
-            # What was just loaded lives as long as the view: keep the
-            # collector from scanning it again and again.
-            gc.freeze()
+
+    def __init__(self) -> None:
+        self.due = False
+
+    def replayed(self, took: float, records: int) -> None:
+        """Note how long a refresh took; a slow one makes a checkpoint due.
+
+        Called with the collector paused (see `load`).
+        """
+        if took > SLOW and records:
+            self.due = True
+            if records > EVERY:
+                # What was just loaded lives as long as the view: keep the
+                # collector from scanning it again and again.
+                gc.freeze()
 
 
 def summary_at_end(name: str) -> dict[str, Any] | None:

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-import traceback
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-__all__ = ["SPACE_MODULES", "SpaceEvalFailure", "import_space_modules", "trial_params"]
+__all__ = ["SPACE_MODULES", "SpaceEvalFailure", "import_space_modules"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +59,3 @@ def import_space_modules(metadata: Mapping[str, Any] | None) -> None:
                 raise
             _imported.add(module)
             logger.debug("imported %s for the session's space", module)
-
-
-def trial_params(v: Any, tid: int) -> Any:
-    """The parameters of trial ``tid`` of the session viewed by ``v``, or a
-    ``SpaceEvalFailure`` holding the traceback of what went wrong."""
-    try:
-        return v.params(tid)
-    except Exception:  # the space's own code, or a module that does not import here
-        text = traceback.format_exc()
-        logger.warning("trial %s: its space did not evaluate:\n%s", tid, text)
-        return SpaceEvalFailure(text)

@@ -42,12 +42,13 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
         return None
     with v.mutex:
         # The algorithm never changes: no need to read the log to know it.
-        algo = (v.state or v.refresh()).spec.algo
+        algo = v.state.spec.algo
         if algo not in ("tpe", "anneal") and algo not in OPTUNA_OUTSIDE_THE_LOCK:
             return None
         st = v.refresh()
-        choice = pick(st, time.time(), v.lease_left())
-        if choice.action != "new" or st.annotations.get("enqueued"):
+        choice = pick(st, time.time(), v.leases.left(st))
+        tid = choice.tid
+        if tid is None or choice.action != "new" or st.annotations.get("enqueued"):
             return None
         crowded = (
             worker is not None
@@ -57,11 +58,11 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
         if algo in OPTUNA_OUTSIDE_THE_LOCK:
             from . import _optuna_sampling
 
-            seed = _seed(st.spec.seed, choice.tid, worker if crowded else None)
-            vals, notes = _optuna_sampling.suggest(v, choice.tid, seed)
+            seed = _seed(st.spec.seed, tid, worker if crowded else None)
+            vals, notes = _optuna_sampling.suggest(v, tid, seed)
             # A sampler that keeps state (system attrs) suggests again under the lock, from the newest.
-            return None if notes else (choice.tid, vals)
-        return choice.tid, suggest_vals(v, choice.tid, worker if crowded else None)
+            return None if notes else (tid, vals)
+        return tid, suggest_vals(v, tid, worker if crowded else None)
 
 
 def prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict | None:
@@ -94,13 +95,13 @@ def suggest_vals(v: View, tid: int, salt: str | None = None) -> dict:
     from . import _space  # hyperopt: imported by the first suggestion, not by `ssearch list`
 
     spec = v.state.spec
-    _, domain = v.space_and_domain()
+    _, domain = v.derived.space_and_domain(v.state)
     if spec.algo == "enumeration":
         axes = _space.enumeration_axes(domain)
         used = {_space.enumeration_index(axes, t.vals) for t in v.state.trials.values()}
         index = next(i for i in range(spec.max_evals + len(used) + 1) if i not in used)
         return _space.enumeration_vals(axes, index)
-    trials = v.hyperopt_trials() if spec.algo in ("tpe", "anneal") else _NO_TRIALS
+    trials = v.hyperopt.trials(v.state) if spec.algo in ("tpe", "anneal") else _NO_TRIALS
     seed = spec.seed if salt is None else (spec.seed * 1_000_003 + zlib.crc32(salt.encode())) % 2**32
     # A PBT population starts from random members (explore moves them later).
     return _space.suggest("rand" if spec.algo == "pbt" else spec.algo, domain, trials, tid, seed)

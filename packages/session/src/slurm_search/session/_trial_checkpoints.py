@@ -167,7 +167,7 @@ def _stored(name: str, trial: CurrentTrial, size: int) -> tuple[Any, Path]:
     """The session's spec and the trial's folder, after the size check."""
     v = _view(trial)
     with v.mutex:
-        spec = (v.state or v.refresh()).spec
+        spec = v.state.spec
     limit = _options(spec)["max_bytes"]
     if limit is not None and size > limit:
         raise CheckpointError(

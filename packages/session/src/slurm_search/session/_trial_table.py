@@ -123,7 +123,7 @@ def _params(v: Any, trial: Any) -> Any:
     """The trial's parameters; where the space does not evaluate (its module does not
     import here), hyperopt's values by label: a listing never needs the user's code."""
     try:
-        return v.params(trial.tid)
+        return v.derived.params(v.state, trial.tid)
     except Exception as err:  # the space's own code, or a module that does not import here
         logger.info("trial %s of %s: parameters shown by label (%s: %s)", trial.tid, v.name, type(err).__name__, err)
         return {label: value[0] for label, value in trial.vals.items() if value}
@@ -134,7 +134,7 @@ def vals_params(v: Any, vals: dict) -> Any:
     from ._space import params
 
     try:
-        space, _ = v.space_and_domain()
+        space, _ = v.derived.space_and_domain(v.state)
         return params(space, vals)
     except Exception as err:  # noqa: BLE001 - the user's code, or a module that does not import here
         logger.info("parameters shown by label (%s: %s)", type(err).__name__, err)

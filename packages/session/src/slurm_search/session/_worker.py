@@ -31,8 +31,9 @@ from ._names import resolve_objective, session_name
 from ._pruners import last_report, trial_values
 from ._reports import TrialReports, reporting
 from ._results import failure_report, normalize_result, prune_report, result_report, suspend_report
-from ._space_eval import SpaceEvalFailure, trial_params
+from ._space_eval import SpaceEvalFailure
 from ._view import view
+from ._view_params import trial_params
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,8 @@ class _LeaseKeeper:
                 if self._stopped:
                     return
                 held = self._current
+                if held is None:  # the loop above waits while it is
+                    continue
                 self._due = time.monotonic() + self.interval
             try:
                 renew_lease(self.name, self.worker, held[0], held[1])
@@ -218,7 +221,7 @@ def _wait_while_busy(v: Any, deadline: float | None, longest: float = IDLE_POLL)
         time.sleep(wait if deadline is None else min(wait, deadline - now))
         wait = min(wait * 1.5, longest)
         with v.mutex:
-            left = v.lease_left()
+            left = v.leases.left(v.state)
             choice = pick(v.refresh(), time.time(), left)
         if choice.action != "none" or choice.reason != "busy":
             return True
@@ -305,12 +308,12 @@ def work_on(
     spec = v.refresh().spec
     use_session_folder(spec.objective, spec.metadata)
     objective = resolve_objective(spec.objective)
-    context = v.context()
+    context = v.derived.context(v.state)
     # Import hyperopt and compile the space now, outside the session's lock:
     # the first claim would (rand suggests under the lock), and workers
     # that start together would wait there for each other's imports.
     try:
-        v.space_and_domain()
+        v.derived.space_and_domain(v.state)
     except Exception:  # noqa: BLE001 - the claim meets it again and reports it as it always did
         logger.debug("the space of %s does not compile here yet", name, exc_info=True)
     keeper = _LeaseKeeper(name, worker, spec.lease_seconds)
@@ -336,7 +339,7 @@ def work_on(
         while True:
             leaving = should_stop()
             claim: bool | str = not leaving and keep_claiming(
-                time.time(), deadline, _mean_duration(v.state or v.refresh(), ok is True, duration), spec.interruptible
+                time.time(), deadline, _mean_duration(v.state, ok is True, duration), spec.interruptible
             )
             if not claim and not leaving and deadline is not None and time.time() < deadline:
                 # Too little time left for a whole trial, but a trial with a
@@ -382,7 +385,7 @@ def work_on(
                     failed += 1
             report = trial = None
             ok = False
-            if not claim:
+            if not claim or outcome is None:  # None: nothing was to be claimed
                 reason = "leave" if leaving else "deadline"
                 break
             if isinstance(outcome, NoMoreTrials):
@@ -449,7 +452,7 @@ def _evaluate(
         # goes on from it with the explored parameters.
         with v.mutex:
             v.refresh()
-        params = trial_params(v, trial.tid)
+        params = trial_params(v.derived, v.state, trial.tid)
         if isinstance(params, SpaceEvalFailure):
             return False, time.perf_counter() - start, failure_report(worker, trial.tid, params.traceback, None, v)
     duration = time.perf_counter() - start
