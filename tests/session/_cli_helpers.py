@@ -30,20 +30,25 @@ def die(params, context):
 '''
 
 
+def register(root: Path, dist: str, group: str, entries: dict[str, str]) -> None:
+    """Write the dist-info of a distribution `dist` under `root` whose entry points `group` are `entries`.
+
+    With `root` on sys.path / PYTHONPATH, importlib.metadata finds them: a registry's real path.
+    """
+    folder = root / f"{dist.replace('-', '_')}-0.0.dist-info"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.0\n")
+    (folder / "entry_points.txt").write_text(f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items()))
+
+
 def install_plugin(root: Path) -> Path:
     """Write a module and its dist-info (with entry points) under ``root``; return ``root``.
 
     Putting ``root`` on sys.path / PYTHONPATH makes importlib.metadata find
     the session types ``broken`` and ``crashing``: the registry's real path.
     """
-    dist = root / "ssearch_test_types-0.0.dist-info"
-    dist.mkdir(parents=True, exist_ok=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ssearch-test-types\nVersion: 0.0\n")
-    (dist / "entry_points.txt").write_text(
-        "[slurm_search.session_types]\n"
-        "broken = ssearch_test_types:broken\n"
-        "crashing = ssearch_test_types:crashing\n"
-    )
+    register(root, "ssearch-test-types", "slurm_search.session_types",
+             {"broken": "ssearch_test_types:broken", "crashing": "ssearch_test_types:crashing"})
     (root / "ssearch_test_types.py").write_text(PLUGIN_MODULE)
     return root
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from _cli_helpers import register
+
 from slurm_search import session
 from slurm_search.session.workers import Executor, Launched, WorkersFailed
 
@@ -46,13 +48,9 @@ class ThreadExecutor(Executor):
 
 def install_executor(root: Path) -> Path:
     """Write a dist-info under ``root`` registering `ThreadExecutor` as ``threads`` (and a broken one)."""
-    dist = root / "ssearch_test_executors-0.0.dist-info"
-    dist.mkdir(parents=True, exist_ok=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ssearch-test-executors\nVersion: 0.0\n")
-    (dist / "entry_points.txt").write_text(
-        "[slurm_search.executors]\n"
-        "threads = user_executor:ThreadExecutor\n"
-        "nowhere = no_such_module_here:Executor\n"
-        "slurm = user_executor:ThreadExecutor\n"
-    )
+    register(root, "ssearch-test-executors", "slurm_search.executors", {
+        "threads": "user_executor:ThreadExecutor",
+        "nowhere": "no_such_module_here:Executor",
+        "slurm": "user_executor:ThreadExecutor",
+    })
     return root
