@@ -278,6 +278,13 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
     Returns:
         (hyperopt's `vals` of the trial, [(annotation key, value), ...]).
     """
+    return study_of(v, tid, seed)()
+
+
+def study_of(v: Any, tid: int, seed: int) -> Any:
+    """The suggestion of `suggest`, in two steps: the study is built from the view now (under its
+    mutex); the returned function asks it, reading the view no more, so that a slow sampler (GP)
+    can ask without holding the mutex, which the lease keeper needs to renew the worker's lease."""
     from ._pruners import trial_values
 
     optuna = _optuna()
@@ -324,23 +331,34 @@ def suggest(v: Any, tid: int, seed: int) -> tuple[dict, list[tuple[str, Any]]]:
                 system_attrs=dict(st.annotations.get(f"{TRIAL_ATTRS}{old.tid}") or {}),
             )))
         before = dict(storage.get_study_system_attrs(study_id))
-        trial = study.ask()
-        vals: dict[str, list] = {label: [] for label in labels}
 
-        def visit(label: str) -> int:
-            if vals[label]:
-                return vals[label][0]
-            kind, a = labels[label]
-            x = _draw(trial, label, dists[label])
-            vals[label] = [_to_hyperopt(kind, a, x)]
+    def ask() -> tuple[dict, list[tuple[str, Any]]]:
+        with _quiet():
+            return _ask(study, tid, before, labels, dists, domain.expr)
+
+    return ask
+
+
+def _ask(study: Any, tid: int, before: dict, labels: dict, dists: dict, expr: Any) -> tuple[dict, list]:
+    """Ask `study` for trial `tid`: hyperopt's vals, and the sampler's attrs to record as notes."""
+    storage, study_id = storage_of(study)
+    trial = study.ask()
+    vals: dict[str, list] = {label: [] for label in labels}
+
+    def visit(label: str) -> int:
+        if vals[label]:
             return vals[label][0]
+        kind, a = labels[label]
+        x = _draw(trial, label, dists[label])
+        vals[label] = [_to_hyperopt(kind, a, x)]
+        return vals[label][0]
 
-        _walk(domain.expr, visit, set())
-        attrs = {
-            key: value for key, value in storage.get_trial_system_attrs(trial._trial_id).items()
-            if not key.startswith(DERIVED_TRIAL_ATTRS)
-        }
-        after = dict(storage.get_study_system_attrs(study_id))
+    _walk(expr, visit, set())
+    attrs = {
+        key: value for key, value in storage.get_trial_system_attrs(trial._trial_id).items()
+        if not key.startswith(DERIVED_TRIAL_ATTRS)
+    }
+    after = dict(storage.get_study_system_attrs(study_id))
     notes: list[tuple[str, Any]] = []
     if attrs:
         notes.append((f"{TRIAL_ATTRS}{tid}", attrs))

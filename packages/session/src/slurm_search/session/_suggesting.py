@@ -55,14 +55,16 @@ def prepare(v: View, claim: bool, worker: str | None = None) -> tuple[int, dict]
             and (st.spec.algo != "tpe" or len(st.trials) >= TPE_STARTUP)
             and any(st.trials[t].owner != worker for t in st.running)
         )
-        if algo in OPTUNA_OUTSIDE_THE_LOCK:
-            from . import _optuna_sampling
+        if algo not in OPTUNA_OUTSIDE_THE_LOCK:
+            return tid, suggest_vals(v, tid, worker if crowded else None)
+        from . import _optuna_sampling
 
-            seed = _seed(st.spec.seed, tid, worker if crowded else None)
-            vals, notes = _optuna_sampling.suggest(v, tid, seed)
-            # A sampler that keeps state (system attrs) suggests again under the lock, from the newest.
-            return None if notes else (tid, vals)
-        return tid, suggest_vals(v, tid, worker if crowded else None)
+        ask = _optuna_sampling.study_of(v, tid, _seed(st.spec.seed, tid, worker if crowded else None))
+    # Asked without the view's mutex: a GP suggestion can take seconds, and the lease keeper,
+    # renewing the trial this worker has just finished (reported only after this), needs it.
+    vals, notes = ask()
+    # A sampler that keeps state (system attrs) suggests again under the lock, from the newest.
+    return None if notes else (tid, vals)
 
 
 def prepared_vals(st: Any, tid: int, prepared: tuple[int, dict] | None) -> dict | None:
